@@ -1,0 +1,405 @@
+"""The agent inside the user's process: receives the safe-point hooks the
+rewritten script calls, decides when to snapshot, and hands each snapshot to
+the Rust recorder. Failsafe: an error here becomes a warning stored with the
+run; the program's output and exit status never change."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .graph import GraphBuilder
+from .values import scalar_number
+
+# After this many internal errors the agent stops capturing for the run.
+MAX_ERRORS = 5
+
+
+@dataclass
+class Options:
+    """Capture settings (`snapline run --help` documents each)."""
+
+    store: str = ".snapline"
+    # Minimum seconds between snapshots at inner-loop iteration boundaries.
+    inner_every: float = 5.0
+    # Minimum seconds between snapshots at outermost-loop boundaries (0: all).
+    outer_every: float = 0.0
+    # Snapshot after each top-level statement.
+    statements: bool = True
+
+
+class _Loop:
+    __slots__ = ("loop_id", "count", "done")
+
+    def __init__(self, loop_id: int) -> None:
+        self.loop_id = loop_id
+        self.count = -1
+        self.done = False
+
+
+class Agent:
+    """One captured run. Installed as `builtins.__snapline__`."""
+
+    def __init__(self, recorder: Any, native: Any, script_path: str, loops: tuple,
+                 options: Options) -> None:
+        self.recorder = recorder
+        self.native = native
+        self.script_path = script_path
+        self.loop_lines = {info.loop_id: info.lineno for info in loops}
+        self.options = options
+        self.enabled = True
+        self.pid = os.getpid()
+        self.main_thread = threading.main_thread()
+        self.stack: list[_Loop] = []
+        self.unwound: list[int] | None = None
+        self.seq = 0
+        self.last_snapshot = 0.0
+        self.last_outer = 0.0
+        self.after_loop_line: int | None = None
+        self.committed: set = set()
+        self.metric_last: dict = {}
+        self.log_buffer: list = []
+        self.errors = 0
+        self.in_snapshot = False
+        self.finished = False
+        # Set by the SIGINT handler: the KeyboardInterrupt already has its snapshot.
+        self.interrupted = False
+        self.lock = threading.RLock()
+
+    # -- hooks called by the rewritten script ---------------------------------
+    def _active(self) -> bool:
+        return (self.enabled and not self.in_snapshot and os.getpid() == self.pid
+                and threading.current_thread() is self.main_thread)
+
+    def statement(self, lineno: int) -> None:
+        if not self._active() or not self.options.statements:
+            return
+        if self.after_loop_line == lineno:  # the loop's last iteration was just captured
+            self.after_loop_line = None
+            return
+        self.after_loop_line = None
+        self.unwound = None
+        self._guarded(self._snapshot, "statement", sys._getframe(1), lineno)
+
+    def loop_enter(self, loop_id: int) -> None:
+        if self._active():
+            self.stack.append(_Loop(loop_id))
+
+    def iteration(self, loop_id: int) -> None:
+        if not self._active() or not self.stack:
+            return
+        loop = self.stack[-1]
+        if loop.loop_id != loop_id:
+            return
+        loop.count += 1
+        self.unwound = None
+        if loop.count == 0:
+            return
+        if self._due(len(self.stack) == 1):
+            self._guarded(self._snapshot, "iteration", sys._getframe(1),
+                          self.loop_lines.get(loop_id))
+
+    def loop_done(self, loop_id: int) -> None:
+        if not self._active() or not self.stack or self.stack[-1].loop_id != loop_id:
+            return
+        loop = self.stack[-1]
+        loop.count += 1
+        loop.done = True
+        if len(self.stack) == 1 and loop.count > 0:
+            # The last iteration of the outermost loop is an epoch boundary too.
+            self._guarded(self._snapshot, "iteration", sys._getframe(1),
+                          self.loop_lines.get(loop_id))
+            self.after_loop_line = self.loop_lines.get(loop_id)
+
+    def loop_exit(self, loop_id: int) -> None:
+        if not self.enabled or os.getpid() != self.pid or not self.stack:
+            return
+        if threading.current_thread() is not self.main_thread:
+            return
+        if self.unwound is None and not self.stack[-1].done:
+            # Leaving by exception or return: remember where we were, for a
+            # post-mortem snapshot that comes after the unwinding.
+            self.unwound = [max(loop.count, 0) for loop in self.stack]
+        while self.stack:
+            if self.stack.pop().loop_id == loop_id:
+                break
+
+    def _due(self, outermost: bool) -> bool:
+        now = time.monotonic()
+        if outermost:
+            return now - self.last_outer >= self.options.outer_every
+        return now - self.last_snapshot >= self.options.inner_every
+
+    def disable_in_child(self) -> None:
+        """After fork (DataLoader workers...): the child never writes."""
+        self.enabled = False
+
+    # -- public API -------------------------------------------------------------
+    def checkpoint(self, label: str | None, frame: Any) -> int | None:
+        """snapline.checkpoint(): an explicit snapshot; returns its seq."""
+        if not self._active():
+            return None
+        self._guarded(self._snapshot, "explicit", frame, frame.f_lineno, label=label)
+        return self.seq - 1
+
+    def log(self, step: float | None, values: dict) -> None:
+        """snapline.log(): metric points between snapshots, flushed in batches."""
+        if not self.enabled or os.getpid() != self.pid:
+            return
+        now = time.time()
+        with self.lock:
+            for name, value in values.items():
+                number = scalar_number(value)
+                if number is None:
+                    number = _tensor_scalar(value)
+                if number is None:
+                    continue
+                point_step = float(step) if step is not None else float(self.seq)
+                self.log_buffer.append({"name": str(name), "step": point_step,
+                                        "value": _wire_float(number), "time": now,
+                                        "epoch": self._epoch()})
+            if len(self.log_buffer) >= 512:
+                self._guarded(self._flush_log)
+
+    def _flush_log(self) -> None:
+        with self.lock:
+            points, self.log_buffer = self.log_buffer, []
+        if points:
+            self.recorder.log_metrics(_dumps(points))
+
+    # -- ends of the run ---------------------------------------------------------
+    def on_signal(self, frame: Any) -> None:
+        """SIGTERM / SIGINT: a final snapshot where the program was."""
+        if self.enabled and not self.in_snapshot and os.getpid() == self.pid:
+            self._guarded(self._snapshot, "signal", frame, frame.f_lineno if frame else None)
+
+    def on_exception(self, exc: BaseException) -> None:
+        """An uncaught exception: a post-mortem snapshot with the failing
+        frame's locals, taken from the traceback's frames."""
+        if not self.enabled or os.getpid() != self.pid:
+            return
+        frames = [tb.tb_frame for tb in _walk_tb(exc.__traceback__)
+                  if tb.tb_frame.f_code.co_filename == self.script_path]
+        line = None
+        for tb in _walk_tb(exc.__traceback__):
+            if tb.tb_frame.f_code.co_filename == self.script_path:
+                line = tb.tb_lineno
+        self._guarded(self._snapshot, "exception", None, line, frames=frames)
+
+    def finish(self, status: str, exit_code: int | None, exc: BaseException | None,
+               final_snapshot: bool, frame: Any = None) -> None:
+        """Record how the run ended; waits for the writer to drain."""
+        if self.finished or os.getpid() != self.pid:
+            return
+        if final_snapshot and self.enabled:
+            self._guarded(self._snapshot, "exit", frame, None)
+        self.finished = True
+        exception = None
+        if exc is not None:
+            exception = {"type": type(exc).__name__, "message": str(exc)[:2000],
+                         "traceback": "".join(traceback.format_exception(
+                             type(exc), exc, exc.__traceback__))[-8000:]}
+        try:
+            self._flush_log()
+            self.recorder.finish(status, time.time(), exit_code,
+                                 _dumps(exception) if exception else None)
+        except Exception as err:  # noqa: BLE001 - never disturb the program's end
+            _warn_once(f"the run's end could not be recorded: {err}")
+        self.enabled = False
+
+    # -- snapshots ---------------------------------------------------------------
+    def _guarded(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the failsafe
+            self._internal_error(exc)
+
+    def _internal_error(self, exc: BaseException) -> None:
+        self.errors += 1
+        failure = None
+        try:
+            failure = self.recorder.failure()
+        except Exception:  # noqa: BLE001
+            failure = None
+        message = f"agent error: {type(exc).__name__}: {exc}"
+        try:
+            self.recorder.warn(time.time(), message + "\n" + traceback.format_exc()[-4000:])
+        except Exception:  # noqa: BLE001 - the store itself may be the problem
+            pass
+        if failure is not None or self.errors >= MAX_ERRORS:
+            self.enabled = False
+            _warn_once(f"capture stopped ({failure or message}); the program continues; "
+                       "earlier snapshots are kept")
+
+    def _epoch(self) -> int | None:
+        return self.stack[0].count if self.stack and self.stack[0].count >= 0 else None
+
+    def _snapshot(self, trigger: str, frame: Any, line: int | None, label: str | None = None,
+                  frames: list | None = None) -> None:
+        with self.lock:
+            self.in_snapshot = True
+            try:
+                self._take(trigger, frame, line, label, frames)
+            finally:
+                self.in_snapshot = False
+
+    def _take(self, trigger: str, frame: Any, line: int | None, label: str | None,
+              frames: list | None) -> None:
+        started = time.perf_counter()
+        if frames is None:
+            frames = self._user_frames(frame)
+        loops = self.unwound if (trigger == "exception" and self.unwound) else [
+            max(loop.count, 0) for loop in self.stack]
+        builder = GraphBuilder(self.recorder, self.committed, self.native.hash_bytes)
+        for path, obj in self._roots(frames):
+            builder.add_root(path, obj)
+        seq = self.seq
+        now = time.time()
+        epoch = loops[0] if loops else None
+        metrics = []
+        for name, value in builder.metrics:
+            if name.startswith("$"):
+                continue
+            last = self.metric_last.get(name)
+            if last is not None and (last == value or (last != last and value != value)):
+                continue  # a point only when the value changed
+            self.metric_last[name] = value
+            metrics.append({"name": name, "step": float(seq), "value": _wire_float(value),
+                            "time": now, "seq": seq, "epoch": epoch})
+        meta = {
+            "seq": seq, "trigger": trigger, "file": self.script_path, "line": line,
+            "loops": loops, "label": label, "time": now,
+            "capture_ms": (time.perf_counter() - started) * 1000.0,
+            "bytes_new": 0, "bytes_reused": 0,
+            "objects": len(builder.nodes), "nonfinite": builder.nonfinite,
+        }
+        payload = {"meta": meta, "objects": builder.objects, "entries": builder.entries,
+                   "metrics": metrics}
+        self.recorder.commit(_dumps(payload))
+        self.committed |= builder.new_hashes
+        self.seq += 1
+        self.last_snapshot = time.monotonic()
+        if len(self.stack) >= 1 and trigger == "iteration":
+            self.last_outer = self.last_snapshot if len(self.stack) == 1 else self.last_outer
+        if self.log_buffer:
+            self._flush_log()
+
+    def _user_frames(self, frame: Any) -> list:
+        """The script's frames from the safe point outwards (module frame last)."""
+        frames = []
+        while frame is not None:
+            if frame.f_code.co_filename == self.script_path:
+                frames.append(frame)
+            frame = frame.f_back
+        return frames
+
+    def _roots(self, frames: list) -> list:
+        """(path, object) of every captured variable: the script's globals,
+        then the locals of each user frame (outermost first) as `func:name`,
+        then the RNG states as `$rng.*`."""
+        main = sys.modules.get("__main__")
+        roots = []
+        if main is not None:
+            roots.extend(_named_values(vars(main)))
+        seen: dict = {}
+        for frame in reversed(frames):
+            if frame.f_code.co_name == "<module>":
+                continue
+            name = frame.f_code.co_name
+            seen[name] = seen.get(name, 0) + 1
+            prefix = name if seen[name] == 1 else f"{name}#{seen[name]}"
+            roots.extend((f"{prefix}:{k}", v) for k, v in _named_values(frame.f_locals))
+        roots.extend(_rng_states())
+        return roots
+
+
+def _named_values(namespace: Any) -> list:
+    import types
+
+    out = []
+    for name, value in list(namespace.items()):
+        if name.startswith("__") and name.endswith("__"):
+            continue
+        if isinstance(value, types.ModuleType):
+            continue
+        if name.startswith("@"):  # compiler temporaries
+            continue
+        out.append((name, value))
+    return out
+
+
+def _rng_states() -> list:
+    states = [("$rng.random", random.getstate())]
+    np = sys.modules.get("numpy")
+    if np is not None:
+        try:
+            states.append(("$rng.numpy", np.random.get_state()))
+        except Exception:  # noqa: BLE001
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            states.append(("$rng.torch", torch.get_rng_state()))
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                states.append(("$rng.torch_cuda", torch.cuda.get_rng_state_all()))
+        except Exception:  # noqa: BLE001
+            pass
+    return states
+
+
+def _tensor_scalar(value: Any) -> float | None:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach().item())
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray) and value.size == 1:
+        return float(value.item())
+    return None
+
+
+def _wire_float(value: float) -> Any:
+    """JSON has no NaN or Infinity: those travel as "nan", "inf", "-inf"."""
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    return str(obj)
+
+
+def _walk_tb(tb: Any):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+_warned = False
+
+
+def _warn_once(message: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        try:
+            sys.stderr.write(f"snapline: {message}\n")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def options_dict(options: Options) -> dict:
+    return asdict(options)
+

@@ -1,0 +1,353 @@
+"""Walk the object graph reachable from a snapshot's roots and turn it into
+content-addressed object records plus path entries.
+
+Every object that is not a plain value becomes a node with an identity in
+the snapshot: reaching it again by another path adds an alias entry with the
+same node id (`o1[1] is o2[1]` stays true after restore). Records refer to
+their children by content hash, so an unchanged object has the same hash in
+every snapshot and is stored once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import sys
+import types
+from typing import Any
+
+from . import arrays
+from .values import encode, is_atomic, is_plain_value, key_suffix, preview, scalar_number
+from .values import scalar_stats, type_name
+
+# Containers with at most this many plain elements are inlined into their
+# parent's record; bigger ones get a node (and dedupe on their own).
+INLINE_CONTAINER_LIMIT = 16
+# Value JSON longer than this goes to chunks instead of the catalog row.
+INLINE_JSON_LIMIT = 16 * 1024
+# Metric series come from numeric scalars at most this many levels deep.
+METRIC_DEPTH = 2
+
+_FUNCTION_TYPES = (
+    types.FunctionType, types.BuiltinFunctionType, types.MethodType, type,
+    types.BuiltinMethodType,
+)
+
+try:  # lambdas, closures and classes defined in functions
+    import cloudpickle as _cloudpickle
+except ImportError:  # pragma: no cover - cloudpickle is a dependency
+    _cloudpickle = None
+
+
+def canonical_json(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+class _Node:
+    __slots__ = ("node", "path", "hash")
+
+    def __init__(self, node: int, path: str) -> None:
+        self.node = node
+        self.path = path
+        self.hash: str | None = None
+
+
+class GraphBuilder:
+    """Builds one snapshot's records and entries."""
+
+    def __init__(self, recorder: Any, committed: set, hash_bytes: Any) -> None:
+        self.recorder = recorder
+        self.committed = committed
+        self.hash_bytes = hash_bytes
+        self.nodes: dict[int, _Node] = {}
+        self.keepalive: list = []
+        self.objects: list = []
+        self.new_hashes: set = set()
+        self.entries: list = []
+        self.metrics: list = []
+        self.nonfinite = 0
+
+    # -- public -------------------------------------------------------------
+    def add_root(self, path: str, obj: Any) -> None:
+        self._walk(obj, path, depth=0, root=True)
+
+    # -- walking ------------------------------------------------------------
+    def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> dict:
+        number = scalar_number(obj)
+        if number is not None and type(obj) is not bool and depth <= METRIC_DEPTH:
+            self.metrics.append((path, number))
+        if not root and is_atomic(obj):
+            return {"value": encode(obj)}
+        if (
+            not root
+            and type(obj) in (list, tuple, dict, set, frozenset)
+            and len(obj) <= INLINE_CONTAINER_LIMIT
+            and is_plain_value(obj)
+        ):
+            return {"value": encode(obj)}
+        known = self.nodes.get(id(obj))
+        if known is not None:
+            if known.hash is None:  # an ancestor: a cycle
+                return {"ref": known.path}
+            self.entries.append((path, known.node, known.hash))
+            return {"hash": known.hash}
+        node = _Node(len(self.nodes), path)
+        self.nodes[id(obj)] = node
+        self.keepalive.append(obj)
+        record = self._describe(obj, path, depth)
+        digest = self.hash_bytes(canonical_json(record).encode())
+        node.hash = digest
+        self.entries.append((path, node.node, digest))
+        if digest not in self.committed and digest not in self.new_hashes:
+            self.new_hashes.add(digest)
+            self.objects.append((digest, record))
+        return {"hash": digest}
+
+    def _describe(self, obj: Any, path: str, depth: int) -> dict:
+        try:
+            if is_plain_value(obj):
+                return self._value(obj)
+            if arrays.is_array(obj):
+                record = arrays.describe(obj, self.recorder)
+                stats = record.get("stats")
+                if stats:
+                    self.nonfinite += stats["nan"] + stats["posinf"] + stats["neginf"]
+                    if not record["shape"] and depth <= METRIC_DEPTH and stats["count"] == 1:
+                        value = stats["mean"] if stats["mean"] is not None else _nonfinite(stats)
+                        self.metrics.append((path, value))
+                return record
+            t = type(obj)
+            if t in (list, tuple, dict, set, frozenset):
+                return self._container(obj, path, depth)
+            if isinstance(obj, types.ModuleType):
+                return _reference(obj, "module", obj.__name__)
+            if isinstance(obj, _FUNCTION_TYPES):
+                ref = _function_reference(obj)
+                if ref is not None:
+                    return ref
+            torch = sys.modules.get("torch")
+            if torch is not None and isinstance(obj, torch.nn.Module) and _module_state(obj):
+                return self._module(obj, path, depth)
+            if _plain_state(obj):
+                return self._instance(obj, path, depth)
+            return self._pickle(obj, path, depth)
+        except RecursionError:
+            return _unrestorable(obj, "the object graph is too deep to walk")
+
+    def _value(self, obj: Any) -> dict:
+        value = encode(obj)
+        record = {"kind": "value", "type": type_name(obj), "preview": preview(obj),
+                  "restorable": True}
+        number = scalar_number(obj)
+        if number is not None and type(obj) is not bool:
+            record["stats"] = scalar_stats(number)
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        if len(text) <= INLINE_JSON_LIMIT:
+            record["value"] = value
+        else:
+            data = text.encode()
+            record["chunks"] = self.recorder.put_blob(data)
+            record["nbytes"] = len(data)
+            record["extra"] = {"encoding": "json"}
+        if type(obj) in (list, tuple, dict, set, frozenset, str, bytes):
+            record["shape"] = [len(obj)]
+        return record
+
+    def _container(self, obj: Any, path: str, depth: int) -> dict:
+        children = []
+        if type(obj) is dict:
+            for key, value in list(obj.items()):
+                child = self._walk(value, path + key_suffix(key), depth + 1)
+                children.append({"key": _key(key), **child})
+        elif type(obj) in (list, tuple):
+            for index, value in enumerate(list(obj)):
+                children.append({"key": index, **self._walk(value, f"{path}[{index}]", depth + 1)})
+        else:
+            for index, value in enumerate(list(obj)):
+                children.append({"key": index, **self._walk(value, f"{path}{{{index}}}", depth + 1)})
+        return {"kind": "container", "type": type_name(obj), "shape": [len(obj)],
+                "preview": preview(obj), "restorable": True, "children": children}
+
+    def _instance(self, obj: Any, path: str, depth: int) -> dict:
+        children = []
+        for name, value in list(vars(obj).items()):
+            children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
+        return {"kind": "instance", "type": type_name(obj), "preview": preview(obj),
+                "restorable": True, "children": children,
+                "extra": {"class": _class_ref(type(obj))}}
+
+    def _module(self, obj: Any, path: str, depth: int) -> dict:
+        """torch.nn.Module: parameters, buffers and submodules appear by
+        name (`model.fc1.weight`); `slots` says which dict each came from."""
+        children = []
+        slots = {}
+        for name, value in list(vars(obj).items()):
+            if name in ("_parameters", "_buffers", "_modules") and type(value) is dict:
+                for key, item in value.items():
+                    slots[key] = name
+                    children.append({"key": key, **self._walk(item, f"{path}.{key}", depth + 1)})
+            else:
+                children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
+        return {"kind": "instance", "type": type_name(obj), "preview": preview(obj),
+                "restorable": True, "children": children,
+                "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots}}
+
+    def _pickle(self, obj: Any, path: str, depth: int) -> dict:
+        names = _attribute_names(obj, self.nodes)
+        children: list = []
+        buffers: list = []
+        builder = self
+
+        def persistent_id(child: Any) -> Any:
+            if child is obj or is_atomic(child):
+                return None
+            if arrays.is_array(child) or id(child) in builder.nodes:
+                suffix = names.get(id(child), f".<{len(children)}>")
+                ref = builder._walk(child, path + suffix, METRIC_DEPTH + 1)
+                children.append({"key": suffix, **ref})
+                return ("snapline", len(children) - 1)
+            return None
+
+        data, error = None, None
+        for factory in _picklers():
+            children.clear()
+            buffers.clear()
+            stream = io.BytesIO()
+            pickler = factory(stream, buffers.append)
+            pickler.persistent_id = persistent_id
+            try:
+                pickler.dump(obj)
+                data = stream.getvalue()
+                break
+            except Exception as exc:  # noqa: BLE001 - anything a pickler raises
+                error = exc
+        if data is None:
+            return _unrestorable(obj, f"pickle failed: {type(error).__name__}: {error}")
+        extra: dict = {"protocol": 5}
+        if buffers:
+            extra["buffers"] = [self.recorder.put_blob(bytes(b.raw())) for b in buffers]
+        return {"kind": "pickle", "type": type_name(obj), "preview": preview(obj),
+                "restorable": True, "chunks": self.recorder.put_blob(data),
+                "nbytes": len(data), "children": children, "extra": extra}
+
+
+def _picklers() -> list:
+    def plain(stream: io.BytesIO, callback: Any) -> pickle.Pickler:
+        return pickle.Pickler(stream, protocol=5, buffer_callback=callback)
+
+    factories = [plain]
+    if _cloudpickle is not None:
+        def cloud(stream: io.BytesIO, callback: Any) -> pickle.Pickler:
+            return _cloudpickle.CloudPickler(stream, protocol=5, buffer_callback=callback)
+        factories.append(cloud)
+    return factories
+
+
+def _nonfinite(stats: dict) -> float:
+    if stats["nan"]:
+        return float("nan")
+    return float("inf") if stats["posinf"] else float("-inf")
+
+
+def _key(key: Any) -> Any:
+    try:
+        return encode(key)
+    except TypeError:
+        return {"$repr": preview(key)}
+
+
+def _class_ref(cls: type) -> dict:
+    return {"module": getattr(cls, "__module__", None), "qualname": getattr(cls, "__qualname__", None)}
+
+
+def _plain_state(obj: Any) -> bool:
+    """An instance whose pickled form is just its class and __dict__."""
+    cls = type(obj)
+    if not hasattr(obj, "__dict__") or hasattr(cls, "__slots__"):
+        return False
+    if cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__:
+        return False
+    getstate = getattr(cls, "__getstate__", None)
+    if getstate is not None and getstate is not getattr(object, "__getstate__", None):
+        return False
+    if getattr(cls, "__setstate__", None) is not None:
+        # nn.Module defines __setstate__ only to fill in new defaults; fine.
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(obj, torch.nn.Module):
+            return False
+    # builtin bases (list, dict subclasses...) carry state outside __dict__
+    return all(base.__dict__.get("__dict__") is not None or base is object
+               or base.__module__ != "builtins" for base in cls.__mro__)
+
+
+def _module_state(obj: Any) -> bool:
+    """A torch module whose class keeps nn.Module's own pickling (its
+    __getstate__ is a copy of __dict__)."""
+    import torch
+
+    cls = type(obj)
+    return (getattr(cls, "__getstate__", None) is torch.nn.Module.__getstate__
+            and cls.__reduce_ex__ is object.__reduce_ex__
+            and cls.__reduce__ is object.__reduce__)
+
+
+def _reference(obj: Any, what: str, qualname: str, module: str | None = None) -> dict:
+    return {"kind": "reference", "type": type_name(obj), "preview": preview(obj),
+            "restorable": True, "extra": {"ref": what, "module": module, "qualname": qualname}}
+
+
+def _function_reference(obj: Any) -> dict | None:
+    """Functions and classes importable by name (the script's own ones are
+    rebuilt from its source at restore); None for lambdas and closures."""
+    qualname = getattr(obj, "__qualname__", None)
+    module = getattr(obj, "__module__", None)
+    if isinstance(obj, types.MethodType) or not qualname or "<" in qualname:
+        return None
+    if module is None:
+        return None
+    record = _reference(obj, "class" if isinstance(obj, type) else "function", qualname, module)
+    code = getattr(obj, "__code__", None)
+    if module == "__main__" and code is not None:
+        record["extra"]["line"] = code.co_firstlineno
+    return record
+
+
+def _key_text(key: Any, nodes: dict, counter: int) -> str:
+    """A dict key in a path: its literal, or the path of the object it is
+    (optimizer.state[model.0.weight]), or a counter."""
+    if is_atomic(key):
+        return key_suffix(key)
+    known = nodes.get(id(key))
+    return f"[{known.path}]" if known is not None else f"[#{counter}]"
+
+
+def _unrestorable(obj: Any, reason: str) -> dict:
+    return {"kind": "unrestorable", "type": type_name(obj), "preview": preview(obj),
+            "restorable": False, "reason": reason}
+
+
+def _attribute_names(obj: Any, nodes: dict) -> dict:
+    """id -> path suffix for arrays and objects reachable through an
+    object's __dict__ (three levels of dicts and lists), to name pickle refs."""
+    names: dict = {}
+    state = getattr(obj, "__dict__", None)
+    if not isinstance(state, dict):
+        return names
+
+    def visit(value: Any, suffix: str, level: int) -> None:
+        if is_atomic(value) or id(value) in names:
+            return
+        names[id(value)] = suffix
+        if level >= 3:
+            return
+        if type(value) is dict or (isinstance(value, dict) and len(value) < 1000):
+            for k, v in list(value.items())[:1000]:
+                visit(v, suffix + _key_text(k, nodes, len(names)), level + 1)
+        elif type(value) in (list, tuple):
+            for i, v in enumerate(value[:1000]):
+                visit(v, f"{suffix}[{i}]", level + 1)
+
+    for name, value in list(state.items()):
+        visit(value, f".{name}", 0)
+    return names

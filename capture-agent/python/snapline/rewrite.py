@@ -1,0 +1,382 @@
+"""Instrument a user script's AST with Snapline hook calls at safe points.
+
+``python -m snapline run train.py`` executes the script unchanged as
+``__main__``, except that :func:`instrument` has inserted calls to the hook
+object reachable as the global name ``__snapline__`` (the runner places it in
+``builtins``).  Between hooks the script runs at full speed: no tracing.
+
+Hooks inserted:
+
+* ``__snapline__.statement(LINENO)`` after every module-level statement,
+  where "module level" also includes the bodies of top-level ``if``,
+  ``with``, ``try`` (all clauses) and ``match`` cases, recursively.  The
+  compound statement itself is followed by a hook as well, once it is done.
+  No hook follows ``return``/``raise``/``break``/``continue``, the module
+  docstring or ``from __future__`` imports.
+* Every ``for``/``while`` loop (except in generator functions, in
+  ``async def`` functions and ``async for`` loops) becomes::
+
+      __snapline__.loop_enter(LOOP_ID)
+      try:
+          for TARGET in ITER:
+              __snapline__.iteration(LOOP_ID)
+              BODY
+          else:
+              ORELSE
+          __snapline__.loop_done(LOOP_ID)
+      finally:
+          __snapline__.loop_exit(LOOP_ID)
+
+Every original node keeps its source position, so tracebacks, ``inspect``
+and warnings show the user's own lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = ["HOOK_NAME", "Instrumented", "LoopInfo", "instrument"]
+
+#: Global name through which instrumented code reaches the hook object.
+HOOK_NAME = "__snapline__"
+
+# CPython refuses more than 20 statically nested blocks per code object
+# ("too many statically nested blocks"); every instrumented loop adds one
+# (its try/finally).  Loops are only instrumented while the approximate block
+# depth of the result stays within this budget, which leaves some margin for
+# blocks the approximation does not see.
+_MAX_BLOCK_DEPTH = 16
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_TERMINAL = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_TRY_TYPES: tuple[type, ...] = tuple(
+    t for t in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if t is not None
+)
+_MATCH: type | None = getattr(ast, "Match", None)
+
+
+@dataclass(frozen=True)
+class LoopInfo:
+    """Static description of one instrumented loop."""
+
+    loop_id: int  # 0, 1, 2 ... in source order
+    lineno: int  # line of the ``for``/``while`` keyword
+    function: str  # qualified name of the enclosing scope, "<module>" at top level
+    kind: str  # "for" or "while"
+
+
+@dataclass(frozen=True)
+class Instrumented:
+    """Result of :func:`instrument`."""
+
+    code: types.CodeType  # ready for exec(code, main_globals)
+    loops: tuple[LoopInfo, ...]  # indexed by loop_id
+
+
+def instrument(source: str | bytes, filename: str) -> Instrumented:
+    """Parse, rewrite and compile a script for ``exec(code, main_globals)``.
+
+    A syntax error raises exactly the SyntaxError that
+    ``compile(source, filename, "exec")`` raises (same message, filename,
+    lineno, offset, text).  The user's own ``from __future__`` imports take
+    effect; the caller's do not leak in.
+
+    Should the instrumented tree fail to compile although the source itself
+    compiles (only conceivable for pathologically deep nesting), the script
+    is instrumented with statement hooks only, and failing that returned
+    uninstrumented, so that it always runs.
+    """
+    tree = _parse(source, filename)
+    rewriter = _Rewriter(loops_enabled=True)
+    rewriter.rewrite_module(tree)
+    code = _compile_tree(tree, filename, quiet=False)
+    if code is not None:
+        return Instrumented(code, tuple(rewriter.loops))
+
+    # Compiler-stage errors ('return' outside function, ...) only surface when
+    # the tree is compiled.  Report them exactly as the plain source would.
+    plain = _compile_source(source, filename)
+
+    # The source is fine, so the instrumentation broke it: degrade gracefully.
+    tree = _parse(source, filename)
+    _Rewriter(loops_enabled=False).rewrite_module(tree)
+    code = _compile_tree(tree, filename, quiet=True)
+    return Instrumented(code if code is not None else plain, ())
+
+
+# --------------------------------------------------------------------------
+# Compilation helpers
+
+
+def _compile_source(source: str | bytes, filename: str) -> types.CodeType:
+    """Compile the untouched source; raises its SyntaxError, if any.
+
+    Warnings are recorded and dropped (they were already shown by the first
+    attempt); filters still apply, so ``-W error`` behaves like plain Python.
+    """
+    with warnings.catch_warnings(record=True):
+        return compile(source, filename, "exec", dont_inherit=True)
+
+
+def _parse(source: str | bytes, filename: str) -> ast.Module:
+    try:
+        return compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        error = exc
+    # Raised outside the except clause, so no chained context is attached.
+    _compile_source(source, filename)
+    raise error  # pragma: no cover - compile() failed on parsing above
+
+
+def _compile_tree(tree: ast.Module, filename: str, *, quiet: bool) -> types.CodeType | None:
+    ast.fix_missing_locations(tree)
+    try:
+        if quiet:
+            with warnings.catch_warnings(record=True):
+                return compile(tree, filename, "exec", dont_inherit=True)
+        return compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError:
+        return None
+
+
+# --------------------------------------------------------------------------
+# AST helpers
+
+
+def _hook(method: str, arg: int, where: ast.AST) -> ast.stmt:
+    """Build ``__snapline__.method(arg)`` located at ``where``."""
+    name = ast.Name(id=HOOK_NAME, ctx=ast.Load())
+    func = ast.Attribute(value=name, attr=method, ctx=ast.Load())
+    const = ast.Constant(value=arg)
+    call = ast.Call(func=func, args=[const], keywords=[])
+    stmt = ast.Expr(value=call)
+    for node in (name, func, const, call, stmt):
+        ast.copy_location(node, where)
+    return stmt
+
+
+def _first_line(stmt: ast.stmt) -> int:
+    """First source line of a statement, decorators included."""
+    decorators = getattr(stmt, "decorator_list", None) or []
+    return min([stmt.lineno] + [d.lineno for d in decorators])
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _prologue_end(body: list[ast.stmt]) -> int:
+    """Index of the first statement after the docstring and __future__ imports."""
+    i = 1 if body and _is_docstring(body[0]) else 0
+    while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
+        i += 1
+    return i
+
+
+def _child_blocks(stmt: ast.stmt) -> Iterator[tuple[ast.AST, str, int]]:
+    """Statement lists nested in ``stmt`` within the same scope, in source order.
+
+    Yields ``(owner, field, weight)``: ``getattr(owner, field)`` is the list and
+    ``weight`` approximates how many compiler blocks enclose it.
+    """
+    if isinstance(stmt, _LOOPS):
+        yield stmt, "body", 1
+        yield stmt, "orelse", 0
+    elif isinstance(stmt, ast.If):
+        yield stmt, "body", 0
+        yield stmt, "orelse", 0
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        yield stmt, "body", len(stmt.items)
+    elif isinstance(stmt, _TRY_TYPES):
+        yield stmt, "body", 3
+        for handler in stmt.handlers:
+            yield handler, "body", 3
+        yield stmt, "orelse", 3
+        yield stmt, "finalbody", 3
+    elif _MATCH is not None and isinstance(stmt, _MATCH):
+        for case in stmt.cases:
+            yield case, "body", 1
+
+
+def _max_depth(stmts: list[ast.stmt]) -> int:
+    """Approximate deepest block nesting inside ``stmts`` (same scope only)."""
+    best = 0
+    for stmt in stmts:
+        for owner, field, weight in _child_blocks(stmt):
+            best = max(best, weight + _max_depth(getattr(owner, field)))
+    return best
+
+
+def _explicit_globals(body: list[ast.stmt]) -> frozenset:
+    """Names declared ``global`` directly in this scope (not nested ones)."""
+    names: set = set()
+    stack = [body]
+    while stack:
+        for stmt in stack.pop():
+            if isinstance(stmt, ast.Global):
+                names.update(stmt.names)
+            stack.extend(getattr(owner, field) for owner, field, _ in _child_blocks(stmt))
+    return frozenset(names)
+
+
+class _YieldFinder(ast.NodeVisitor):
+    """Detects ``yield`` in the scope being visited, skipping nested scopes.
+
+    Parts of nested scopes that are evaluated in the enclosing scope
+    (decorators, defaults, annotations, bases, a comprehension's first
+    iterable) are still searched.
+    """
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: ast.AST) -> None:
+        self.found = True
+
+    visit_YieldFrom = visit_Yield
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        for child in node.decorator_list:
+            self.visit(child)
+        self.visit(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.args)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for child in (*node.decorator_list, *node.bases, *node.keywords):
+            self.visit(child)
+
+    def _visit_comprehension(self, node: ast.AST) -> None:
+        self.visit(node.generators[0].iter)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+
+def _is_generator(func: ast.FunctionDef) -> bool:
+    finder = _YieldFinder()
+    for stmt in func.body:
+        finder.visit(stmt)
+        if finder.found:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Scope:
+    qualname: str  # "<module>" for the module
+    is_module: bool
+    is_function: bool
+    instrument_loops: bool
+    explicit_globals: frozenset
+
+    def child(self, node: ast.stmt, *, is_function: bool, instrument_loops: bool) -> _Scope:
+        """Scope of a def/class statement directly inside this scope."""
+        name = node.name
+        # Mirrors CPython's compiler_set_qualname.
+        if self.is_module or name in self.explicit_globals:
+            qualname = name
+        elif self.is_function:
+            qualname = f"{self.qualname}.<locals>.{name}"
+        else:
+            qualname = f"{self.qualname}.{name}"
+        return _Scope(qualname, False, is_function, instrument_loops, _explicit_globals(node.body))
+
+
+# --------------------------------------------------------------------------
+# The rewriter
+
+
+class _Rewriter:
+    """Mutates a parsed module in place; collects the LoopInfo table."""
+
+    def __init__(self, *, loops_enabled: bool) -> None:
+        self.loops_enabled = loops_enabled
+        self.loops: list[LoopInfo] = []
+        self._depth = 0  # approximate block depth in the current code object
+
+    def rewrite_module(self, tree: ast.Module) -> None:
+        scope = _Scope("<module>", True, False, True, frozenset())
+        start = _prologue_end(tree.body)
+        tree.body = tree.body[:start] + self._block(tree.body[start:], scope, top=True)
+
+    def _block(self, stmts: list[ast.stmt], scope: _Scope, *, top: bool) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            out.extend(self._stmt(stmt, scope, top=top))
+            if top and not isinstance(stmt, _TERMINAL):
+                out.append(_hook("statement", _first_line(stmt), stmt))
+        return out
+
+    def _nested(
+        self, stmts: list[ast.stmt], scope: _Scope, *, top: bool, weight: int
+    ) -> list[ast.stmt]:
+        self._depth += weight
+        try:
+            return self._block(stmts, scope, top=top)
+        finally:
+            self._depth -= weight
+
+    def _stmt(self, stmt: ast.stmt, scope: _Scope, *, top: bool) -> list[ast.stmt]:
+        if isinstance(stmt, (ast.For, ast.While)):
+            return self._loop(stmt, scope)
+        if isinstance(stmt, _SCOPES):
+            self._scope(stmt, scope)
+            return [stmt]
+        inner_top = top and not isinstance(stmt, _LOOPS)
+        for owner, field, weight in _child_blocks(stmt):
+            setattr(
+                owner,
+                field,
+                self._nested(getattr(owner, field), scope, top=inner_top, weight=weight),
+            )
+        return [stmt]
+
+    def _scope(self, node: ast.stmt, parent: _Scope) -> None:
+        if isinstance(node, ast.ClassDef):
+            scope = parent.child(node, is_function=False, instrument_loops=True)
+        else:
+            instrument_loops = isinstance(node, ast.FunctionDef) and not _is_generator(node)
+            scope = parent.child(node, is_function=True, instrument_loops=instrument_loops)
+        saved, self._depth = self._depth, 0
+        try:
+            # Never inserts before the first statement: docstrings stay first.
+            node.body = self._block(node.body, scope, top=False)
+        finally:
+            self._depth = saved
+
+    def _loop(self, loop: ast.stmt, scope: _Scope) -> list[ast.stmt]:
+        needed = self._depth + max(2 + _max_depth(loop.body), 1 + _max_depth(loop.orelse))
+        if not (self.loops_enabled and scope.instrument_loops and needed <= _MAX_BLOCK_DEPTH):
+            loop.body = self._nested(loop.body, scope, top=False, weight=1)
+            loop.orelse = self._nested(loop.orelse, scope, top=False, weight=0)
+            return [loop]
+
+        loop_id = len(self.loops)  # assigned before the body: source order
+        kind = "while" if isinstance(loop, ast.While) else "for"
+        self.loops.append(LoopInfo(loop_id, loop.lineno, scope.qualname, kind))
+
+        body = self._nested(loop.body, scope, top=False, weight=2)
+        loop.body = [_hook("iteration", loop_id, loop)] + body
+        loop.orelse = self._nested(loop.orelse, scope, top=False, weight=1)
+        wrapper = ast.Try(
+            body=[loop, _hook("loop_done", loop_id, loop)],
+            handlers=[],
+            orelse=[],
+            finalbody=[_hook("loop_exit", loop_id, loop)],
+        )
+        ast.copy_location(wrapper, loop)
+        return [_hook("loop_enter", loop_id, loop), wrapper]

@@ -1,0 +1,176 @@
+"""Run a script as `__main__` under capture, exactly as `python script.py`
+would: same argv, sys.path, __file__, output, traceback and exit status."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import importlib.machinery
+import json
+import os
+import signal
+import sys
+import time
+import types
+from typing import Any, NoReturn
+
+from . import agent as agent_module
+from .agent import Agent, Options
+from .rewrite import HOOK_NAME, instrument
+
+# The agent of this process, for snapline.checkpoint() and snapline.log().
+current: Agent | None = None
+
+
+def _cannot_open(script: str, err: OSError) -> NoReturn:
+    # The same line CPython prints for a script it cannot open.
+    prog = os.path.basename(sys.executable) or "python"
+    sys.stderr.write(f"{prog}: can't open file {os.path.abspath(script)!r}: "
+                     f"[Errno {err.errno}] {err.strerror}\n")
+    raise SystemExit(2)
+
+
+def _main_module(path: str) -> types.ModuleType:
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__cached__ = None
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = module
+    return module
+
+
+def _start_recorder(path: str, source: bytes, argv: list, options: Options) -> Any:
+    """The Rust recorder for this run, or None (with one warning line) when
+    the store cannot be used; the program then runs without capture."""
+    try:
+        from . import _native
+        from . import lineage
+
+        digest = _native.hash_bytes(source)
+        info = {
+            "script": os.path.basename(path),
+            "started_at": time.time(),
+            "lineage": lineage.collect(path, argv, digest,
+                                       agent_module.options_dict(options)),
+        }
+        recorder = _native.Recorder(os.path.abspath(options.store), json.dumps(info))
+        recorder.put_blob(source)  # the script's source, content-addressed
+        return recorder, _native
+    except Exception as exc:  # noqa: BLE001 - capture must never stop the program
+        sys.stderr.write(f"snapline: cannot capture into {options.store!r}: {exc}; "
+                         "running without capture (pass --store DIR for a writable store)\n")
+        return None, None
+
+
+def _install_signal_handlers(agent: Agent) -> None:
+    def on_term(signum: int, frame: Any) -> None:
+        agent.on_signal(frame)
+        agent.finish("killed", -signum, None, final_snapshot=False)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    def on_int(signum: int, frame: Any) -> None:
+        agent.on_signal(frame)
+        agent.interrupted = True
+        signal.default_int_handler(signum, frame)
+
+    for signum, handler, default in (
+        (signal.SIGTERM, on_term, signal.SIG_DFL),
+        (signal.SIGINT, on_int, signal.default_int_handler),
+    ):
+        try:
+            if signal.getsignal(signum) is default:
+                signal.signal(signum, handler)
+        except (ValueError, OSError):  # not the main thread, or not allowed
+            pass
+
+
+def _user_traceback(tb: Any, path: str) -> Any:
+    """Drop the runner's own frames from the front of a traceback."""
+    while tb is not None and tb.tb_frame.f_code.co_filename != path:
+        tb = tb.tb_next
+    return tb
+
+
+def run(script: str, args: list, options: Options) -> None:
+    """Runs the script; returns normally when it does, otherwise raises the
+    same SystemExit or dies by the same signal."""
+    global current
+    path = os.path.abspath(script)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as err:
+        _cannot_open(script, err)
+
+    argv = [script, *args]
+    sys.argv = argv
+    if sys.path and sys.path[0] in ("", os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
+        sys.path[0] = os.path.dirname(os.path.realpath(path))
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+
+    disabled = os.environ.get("SNAPLINE_DISABLE", "") not in ("", "0")
+    try:
+        if disabled:
+            code = compile(source, path, "exec", dont_inherit=True)
+            loops: tuple = ()
+        else:
+            instrumented = instrument(source, path)
+            code, loops = instrumented.code, instrumented.loops
+    except SyntaxError as err:
+        sys.excepthook(type(err), err, None)
+        raise SystemExit(1) from None
+
+    recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options)
+    module = _main_module(path)
+    agent = None
+    if recorder is not None:
+        agent = Agent(recorder, native, path, loops, options)
+        _install_signal_handlers(agent)
+        os.register_at_fork(after_in_child=agent.disable_in_child)
+    else:
+        code = compile(source, path, "exec", dont_inherit=True)
+    current = agent
+    setattr(builtins, HOOK_NAME, agent)
+
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - running the user's script is the point
+    except SystemExit as exc:
+        if agent is not None:
+            status = "finished" if exc.code in (None, 0) else "failed"
+            exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            agent.finish(status, exit_code, None, final_snapshot=True,
+                         frame=_last_frame(exc.__traceback__, path))
+        raise
+    except KeyboardInterrupt as exc:
+        if agent is not None:
+            if not agent.interrupted:
+                agent.on_exception(exc)
+            agent.finish("killed", -int(signal.SIGINT), exc, final_snapshot=False)
+        sys.excepthook(type(exc), exc, _user_traceback(exc.__traceback__, path))
+        sys.stdout.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        raise SystemExit(130) from None
+    except BaseException as exc:  # noqa: BLE001 - report exactly as python would
+        if agent is not None:
+            agent.on_exception(exc)
+            agent.finish("failed", 1, exc, final_snapshot=False)
+        sys.excepthook(type(exc), exc, _user_traceback(exc.__traceback__, path))
+        raise SystemExit(1) from None
+    else:
+        if agent is not None:
+            agent.finish("finished", 0, None, final_snapshot=True, frame=None)
+    finally:
+        current = None
+
+
+def _last_frame(tb: Any, path: str) -> Any:
+    frame = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    return frame

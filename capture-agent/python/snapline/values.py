@@ -1,0 +1,157 @@
+"""Tagged JSON for plain immutable values, and short previews.
+
+Values (numbers, strings, and tuples/lists/dicts/sets made only of them) are
+stored as JSON so that inspecting a snapshot never needs pickle. JSON has no
+tuples, sets, bytes, big ints or non-finite floats, so those carry a tag:
+``{"$tuple": [...]}``, ``{"$set": [...]}``, ``{"$frozenset": [...]}``,
+``{"$bytes": "<base64>"}``, ``{"$int": "<decimal>"}``, ``{"$float": "nan"}``,
+``{"$complex": [re, im]}``, ``{"$np": "<dtype>", "v": <value>}``, and every
+dict is ``{"$dict": [[key, value], ...]}``. docs/store-format.md has the table.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import reprlib
+from typing import Any
+
+# Strings and bytes longer than this are not "plain values" inside containers.
+INLINE_TEXT_LIMIT = 4096
+# Pure-value containers with more elements than this are still one value
+# (a list of a million losses is one value), just stored in chunks.
+_ATOMIC_TYPES = (type(None), bool, int, float, complex, str, bytes)
+
+_preview = reprlib.Repr()
+_preview.maxstring = 80
+_preview.maxother = 80
+_preview.maxlist = 8
+_preview.maxtuple = 8
+_preview.maxdict = 8
+_preview.maxset = 8
+_preview.maxlevel = 3
+
+_np = None
+
+
+def _numpy():
+    """numpy if the program imported it; we never import it ourselves."""
+    global _np
+    if _np is None:
+        import sys
+
+        _np = sys.modules.get("numpy", False)
+    return _np or None
+
+
+def is_atomic(obj: Any) -> bool:
+    """A single immutable value whose identity never matters."""
+    t = type(obj)
+    if t in (str, bytes):
+        return len(obj) <= INLINE_TEXT_LIMIT
+    if t in _ATOMIC_TYPES:
+        return True
+    np = _numpy()
+    return np is not None and isinstance(obj, np.generic) and obj.dtype.kind in "biufc"
+
+
+def is_plain_value(obj: Any, depth: int = 0) -> bool:
+    """True for atomics and for tuples/lists/dicts/sets made only of atomics
+    (nested at most 3 deep), which are stored as one JSON value."""
+    if is_atomic(obj):
+        return True
+    if depth >= 3:
+        return False
+    t = type(obj)
+    if t in (list, tuple, set, frozenset):
+        return all(is_plain_value(x, depth + 1) for x in obj)
+    if t is dict:
+        return all(is_atomic(k) and is_plain_value(v, depth + 1) for k, v in obj.items())
+    return False
+
+
+def encode(obj: Any) -> Any:
+    """The tagged JSON of a plain value."""
+    t = type(obj)
+    if obj is None or t is bool or t is str:
+        return obj
+    if t is int:
+        return obj if -(2**53) < obj < 2**53 else {"$int": str(obj)}
+    if t is float:
+        return obj if math.isfinite(obj) else {"$float": repr(obj)}
+    if t is list:
+        return [encode(x) for x in obj]
+    if t is tuple:
+        return {"$tuple": [encode(x) for x in obj]}
+    if t is dict:
+        return {"$dict": [[encode(k), encode(v)] for k, v in obj.items()]}
+    if t is set or t is frozenset:
+        items = [encode(x) for x in obj]
+        try:
+            items.sort(key=repr)
+        except Exception:  # noqa: BLE001 - ordering is cosmetic
+            pass
+        return {"$" + t.__name__: items}
+    if t is bytes:
+        return {"$bytes": base64.b64encode(obj).decode("ascii")}
+    if t is complex:
+        return {"$complex": [encode(obj.real), encode(obj.imag)]}
+    np = _numpy()
+    if np is not None and isinstance(obj, np.generic):
+        return {"$np": obj.dtype.name, "v": encode(obj.item())}
+    if isinstance(obj, str):  # str subclass used as a key
+        return str(obj)
+    raise TypeError(f"not a plain value: {t.__name__}")
+
+
+def scalar_number(obj: Any) -> float | None:
+    """The float value of a numeric scalar (int, float, numpy number), else None."""
+    t = type(obj)
+    if t is float or t is int:
+        return float(obj)
+    np = _numpy()
+    if np is not None and isinstance(obj, np.generic) and obj.dtype.kind in "iuf":
+        return float(obj)
+    return None
+
+
+def scalar_stats(value: float) -> dict:
+    """Stats of a single number, in the same shape as an array's."""
+    finite = math.isfinite(value)
+    return {
+        "count": 1,
+        "nan": int(math.isnan(value)),
+        "posinf": int(value == math.inf),
+        "neginf": int(value == -math.inf),
+        "min": value if finite else None,
+        "max": value if finite else None,
+        "mean": value if finite else None,
+        "l2": abs(value) if finite else None,
+    }
+
+
+def preview(obj: Any) -> str:
+    """A short, safe repr (never raises, never very long)."""
+    try:
+        text = _preview.repr(obj)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not stop capture
+        text = f"<{type(obj).__name__}: repr failed: {type(exc).__name__}>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def type_name(obj: Any) -> str:
+    t = type(obj)
+    module = getattr(t, "__module__", "builtins")
+    qual = getattr(t, "__qualname__", t.__name__)
+    return qual if module == "builtins" else f"{module}.{qual}"
+
+
+def key_suffix(key: Any) -> str:
+    """How a container key appears in a path: ["W1"], [3], [(1, 2)]."""
+    import json
+
+    if type(key) is str:
+        return "[" + json.dumps(key, ensure_ascii=False) + "]"
+    if type(key) is int:
+        return f"[{key}]"
+    return "[" + preview(key) + "]"

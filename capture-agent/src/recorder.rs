@@ -1,0 +1,293 @@
+//! `Recorder`: the Python-facing handle of one captured run.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use serde::Deserialize;
+use snapline_array_scan::{hash_bytes, scan, ChunkHash, DType, StatsCache, CHUNK_SIZE};
+use snapline_store::{
+    EntryRow, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta, Store,
+};
+
+use crate::writer::{Job, Writer};
+
+/// Stats of chunks already seen, so an unchanged buffer is only hashed.
+const STATS_CACHE_ENTRIES: usize = 1 << 16;
+
+/// What Python sends to commit a snapshot.
+#[derive(Deserialize)]
+struct SnapshotIn {
+    meta: SnapshotMeta,
+    objects: Vec<(String, ObjectRecord)>,
+    entries: Vec<(String, i64, String)>,
+    #[serde(default)]
+    metrics: Vec<MetricPoint>,
+}
+
+/// (count, nan, posinf, neginf, min, max, mean, l2)
+type StatsTuple = (
+    u64,
+    u64,
+    u64,
+    u64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+#[derive(Default)]
+struct Counters {
+    bytes_new: u64,
+    bytes_reused: u64,
+}
+
+/// One run being captured into a store.
+#[pyclass(module = "snapline._native")]
+pub struct Recorder {
+    run_id: String,
+    owner_pid: u32,
+    lookup: Mutex<Store>,
+    writer: Mutex<Writer>,
+    known: Mutex<HashSet<ChunkHash>>,
+    cache: Mutex<StatsCache>,
+    counters: Mutex<Counters>,
+    threads: usize,
+}
+
+fn os_err(e: impl ToString) -> PyErr {
+    PyOSError::new_err(e.to_string())
+}
+
+fn poisoned<T>(_: T) -> PyErr {
+    PyOSError::new_err("snapline recorder state poisoned")
+}
+
+impl Recorder {
+    fn check_owner(&self) -> PyResult<()> {
+        if std::process::id() != self.owner_pid {
+            return Err(PyOSError::new_err(
+                "snapline recorder used from a forked child process",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues the chunks not yet in the store; returns nothing, counts bytes.
+    fn store_chunks(&self, data: &[u8], hashes: &[(ChunkHash, usize, usize)]) -> PyResult<()> {
+        let mut fresh = Vec::new();
+        {
+            let mut known = self.known.lock().map_err(poisoned)?;
+            let lookup = self.lookup.lock().map_err(poisoned)?;
+            let mut counters = self.counters.lock().map_err(poisoned)?;
+            for &(hash, offset, len) in hashes {
+                if known.contains(&hash) {
+                    counters.bytes_reused += len as u64;
+                    continue;
+                }
+                known.insert(hash);
+                if lookup.has_chunk(&hash.to_hex()).map_err(os_err)? {
+                    counters.bytes_reused += len as u64;
+                } else {
+                    counters.bytes_new += len as u64;
+                    fresh.push((hash, offset, len));
+                }
+            }
+        }
+        let writer = self.writer.lock().map_err(poisoned)?;
+        for (hash, offset, len) in fresh {
+            let raw = data
+                .get(offset..offset + len)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            writer
+                .send(Job::Chunk {
+                    hash: hash.to_hex(),
+                    raw,
+                })
+                .map_err(os_err)?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Recorder {
+    /// Opens (or creates) the store at `store_dir` and registers a new run.
+    /// `run_info_json` is a serialized `RunInfo`.
+    #[new]
+    #[pyo3(signature = (store_dir, run_info_json, max_in_flight = 256 << 20))]
+    fn new(store_dir: &str, run_info_json: &str, max_in_flight: usize) -> PyResult<Self> {
+        let info: RunInfo = serde_json::from_str(run_info_json)
+            .map_err(|e| PyValueError::new_err(format!("bad run info: {e}")))?;
+        let mut store = Store::create(store_dir).map_err(os_err)?;
+        let run_id = store.begin_run(&info).map_err(os_err)?;
+        let lookup = Store::open(store_dir).map_err(os_err)?;
+        let writer = Writer::start(store, run_id.clone(), max_in_flight).map_err(os_err)?;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get().min(2))
+            .unwrap_or(1);
+        Ok(Recorder {
+            run_id,
+            owner_pid: std::process::id(),
+            lookup: Mutex::new(lookup),
+            writer: Mutex::new(writer),
+            known: Mutex::new(HashSet::new()),
+            cache: Mutex::new(StatsCache::new(STATS_CACHE_ENTRIES)),
+            counters: Mutex::new(Counters::default()),
+            threads,
+        })
+    }
+
+    #[getter]
+    fn run_id(&self) -> String {
+        self.run_id.clone()
+    }
+
+    /// Hashes, scans and stores the buffer at `address` (`nbytes` long, of
+    /// `dtype`). Returns (chunk hashes, stats tuple).
+    ///
+    /// The caller must hold a reference to the array owning the buffer for
+    /// the whole call; the GIL is released while scanning.
+    fn scan_array(
+        &self,
+        py: Python<'_>,
+        address: usize,
+        nbytes: usize,
+        dtype: &str,
+    ) -> PyResult<(Vec<String>, StatsTuple)> {
+        self.check_owner()?;
+        let dtype = DType::from_name(dtype)
+            .ok_or_else(|| PyValueError::new_err(format!("unsupported dtype {dtype}")))?;
+        if nbytes > 0 && address == 0 {
+            return Err(PyValueError::new_err("null buffer address"));
+        }
+        py.detach(|| {
+            let data: &[u8] = if nbytes == 0 {
+                &[]
+            } else {
+                // SAFETY: the caller holds the array that owns these bytes for
+                // the duration of the call (see the method's contract).
+                unsafe { std::slice::from_raw_parts(address as *const u8, nbytes) }
+            };
+            let result = {
+                let mut cache = self.cache.lock().map_err(poisoned)?;
+                scan(data, dtype, Some(&mut cache), self.threads)
+            };
+            let hashes: Vec<_> = result
+                .chunks
+                .iter()
+                .map(|c| (c.hash, c.offset, c.len))
+                .collect();
+            self.store_chunks(data, &hashes)?;
+            let s = result.stats;
+            Ok((
+                hashes.iter().map(|(h, _, _)| h.to_hex()).collect(),
+                (
+                    s.count, s.nan, s.posinf, s.neginf, s.min, s.max, s.mean, s.l2,
+                ),
+            ))
+        })
+    }
+
+    /// Stores an opaque blob (pickle bytes, a large value) in chunks;
+    /// returns the chunk hashes.
+    fn put_blob(&self, py: Python<'_>, data: &[u8]) -> PyResult<Vec<String>> {
+        self.check_owner()?;
+        py.detach(|| {
+            let hashes: Vec<_> = data
+                .chunks(CHUNK_SIZE)
+                .enumerate()
+                .map(|(i, c)| (hash_bytes(c), i * CHUNK_SIZE, c.len()))
+                .collect();
+            self.store_chunks(data, &hashes)?;
+            Ok(hashes.iter().map(|(h, _, _)| h.to_hex()).collect())
+        })
+    }
+
+    /// Queues the commit of one snapshot; returns (bytes_new, bytes_reused)
+    /// counted since the previous commit.
+    fn commit(&self, py: Python<'_>, snapshot_json: &str) -> PyResult<(u64, u64)> {
+        self.check_owner()?;
+        py.detach(|| {
+            let snap: SnapshotIn = serde_json::from_str(snapshot_json)
+                .map_err(|e| PyValueError::new_err(format!("bad snapshot: {e}")))?;
+            let (bytes_new, bytes_reused) = {
+                let mut c = self.counters.lock().map_err(poisoned)?;
+                let taken = (c.bytes_new, c.bytes_reused);
+                *c = Counters::default();
+                taken
+            };
+            let mut meta = snap.meta;
+            meta.bytes_new = i64::try_from(bytes_new).unwrap_or(i64::MAX);
+            meta.bytes_reused = i64::try_from(bytes_reused).unwrap_or(i64::MAX);
+            let commit = SnapshotCommit {
+                run_id: self.run_id.clone(),
+                meta,
+                chunks: Vec::new(),
+                objects: snap.objects,
+                entries: snap
+                    .entries
+                    .into_iter()
+                    .map(|(path, node, hash)| EntryRow { path, node, hash })
+                    .collect(),
+                metrics: snap.metrics,
+            };
+            let writer = self.writer.lock().map_err(poisoned)?;
+            writer
+                .send(Job::Commit(Box::new(commit)))
+                .map_err(os_err)?;
+            Ok((bytes_new, bytes_reused))
+        })
+    }
+
+    /// Adds metric points (JSON list of MetricPoint) between snapshots.
+    fn log_metrics(&self, points_json: &str) -> PyResult<()> {
+        self.check_owner()?;
+        let points: Vec<MetricPoint> = serde_json::from_str(points_json)
+            .map_err(|e| PyValueError::new_err(format!("bad metric points: {e}")))?;
+        let writer = self.writer.lock().map_err(poisoned)?;
+        writer.send(Job::Metrics(points)).map_err(os_err)
+    }
+
+    /// Records a warning with the run.
+    fn warn(&self, time: f64, message: String) -> PyResult<()> {
+        self.check_owner()?;
+        let writer = self.writer.lock().map_err(poisoned)?;
+        writer.send(Job::Warning { time, message }).map_err(os_err)
+    }
+
+    /// The writer's first error, if it hit one.
+    fn failure(&self) -> PyResult<Option<String>> {
+        Ok(self.writer.lock().map_err(poisoned)?.failure())
+    }
+
+    /// Records how the run ended and waits for every queued write.
+    #[pyo3(signature = (status, ended_at, exit_code = None, exception_json = None))]
+    fn finish(
+        &self,
+        py: Python<'_>,
+        status: &str,
+        ended_at: f64,
+        exit_code: Option<i64>,
+        exception_json: Option<&str>,
+    ) -> PyResult<()> {
+        self.check_owner()?;
+        let status = RunStatus::parse(status)
+            .ok_or_else(|| PyValueError::new_err(format!("bad status {status}")))?;
+        let exception = exception_json.and_then(|e| serde_json::from_str(e).ok());
+        py.detach(|| {
+            let mut writer = self.writer.lock().map_err(poisoned)?;
+            writer
+                .close(Job::Finish {
+                    status,
+                    exit_code,
+                    exception,
+                    ended_at,
+                })
+                .map_err(os_err)
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! The background writer: one thread per captured run that compresses new
+//! chunks, writes and fsyncs them, and commits each snapshot in one catalog
+//! transaction once its chunks are durable. Memory is bounded: producers
+//! block (backpressure) while more than `max_in_flight` bytes are queued.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use snapline_store::{
+    compress, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError, INLINE_LIMIT,
+};
+
+/// A message to the writer thread.
+pub enum Job {
+    Chunk { hash: String, raw: Vec<u8> },
+    Commit(Box<SnapshotCommit>),
+    Metrics(Vec<MetricPoint>),
+    Warning { time: f64, message: String },
+    Finish {
+        status: RunStatus,
+        exit_code: Option<i64>,
+        exception: Option<serde_json::Value>,
+        ended_at: f64,
+    },
+}
+
+impl Job {
+    fn is_data(&self) -> bool {
+        matches!(self, Job::Chunk { .. } | Job::Commit(_) | Job::Metrics(_))
+    }
+}
+
+/// Bytes queued but not yet written, shared by producers and the writer.
+#[derive(Default)]
+struct Budget {
+    queued: Mutex<usize>,
+    drained: Condvar,
+}
+
+pub struct Writer {
+    jobs: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    budget: Arc<Budget>,
+    max_in_flight: usize,
+    /// The first error the writer hit; once set, jobs are refused.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Writer {
+    pub fn start(store: Store, run_id: String, max_in_flight: usize) -> std::io::Result<Writer> {
+        let (tx, rx) = sync_channel::<Job>(4096);
+        let budget = Arc::new(Budget::default());
+        let failure = Arc::new(Mutex::new(None));
+        let thread = {
+            let budget = Arc::clone(&budget);
+            let failure = Arc::clone(&failure);
+            std::thread::Builder::new()
+                .name("snapline-writer".into())
+                .spawn(move || write_loop(store, run_id, rx, &budget, &failure))?
+        };
+        Ok(Writer {
+            jobs: Some(tx),
+            thread: Some(thread),
+            budget,
+            max_in_flight: max_in_flight.max(1),
+            failure,
+        })
+    }
+
+    /// The writer's first error, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Queues a job, waiting while the queue holds too many bytes.
+    pub fn send(&self, job: Job) -> Result<(), String> {
+        if job.is_data() {
+            if let Some(f) = self.failure() {
+                return Err(f);
+            }
+        }
+        let size = match &job {
+            Job::Chunk { raw, .. } => raw.len(),
+            _ => 0,
+        };
+        if size > 0 {
+            let mut queued = self
+                .budget
+                .queued
+                .lock()
+                .map_err(|_| "writer state poisoned".to_string())?;
+            // A single chunk larger than the budget still goes through alone.
+            while *queued > 0 && *queued + size > self.max_in_flight {
+                queued = self
+                    .budget
+                    .drained
+                    .wait(queued)
+                    .map_err(|_| "writer state poisoned".to_string())?;
+            }
+            *queued += size;
+        }
+        let jobs = self.jobs.as_ref().ok_or("the writer is closed")?;
+        jobs.send(job)
+            .map_err(|_| self.failure().unwrap_or_else(|| "the writer stopped".into()))
+    }
+
+    /// Finishes the run and waits until everything queued is written.
+    pub fn close(&mut self, finish: Job) -> Result<(), String> {
+        let sent = self.send(finish);
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        sent?;
+        match self.failure() {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn write_loop(
+    mut store: Store,
+    run_id: String,
+    rx: Receiver<Job>,
+    budget: &Budget,
+    failure: &Mutex<Option<String>>,
+) {
+    let mut pending: Vec<NewChunk> = Vec::new();
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    for job in rx {
+        let released = match &job {
+            Job::Chunk { raw, .. } => raw.len(),
+            _ => 0,
+        };
+        let failed = failure.lock().map(|f| f.is_some()).unwrap_or(true);
+        // After a failure, snapshot data is dropped (a later commit could
+        // reference a lost chunk) but warnings and the run's end are still tried.
+        let result = if failed && job.is_data() {
+            Ok(())
+        } else {
+            handle(&mut store, &run_id, job, &mut pending, &mut dirs)
+        };
+        if released > 0 {
+            if let Ok(mut q) = budget.queued.lock() {
+                *q = q.saturating_sub(released);
+            }
+            budget.drained.notify_all();
+        }
+        if let Err(e) = result {
+            if let Ok(mut f) = failure.lock() {
+                f.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+fn handle(
+    store: &mut Store,
+    run_id: &str,
+    job: Job,
+    pending: &mut Vec<NewChunk>,
+    dirs: &mut BTreeSet<PathBuf>,
+) -> Result<(), StoreError> {
+    match job {
+        Job::Chunk { hash, raw } => {
+            let frame = compress(&raw)?;
+            let stored = frame.len() as u64;
+            let inline = if raw.len() <= INLINE_LIMIT {
+                Some(frame)
+            } else {
+                dirs.insert(store.write_chunk_file(&hash, &frame)?);
+                None
+            };
+            pending.push(NewChunk {
+                hash,
+                size: raw.len() as u64,
+                stored,
+                inline,
+            });
+        }
+        Job::Commit(mut commit) => {
+            store.sync_chunk_dirs(dirs)?;
+            dirs.clear();
+            commit.chunks = std::mem::take(pending);
+            store.commit_snapshot(&commit)?;
+        }
+        Job::Metrics(points) => store.add_metrics(run_id, &points)?,
+        Job::Warning { time, message } => store.add_warning(run_id, time, &message)?,
+        Job::Finish {
+            status,
+            exit_code,
+            exception,
+            ended_at,
+        } => store.finish_run(run_id, status, exit_code, exception.as_ref(), ended_at)?,
+    }
+    Ok(())
+}

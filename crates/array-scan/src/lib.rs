@@ -1,0 +1,158 @@
+//! Snapline's array scanner.
+//!
+//! Splits a raw typed numeric buffer (the bytes of a numpy array or torch tensor) into
+//! [`CHUNK_SIZE`] chunks, hashes each chunk (xxh3-128) and computes the buffer's statistics in
+//! the same pass. The capture agent uses the chunk hashes to detect what changed and to store
+//! chunks; the statistics are shown by the query layer.
+//!
+//! ```
+//! use snapline_array_scan::{scan, DType, StatsCache};
+//!
+//! let data: Vec<u8> = [1.0f32, 2.0, f32::NAN].iter().flat_map(|x| x.to_ne_bytes()).collect();
+//! let mut cache = StatsCache::new(1024);
+//! let s = scan(&data, DType::F32, Some(&mut cache), 2);
+//! assert_eq!(s.chunks.len(), 1);
+//! assert_eq!(s.stats.count, 3);
+//! assert_eq!(s.stats.nan, 1);
+//! assert_eq!(s.stats.mean, Some(1.5));
+//! ```
+
+mod cache;
+mod dtype;
+mod hash;
+mod stats;
+
+pub use cache::StatsCache;
+pub use dtype::{DType, UnknownDType};
+pub use hash::{hash_bytes, ChunkHash};
+pub use stats::{stats_of, PartialStats, Stats};
+
+/// Chunk size: 1 MiB, so one changed element stores at most ~1 MiB new. A multiple of every
+/// dtype size, so chunks never split an element.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// One chunk of a scanned buffer: `bytes[offset..offset + len]` hashes to `hash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ChunkInfo {
+    pub hash: ChunkHash,
+    pub offset: usize,
+    pub len: usize,
+}
+
+/// The result of [`scan`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scan {
+    /// The chunks, in buffer order.
+    pub chunks: Vec<ChunkInfo>,
+    /// Statistics of the whole buffer.
+    pub stats: Stats,
+    /// Number of bytes hashed (the whole buffer).
+    pub bytes_hashed: usize,
+    /// Number of chunks whose statistics came from the cache (no stats pass).
+    pub chunks_from_cache: usize,
+}
+
+/// Per-chunk result of a worker.
+struct ChunkOut {
+    hash: ChunkHash,
+    partial: PartialStats,
+    from_cache: bool,
+}
+
+fn scan_range(
+    bytes: &[u8],
+    dtype: DType,
+    cache: Option<&StatsCache>,
+    chunks: std::ops::Range<usize>,
+) -> Vec<ChunkOut> {
+    chunks
+        .map(|i| {
+            let start = i * CHUNK_SIZE;
+            let end = bytes.len().min(start + CHUNK_SIZE);
+            let chunk = &bytes[start..end];
+            let hash = hash_bytes(chunk);
+            match cache.and_then(|c| c.get(hash, dtype)) {
+                Some(partial) => ChunkOut {
+                    hash,
+                    partial,
+                    from_cache: true,
+                },
+                None => ChunkOut {
+                    hash,
+                    partial: stats_of(chunk, dtype),
+                    from_cache: false,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Chunks `bytes` at [`CHUNK_SIZE`] (the last chunk may be shorter), hashes every chunk and
+/// computes the statistics of the whole buffer (native-endian elements of `dtype`; a trailing
+/// partial element is ignored).
+///
+/// Chunks whose `(hash, dtype)` is in `cache` skip the stats pass; the others are added to it.
+/// Uses up to `threads` OS threads, each on a contiguous range of chunks (`threads <= 1`: the
+/// calling thread only). The result does not depend on `threads`: partial statistics are
+/// merged in chunk order.
+pub fn scan(bytes: &[u8], dtype: DType, cache: Option<&mut StatsCache>, threads: usize) -> Scan {
+    let n = bytes.len().div_ceil(CHUNK_SIZE);
+    let threads = threads.clamp(1, n.max(1));
+    let outs: Vec<ChunkOut> = {
+        let shared: Option<&StatsCache> = cache.as_deref();
+        if threads == 1 {
+            scan_range(bytes, dtype, shared, 0..n)
+        } else {
+            // Contiguous ranges; the first `n % threads` ranges get one extra chunk.
+            let per = n / threads;
+            let extra = n % threads;
+            let mut ranges = Vec::with_capacity(threads);
+            let mut start = 0;
+            for t in 0..threads {
+                let len = per + usize::from(t < extra);
+                ranges.push(start..start + len);
+                start += len;
+            }
+            std::thread::scope(|s| {
+                let mut ranges = ranges.into_iter();
+                let first = ranges.next().unwrap_or(0..0);
+                let handles: Vec<_> = ranges
+                    .map(|r| s.spawn(move || scan_range(bytes, dtype, shared, r)))
+                    .collect();
+                let mut outs = scan_range(bytes, dtype, shared, first);
+                for h in handles {
+                    match h.join() {
+                        Ok(part) => outs.extend(part),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+                outs
+            })
+        }
+    };
+
+    let mut total = PartialStats::default();
+    let mut chunks = Vec::with_capacity(n);
+    let mut chunks_from_cache = 0;
+    for (i, out) in outs.iter().enumerate() {
+        total.merge(&out.partial);
+        let offset = i * CHUNK_SIZE;
+        chunks.push(ChunkInfo {
+            hash: out.hash,
+            offset,
+            len: bytes.len().min(offset + CHUNK_SIZE) - offset,
+        });
+        chunks_from_cache += usize::from(out.from_cache);
+    }
+    if let Some(cache) = cache {
+        for out in outs.iter().filter(|o| !o.from_cache) {
+            cache.insert(out.hash, dtype, out.partial);
+        }
+    }
+    Scan {
+        chunks,
+        stats: total.finish(),
+        bytes_hashed: bytes.len(),
+        chunks_from_cache,
+    }
+}

@@ -1,0 +1,678 @@
+//! Buffer statistics: one vectorizable pass per dtype, mergeable partial results.
+//!
+//! The kernels work on fixed-width lane arrays (`[T; LANES]`) with an independent accumulator
+//! per lane, so that LLVM turns the per-lane loops into SIMD code without `unsafe` or target
+//! flags. Lanes are reduced in a fixed order, so the result for a given byte slice is always
+//! bit-for-bit the same.
+
+use half::slice::HalfFloatSliceExt;
+use half::{bf16, f16};
+
+use crate::DType;
+
+/// Statistics of a buffer. `min`/`max`/`mean`/`l2` are over the finite elements only and are
+/// `None` when there are none.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// Number of elements (including NaN and infinities).
+    pub count: u64,
+    /// Number of NaN elements (always 0 for integer and bool dtypes).
+    pub nan: u64,
+    /// Number of `+inf` elements.
+    pub posinf: u64,
+    /// Number of `-inf` elements.
+    pub neginf: u64,
+    /// Smallest finite element.
+    pub min: Option<f64>,
+    /// Largest finite element.
+    pub max: Option<f64>,
+    /// Mean of the finite elements.
+    pub mean: Option<f64>,
+    /// Euclidean norm (square root of the sum of squares) of the finite elements.
+    pub l2: Option<f64>,
+}
+
+/// Mergeable partial statistics, accumulated in `f64`.
+///
+/// `min` and `max` are meaningful only when `finite > 0` (they are 0 otherwise).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PartialStats {
+    /// Number of elements.
+    pub count: u64,
+    /// Number of NaN elements.
+    pub nan: u64,
+    /// Number of `+inf` elements.
+    pub posinf: u64,
+    /// Number of `-inf` elements.
+    pub neginf: u64,
+    /// Number of finite elements.
+    pub finite: u64,
+    /// Smallest finite element (0 when `finite == 0`).
+    pub min: f64,
+    /// Largest finite element (0 when `finite == 0`).
+    pub max: f64,
+    /// Sum of the finite elements.
+    pub sum: f64,
+    /// Sum of the squares of the finite elements.
+    pub sumsq: f64,
+}
+
+impl PartialStats {
+    /// Folds `other` into `self`: the result describes the concatenation of both buffers.
+    pub fn merge(&mut self, other: &PartialStats) {
+        self.count += other.count;
+        self.nan += other.nan;
+        self.posinf += other.posinf;
+        self.neginf += other.neginf;
+        if other.finite > 0 {
+            if self.finite == 0 {
+                self.min = other.min;
+                self.max = other.max;
+            } else {
+                self.min = self.min.min(other.min);
+                self.max = self.max.max(other.max);
+            }
+        }
+        self.finite += other.finite;
+        self.sum += other.sum;
+        self.sumsq += other.sumsq;
+    }
+
+    /// The final statistics.
+    pub fn finish(&self) -> Stats {
+        let has = self.finite > 0;
+        Stats {
+            count: self.count,
+            nan: self.nan,
+            posinf: self.posinf,
+            neginf: self.neginf,
+            min: has.then_some(self.min),
+            max: has.then_some(self.max),
+            mean: has.then(|| self.sum / self.finite as f64),
+            l2: has.then(|| self.sumsq.sqrt()),
+        }
+    }
+}
+
+/// Partial statistics of `bytes`, read as native-endian elements of `dtype`.
+///
+/// A trailing partial element is ignored. `bool` elements count as 0/1 (any non-zero byte is 1).
+pub fn stats_of(bytes: &[u8], dtype: DType) -> PartialStats {
+    match dtype {
+        DType::Bool => int_stats::<Bool01, 1, 16>(bytes, |b| Bool01(u8::from(b[0] != 0))),
+        DType::I8 => int_stats::<i8, 1, 16>(bytes, i8::from_ne_bytes),
+        DType::I16 => int_stats::<i16, 2, 16>(bytes, i16::from_ne_bytes),
+        DType::I32 => int_stats::<i32, 4, 8>(bytes, i32::from_ne_bytes),
+        DType::I64 => int_stats::<i64, 8, 4>(bytes, i64::from_ne_bytes),
+        DType::U8 => int_stats::<u8, 1, 16>(bytes, u8::from_ne_bytes),
+        DType::U16 => int_stats::<u16, 2, 16>(bytes, u16::from_ne_bytes),
+        DType::U32 => int_stats::<u32, 4, 8>(bytes, u32::from_ne_bytes),
+        DType::U64 => int_stats::<u64, 8, 4>(bytes, u64::from_ne_bytes),
+        DType::F16 => f16_stats(bytes),
+        DType::BF16 => bf16_stats(bytes),
+        DType::F32 => f32_stats(bytes),
+        DType::F64 => f64_stats(bytes),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels: shared plumbing
+//
+// Every kernel walks the buffer in "super-blocks" of `SUPER` elements. Within a super-block a
+// pure, branch-free loop over `[T; L]` lane arrays accumulates into fresh local lane arrays
+// (which LLVM keeps in SIMD registers); the super-block's lanes are then folded into the
+// running lanes. Lanes are reduced in a fixed order at the end, so results are deterministic.
+
+/// Elements per super-block (a multiple of every lane count; small enough that integer lane
+/// sums cannot overflow: 16384 / 8 lanes = 2048 adds per lane).
+const SUPER: usize = 16 * 1024;
+
+/// Pairwise reduction of lane sums (fixed order: deterministic).
+#[inline]
+fn reduce_lanes<const L: usize>(lanes: &[f64; L]) -> f64 {
+    let mut v = *lanes;
+    let mut n = L;
+    while n > 1 {
+        let half = n / 2;
+        for i in 0..half {
+            v[i] += v[i + half];
+        }
+        if n % 2 == 1 {
+            v[0] += v[n - 1];
+        }
+        n = half;
+    }
+    v[0]
+}
+
+/// Reduces min/max lanes (`None` if `empty`).
+#[inline]
+fn reduce_min_max<T: Copy + PartialOrd, const L: usize>(
+    min: &[T; L],
+    max: &[T; L],
+) -> (T, T) {
+    let mut lo = min[0];
+    let mut hi = max[0];
+    for i in 1..L {
+        lo = if min[i] < lo { min[i] } else { lo };
+        hi = if max[i] > hi { max[i] } else { hi };
+    }
+    (lo, hi)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floats
+
+trait Float: Copy + PartialOrd {
+    const INF: Self;
+    const NEG_INF: Self;
+    fn finite(self) -> bool;
+    fn nan(self) -> bool;
+    fn wide(self) -> f64;
+}
+
+impl Float for f32 {
+    const INF: Self = f32::INFINITY;
+    const NEG_INF: Self = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline(always)]
+    fn nan(self) -> bool {
+        self.is_nan()
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const INF: Self = f64::INFINITY;
+    const NEG_INF: Self = f64::NEG_INFINITY;
+    #[inline(always)]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline(always)]
+    fn nan(self) -> bool {
+        self.is_nan()
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+/// Lane accumulators of a float kernel: `min`/`max` in the element type (exact), sums in f64.
+#[derive(Clone, Copy)]
+struct FLanes<T, const L: usize> {
+    min: [T; L],
+    max: [T; L],
+    sum: [f64; L],
+    sumsq: [f64; L],
+}
+
+impl<T: Float, const L: usize> FLanes<T, L> {
+    #[inline(always)]
+    fn new() -> Self {
+        FLanes {
+            min: [T::INF; L],
+            max: [T::NEG_INF; L],
+            sum: [0.0; L],
+            sumsq: [0.0; L],
+        }
+    }
+
+    /// Folds in one block of finite elements.
+    #[inline(always)]
+    fn add_block(&mut self, x: &[T; L]) {
+        for i in 0..L {
+            let v = x[i];
+            self.min[i] = if v < self.min[i] { v } else { self.min[i] };
+            self.max[i] = if v > self.max[i] { v } else { self.max[i] };
+            let w = v.wide();
+            self.sum[i] += w;
+            self.sumsq[i] += w * w;
+        }
+    }
+
+    #[inline(always)]
+    fn merge(&mut self, o: &Self) {
+        for i in 0..L {
+            self.min[i] = if o.min[i] < self.min[i] { o.min[i] } else { self.min[i] };
+            self.max[i] = if o.max[i] > self.max[i] { o.max[i] } else { self.max[i] };
+            self.sum[i] += o.sum[i];
+            self.sumsq[i] += o.sumsq[i];
+        }
+    }
+
+    /// True when every sum lane is finite. Any NaN or infinity among the inputs makes a sum
+    /// lane non-finite, so a finite result proves the inputs were all finite. (Finite inputs
+    /// can also overflow the f64 sums; those super-blocks just take the slow path.)
+    #[inline(always)]
+    fn sums_finite(&self) -> bool {
+        let mut ok = true;
+        for i in 0..L {
+            ok &= (self.sum[i] + self.sumsq[i]).is_finite();
+        }
+        ok
+    }
+}
+
+/// Running state of a float kernel.
+struct FloatAcc<T, const L: usize> {
+    lanes: FLanes<T, L>,
+    finite: u64,
+    nan: u64,
+    posinf: u64,
+    neginf: u64,
+}
+
+impl<T: Float, const L: usize> FloatAcc<T, L> {
+    fn new() -> Self {
+        FloatAcc {
+            lanes: FLanes::new(),
+            finite: 0,
+            nan: 0,
+            posinf: 0,
+            neginf: 0,
+        }
+    }
+
+    /// One super-block of whole lane blocks. Fast path: optimistic branch-free pass assuming
+    /// all elements finite, verified by the finiteness of the sums; otherwise the slow path.
+    #[inline(always)]
+    fn super_block<I: Iterator<Item = [T; L]> + Clone>(&mut self, blocks: I) {
+        let mut sb = FLanes::<T, L>::new();
+        let mut n = 0u64;
+        for x in blocks.clone() {
+            sb.add_block(&x);
+            n += 1;
+        }
+        if sb.sums_finite() {
+            self.lanes.merge(&sb);
+            self.finite += n * L as u64;
+        } else {
+            self.slow(blocks);
+        }
+    }
+
+    /// Super-block containing NaN/inf (or overflowing the sums): per block, fast update when
+    /// the block is finite, per element otherwise.
+    #[cold]
+    #[inline(never)]
+    fn slow<I: Iterator<Item = [T; L]>>(&mut self, blocks: I) {
+        for x in blocks {
+            let mut all_finite = true;
+            for v in x {
+                all_finite &= v.finite();
+            }
+            if all_finite {
+                self.lanes.add_block(&x);
+                self.finite += L as u64;
+            } else {
+                for (i, &v) in x.iter().enumerate() {
+                    self.one(i, v);
+                }
+            }
+        }
+    }
+
+    /// A single element, folded into lane `lane`.
+    #[inline]
+    fn one(&mut self, lane: usize, v: T) {
+        if v.finite() {
+            let l = &mut self.lanes;
+            if v < l.min[lane] {
+                l.min[lane] = v;
+            }
+            if v > l.max[lane] {
+                l.max[lane] = v;
+            }
+            let w = v.wide();
+            l.sum[lane] += w;
+            l.sumsq[lane] += w * w;
+            self.finite += 1;
+        } else if v.nan() {
+            self.nan += 1;
+        } else if v == T::INF {
+            self.posinf += 1;
+        } else {
+            self.neginf += 1;
+        }
+    }
+
+    fn finish(&self, count: u64) -> PartialStats {
+        let (min, max) = if self.finite == 0 {
+            (0.0, 0.0)
+        } else {
+            let (lo, hi) = reduce_min_max(&self.lanes.min, &self.lanes.max);
+            (lo.wide(), hi.wide())
+        };
+        PartialStats {
+            count,
+            nan: self.nan,
+            posinf: self.posinf,
+            neginf: self.neginf,
+            finite: self.finite,
+            min,
+            max,
+            sum: reduce_lanes(&self.lanes.sum),
+            sumsq: reduce_lanes(&self.lanes.sumsq),
+        }
+    }
+}
+
+/// Lanes of the f32 kernel (8 x f32: the f64 sums take 4 SSE registers each).
+const F32_LANES: usize = 8;
+/// Lanes of the f64 kernel.
+const F64_LANES: usize = 4;
+
+/// Runs a float kernel over native-endian elements of `N` bytes decoded by `read`.
+#[inline(always)]
+fn float_stats_bytes<T: Float + Default, const N: usize, const L: usize>(
+    bytes: &[u8],
+    read: impl Fn([u8; N]) -> T + Copy,
+) -> PartialStats {
+    let count = (bytes.len() / N) as u64;
+    let mut acc = FloatAcc::<T, L>::new();
+    let blocks_of = |sb| byte_blocks::<T, _, N, L>(sb, read);
+    let mut supers = bytes.chunks_exact(N * SUPER);
+    for sb in &mut supers {
+        acc.super_block(blocks_of(sb));
+    }
+    let rest = supers.remainder();
+    let whole = rest.len() / (N * L) * (N * L);
+    acc.super_block(blocks_of(&rest[..whole]));
+    for (c, i) in rest[whole..].chunks_exact(N).zip(0..) {
+        acc.one(i, read(bytes_array(c)));
+    }
+    acc.finish(count)
+}
+
+/// The lane blocks of `sb` (whole blocks only).
+#[inline(always)]
+fn byte_blocks<'a, T, R, const N: usize, const L: usize>(
+    sb: &'a [u8],
+    read: R,
+) -> impl Iterator<Item = [T; L]> + Clone + 'a
+where
+    T: Copy + Default + 'a,
+    R: Fn([u8; N]) -> T + Copy + 'a,
+{
+    sb.chunks_exact(N * L).map(move |c| {
+        let mut x = [T::default(); L];
+        for (o, e) in x.iter_mut().zip(c.chunks_exact(N)) {
+            *o = read(bytes_array(e));
+        }
+        x
+    })
+}
+
+/// 16-bit float lane blocks widened per batch: a few KiB of f32, stays in L1.
+const SUPER_BUF: usize = 256;
+
+#[inline(always)]
+fn bytes_array<const N: usize>(c: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(c);
+    a
+}
+
+#[inline(always)]
+fn decode<T, const N: usize>(src: &[u8], dst: &mut [T], read: &impl Fn([u8; N]) -> T) {
+    for (o, c) in dst.iter_mut().zip(src.chunks_exact(N)) {
+        *o = read(bytes_array(c));
+    }
+}
+
+fn f32_stats(bytes: &[u8]) -> PartialStats {
+    float_stats_bytes::<f32, 4, F32_LANES>(bytes, f32::from_ne_bytes)
+}
+
+fn f64_stats(bytes: &[u8]) -> PartialStats {
+    float_stats_bytes::<f64, 8, F64_LANES>(bytes, f64::from_ne_bytes)
+}
+
+/// float16: widened to f32 (exactly) in batches with `half`'s slice conversion (F16C when the
+/// CPU has it, detected at run time), then the f32 kernel.
+fn f16_stats(bytes: &[u8]) -> PartialStats {
+    let count = (bytes.len() / 2) as u64;
+    let mut acc = FloatAcc::<f32, F32_LANES>::new();
+    let mut half = [f16::ZERO; SUPER_BUF * F32_LANES];
+    let mut wide = [[0.0f32; F32_LANES]; SUPER_BUF];
+    let mut batches = bytes.chunks_exact(2 * F32_LANES * SUPER_BUF);
+    for batch in &mut batches {
+        decode(batch, &mut half, &f16_from_ne_bytes);
+        half.convert_to_f32_slice(wide.as_flattened_mut());
+        acc.super_block(wide.iter().copied());
+    }
+    let rest = batches.remainder();
+    let n = rest.len() / 2;
+    decode(rest, &mut half[..n], &f16_from_ne_bytes);
+    half[..n].convert_to_f32_slice(&mut wide.as_flattened_mut()[..n]);
+    let whole = n / F32_LANES;
+    acc.super_block(wide[..whole].iter().copied());
+    for (i, &v) in wide.as_flattened()[whole * F32_LANES..n].iter().enumerate() {
+        acc.one(i, v);
+    }
+    acc.finish(count)
+}
+
+#[inline(always)]
+fn f16_from_ne_bytes(b: [u8; 2]) -> f16 {
+    f16::from_bits(u16::from_ne_bytes(b))
+}
+
+fn bf16_stats(bytes: &[u8]) -> PartialStats {
+    // bf16 -> f32 is a shift, cheap enough to do while loading the lanes.
+    float_stats_bytes::<f32, 2, F32_LANES>(bytes, |b| bf16::from_bits(u16::from_ne_bytes(b)).to_f32())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integers and bool
+//
+// Sums are exact within a super-block: 8/16-bit elements sum in i32 lanes, 32-bit in i64
+// lanes; squares of 8-bit elements sum in u32 lanes, of 16-bit in u64 lanes. 32-bit squares and
+// everything 64-bit accumulate in f64. Super-block lane sums are flushed into f64.
+
+/// A lane accumulator type.
+trait Acc: Copy {
+    const ZERO: Self;
+    fn add(self, o: Self) -> Self;
+    fn wide(self) -> f64;
+}
+
+impl Acc for i32 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Acc for u32 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Acc for i64 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Acc for u64 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Acc for f64 {
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+trait Int: Copy + PartialOrd + Default {
+    const MIN: Self;
+    const MAX: Self;
+    type S: Acc;
+    type Q: Acc;
+    /// The element as a sum term.
+    fn s(self) -> Self::S;
+    /// The element's square as a sum term.
+    fn q(self) -> Self::Q;
+    fn wide(self) -> f64;
+}
+
+macro_rules! impl_int {
+    ($t:ty, $s:ty, $q:ty, |$x:ident| $sq:expr) => {
+        impl Int for $t {
+            const MIN: Self = <$t>::MIN;
+            const MAX: Self = <$t>::MAX;
+            type S = $s;
+            type Q = $q;
+            #[inline(always)]
+            fn s(self) -> $s {
+                self as $s
+            }
+            #[inline(always)]
+            fn q(self) -> $q {
+                let $x = self;
+                $sq
+            }
+            #[inline(always)]
+            fn wide(self) -> f64 {
+                self as f64
+            }
+        }
+    };
+}
+
+impl_int!(i8, i32, u32, |x| (x as i32 * x as i32) as u32);
+impl_int!(u8, i32, u32, |x| x as u32 * x as u32);
+impl_int!(i16, i32, u64, |x| (x as i32 * x as i32) as u64);
+impl_int!(u16, i32, u64, |x| (x as u32 * x as u32) as u64);
+impl_int!(i32, i64, f64, |x| x as f64 * x as f64);
+impl_int!(u32, i64, f64, |x| x as f64 * x as f64);
+impl_int!(i64, f64, f64, |x| x as f64 * x as f64);
+impl_int!(u64, f64, f64, |x| x as f64 * x as f64);
+
+/// numpy bool: one byte, any non-zero value is true (counts as 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
+struct Bool01(u8);
+
+impl Int for Bool01 {
+    const MIN: Self = Bool01(0);
+    const MAX: Self = Bool01(1);
+    type S = i32;
+    type Q = u32;
+    #[inline(always)]
+    fn s(self) -> i32 {
+        self.0 as i32
+    }
+    #[inline(always)]
+    fn q(self) -> u32 {
+        self.0 as u32
+    }
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self.0 as f64
+    }
+}
+
+/// Runs the integer kernel: elements of `N` bytes decoded by `read`, `L` lanes.
+#[inline(always)]
+fn int_stats<T: Int, const N: usize, const L: usize>(
+    bytes: &[u8],
+    read: impl Fn([u8; N]) -> T + Copy,
+) -> PartialStats {
+    let count = bytes.len() / N;
+    let mut min = [T::MAX; L];
+    let mut max = [T::MIN; L];
+    let mut sum = [0.0f64; L];
+    let mut sumsq = [0.0f64; L];
+    let mut supers = bytes.chunks_exact(SUPER * N);
+    let mut super_block = |sb: &[u8]| {
+        let mut lo = min;
+        let mut hi = max;
+        let mut s = [T::S::ZERO; L];
+        let mut q = [T::Q::ZERO; L];
+        for x in byte_blocks::<T, _, N, L>(sb, read) {
+            for i in 0..L {
+                let v = x[i];
+                lo[i] = if v < lo[i] { v } else { lo[i] };
+                hi[i] = if v > hi[i] { v } else { hi[i] };
+                s[i] = s[i].add(v.s());
+                q[i] = q[i].add(v.q());
+            }
+        }
+        let whole = sb.len() / (N * L) * (N * L);
+        for (i, c) in sb[whole..].chunks_exact(N).enumerate() {
+            let v = read(bytes_array(c));
+            lo[i] = if v < lo[i] { v } else { lo[i] };
+            hi[i] = if v > hi[i] { v } else { hi[i] };
+            s[i] = s[i].add(v.s());
+            q[i] = q[i].add(v.q());
+        }
+        min = lo;
+        max = hi;
+        for i in 0..L {
+            sum[i] += s[i].wide();
+            sumsq[i] += q[i].wide();
+        }
+    };
+    for sb in &mut supers {
+        super_block(sb);
+    }
+    super_block(supers.remainder());
+    let (lo, hi) = if count == 0 {
+        (0.0, 0.0)
+    } else {
+        let (lo, hi) = reduce_min_max(&min, &max);
+        (lo.wide(), hi.wide())
+    };
+    PartialStats {
+        count: count as u64,
+        nan: 0,
+        posinf: 0,
+        neginf: 0,
+        finite: count as u64,
+        min: lo,
+        max: hi,
+        sum: reduce_lanes(&sum),
+        sumsq: reduce_lanes(&sumsq),
+    }
+}

@@ -1,0 +1,22 @@
+//! One module per subcommand; each parses nothing, asks crates/query, renders.
+
+pub mod log;
+pub mod metrics;
+pub mod run;
+pub mod runs;
+pub mod show;
+
+use std::path::Path;
+
+use snapline_query::Store;
+
+/// Opens an existing store for reading.
+pub fn open_store(dir: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(dir)?)
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,38 @@
+use std::path::Path;
+
+use snapline_query::list_runs;
+
+use crate::commands::{open_store, print_json};
+use crate::format;
+
+pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
+    let store = open_store(store)?;
+    let runs = list_runs(&store)?;
+    if json {
+        return print_json(&runs);
+    }
+    if runs.is_empty() {
+        println!("no runs yet; capture one with `snapline run script.py`");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.script.clone(),
+                r.status.clone(),
+                r.snapshots.to_string(),
+                format::timestamp(r.started_at),
+                format::duration(r.duration),
+                format::bytes(r.bytes_stored),
+                r.parent.clone().map(|p| format!("from {p}")).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    format::table(
+        &["ID", "SCRIPT", "STATUS", "SNAPSHOTS", "STARTED (UTC)", "DURATION", "STORED", ""],
+        &rows,
+    );
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `snapline`: capture Python training runs and read them back.
+
+mod commands;
+mod format;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Snapline: a time-travel debugger for ML sessions.
+///
+/// Capture a Python training run with `snapline run train.py`, then look at
+/// it with `snapline runs`, `log`, `show` and `metrics`. Snapshots are named
+/// RUN@SEQ, RUN@first or RUN@last, where RUN is an id prefix or `last`.
+#[derive(Parser)]
+#[command(name = "snapline", version, propagate_version = true)]
+struct Cli {
+    /// Print JSON instead of tables (stable field names, see docs/cli-json.md).
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// The store directory.
+    #[arg(long, global = true, env = "SNAPLINE_STORE", default_value = ".snapline")]
+    store: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Python script under capture: `snapline run [OPTIONS] script.py [ARGS]...`
+    Run(commands::run::RunArgs),
+    /// Every run in the store: id, script, status, snapshots, duration.
+    Runs,
+    /// A run's snapshots: seq, trigger, file:line, loop counters, new/reused bytes.
+    Log {
+        /// Run id prefix or `last`.
+        #[arg(default_value = "last")]
+        run: String,
+    },
+    /// The variables at a snapshot, or one object in detail.
+    Show {
+        /// RUN@SEQ, RUN@first or RUN@last (a bare RUN means its last snapshot).
+        snapshot: String,
+        /// A path such as 'params["W1"]' or 'model.fc1.weight' to show in detail.
+        path: Option<String>,
+        /// List every nested object and the RNG states ($rng.*), not just variables and arrays.
+        #[arg(long)]
+        all: bool,
+    },
+    /// A run's metric series; with names, their points.
+    Metrics {
+        /// Run id prefix or `last`.
+        #[arg(default_value = "last")]
+        run: String,
+        /// Series names (a full name, or its last part: `loss` finds `train:loss`).
+        names: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    // Behave like other Unix tools when piped into `head`: end quietly.
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(&cli.store, args),
+        Command::Runs => commands::runs::runs(&cli.store, cli.json).map(|()| ExitCode::SUCCESS),
+        Command::Log { run } => {
+            commands::log::log(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Show {
+            snapshot,
+            path,
+            all,
+        } => commands::show::show(&cli.store, &snapshot, path.as_deref(), all, cli.json)
+            .map(|()| ExitCode::SUCCESS),
+        Command::Metrics { run, names } => {
+            commands::metrics::metrics(&cli.store, &run, &names, cli.json)
+                .map(|()| ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("snapline: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

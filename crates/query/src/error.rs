@@ -1,0 +1,33 @@
+use snapline_store::StoreError;
+
+/// Errors of a query; each names the thing and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    #[error("'{0}' is not a snapshot name: use RUN@SEQ, RUN@first or RUN@last (RUN is an id prefix or `last`)")]
+    BadSnapshotRef(String),
+
+    #[error("run {0} has no snapshots yet")]
+    EmptyRun(String),
+
+    #[error("no object at path '{path}' in {snapshot} (list them with `snapline show {snapshot}`)")]
+    UnknownPath { path: String, snapshot: String },
+
+    #[error("run {run} has no metric series '{name}' (it has: {available})")]
+    UnknownSeries {
+        run: String,
+        name: String,
+        available: String,
+    },
+
+    #[error("'{name}' matches several series of run {run}: {matches}; give the full name")]
+    AmbiguousSeries {
+        run: String,
+        name: String,
+        matches: String,
+    },
+}
+
+pub type QueryResult<T> = Result<T, QueryError>;

@@ -1,0 +1,85 @@
+//! Metric series: scalars the agent saw at snapshots and `snapline.log()` points.
+
+use serde::Serialize;
+use snapline_store::{MetricPoint, Store};
+
+use crate::error::{QueryError, QueryResult};
+
+/// A series name and its size (`snapline metrics RUN --json` without names).
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesInfo {
+    pub name: String,
+    pub points: i64,
+}
+
+/// A whole series.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    pub run: String,
+    pub name: String,
+    pub points: Vec<MetricPoint>,
+}
+
+/// Finds the series a user means: the exact name, or the one series whose
+/// last component is that name (`loss` finds `train:loss` or `stats["loss"]`).
+pub fn resolve_series(store: &Store, run: &str, name: &str) -> QueryResult<String> {
+    let names = store.metric_names(run)?;
+    if names.iter().any(|(n, _)| n == name) {
+        return Ok(name.to_owned());
+    }
+    let quoted = format!("[{}]", serde_json::Value::String(name.to_owned()));
+    let matches: Vec<&String> = names
+        .iter()
+        .map(|(n, _)| n)
+        .filter(|n| {
+            n.strip_suffix(name)
+                .is_some_and(|head| head.ends_with(':') || head.ends_with('.'))
+                || n.ends_with(&quoted)
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(QueryError::UnknownSeries {
+            run: run.to_owned(),
+            name: name.to_owned(),
+            available: if names.is_empty() {
+                "no series".into()
+            } else {
+                names
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        }),
+        many => Err(QueryError::AmbiguousSeries {
+            run: run.to_owned(),
+            name: name.to_owned(),
+            matches: many
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// Every series of a run with its point count.
+pub fn list_series(store: &Store, run: &str) -> QueryResult<Vec<SeriesInfo>> {
+    Ok(store
+        .metric_names(run)?
+        .into_iter()
+        .map(|(name, points)| SeriesInfo { name, points })
+        .collect())
+}
+
+/// The points of one series (resolved as in `resolve_series`).
+pub fn metric_series(store: &Store, run: &str, name: &str) -> QueryResult<Series> {
+    let full = resolve_series(store, run, name)?;
+    let points = store.metric_series(run, &full)?;
+    Ok(Series {
+        run: run.to_owned(),
+        name: full,
+        points,
+    })
+}

@@ -1,0 +1,174 @@
+//! Reading the agent's tagged JSON values (see docs/store-format.md) for
+//! display, without Python.
+
+use serde_json::Value;
+
+fn tag<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object().filter(|o| o.len() <= 2).and_then(|o| o.get(name))
+}
+
+/// The Python type a tagged value stands for.
+pub fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => {
+            for (name, ty) in [
+                ("$tuple", "tuple"),
+                ("$dict", "dict"),
+                ("$set", "set"),
+                ("$frozenset", "frozenset"),
+                ("$bytes", "bytes"),
+                ("$int", "int"),
+                ("$float", "float"),
+                ("$complex", "complex"),
+                ("$np", "numpy scalar"),
+            ] {
+                if tag(v, name).is_some() {
+                    return ty;
+                }
+            }
+            "object"
+        }
+    }
+}
+
+/// The number a tagged value holds, if it is one.
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(_) => None,
+        _ => {
+            if let Some(f) = tag(v, "$float").and_then(Value::as_str) {
+                return match f {
+                    "inf" => Some(f64::INFINITY),
+                    "-inf" => Some(f64::NEG_INFINITY),
+                    _ => Some(f64::NAN),
+                };
+            }
+            if let Some(i) = tag(v, "$int").and_then(Value::as_str) {
+                return i.parse().ok();
+            }
+            tag(v, "$np").and_then(|_| v.get("v")).and_then(number)
+        }
+    }
+}
+
+fn join(items: &[Value], limit: usize) -> String {
+    let mut parts: Vec<String> = items.iter().take(limit).map(render_value).collect();
+    if items.len() > limit {
+        parts.push(format!("... ({} more)", items.len() - limit));
+    }
+    parts.join(", ")
+}
+
+/// Python-like text of a tagged value (long ones are cut).
+pub fn render_value(v: &Value) -> String {
+    const LIMIT: usize = 20;
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let cut: String = s.chars().take(200).collect();
+            format!("{:?}{}", cut, if s.chars().count() > 200 { "..." } else { "" })
+        }
+        Value::Array(items) => format!("[{}]", join(items, LIMIT)),
+        Value::Object(_) => {
+            if let Some(Value::Array(items)) = tag(v, "$tuple") {
+                let comma = if items.len() == 1 { "," } else { "" };
+                return format!("({}{comma})", join(items, LIMIT));
+            }
+            if let Some(Value::Array(pairs)) = tag(v, "$dict") {
+                let shown: Vec<String> = pairs
+                    .iter()
+                    .take(LIMIT)
+                    .map(|p| match p.as_array().map(Vec::as_slice) {
+                        Some([k, val]) => format!("{}: {}", render_value(k), render_value(val)),
+                        _ => "?".into(),
+                    })
+                    .collect();
+                let more = if pairs.len() > LIMIT { ", ..." } else { "" };
+                return format!("{{{}{more}}}", shown.join(", "));
+            }
+            for name in ["$set", "$frozenset"] {
+                if let Some(Value::Array(items)) = tag(v, name) {
+                    return if name == "$set" {
+                        format!("{{{}}}", join(items, LIMIT))
+                    } else {
+                        format!("frozenset({{{}}})", join(items, LIMIT))
+                    };
+                }
+            }
+            if let Some(b) = tag(v, "$bytes").and_then(Value::as_str) {
+                return format!("<{} bytes, base64 {}>", b.len() * 3 / 4, &b[..b.len().min(24)]);
+            }
+            if let Some(i) = tag(v, "$int").and_then(Value::as_str) {
+                return i.to_owned();
+            }
+            if let Some(f) = tag(v, "$float").and_then(Value::as_str) {
+                return format!("float('{f}')");
+            }
+            if let Some(Value::Array(c)) = tag(v, "$complex") {
+                return format!("complex({})", join(c, 2));
+            }
+            if let (Some(dt), Some(inner)) = (tag(v, "$np").and_then(Value::as_str), v.get("v")) {
+                return format!("{dt}({})", render_value(inner));
+            }
+            if let Some(r) = tag(v, "$repr").and_then(Value::as_str) {
+                return r.to_owned();
+            }
+            v.to_string()
+        }
+    }
+}
+
+/// Follows `[key]`/`[index]` steps into a tagged value.
+pub fn descend_value(v: &Value, rest: &str) -> Option<Value> {
+    if rest.is_empty() {
+        return Some(v.clone());
+    }
+    let inner = rest.strip_prefix('[')?;
+    let close = find_close(inner)?;
+    let key_text = &inner[..close];
+    let tail = &inner[close + 1..];
+    let next = match v {
+        Value::Array(items) => items.get(key_text.parse::<usize>().ok()?)?.clone(),
+        _ => {
+            if let Some(Value::Array(items)) = tag(v, "$tuple") {
+                items.get(key_text.parse::<usize>().ok()?)?.clone()
+            } else if let Some(Value::Array(pairs)) = tag(v, "$dict") {
+                let wanted: Value = serde_json::from_str(key_text).ok()?;
+                pairs
+                    .iter()
+                    .filter_map(|p| p.as_array())
+                    .find(|p| p.first() == Some(&wanted))?
+                    .get(1)?
+                    .clone()
+            } else {
+                return None;
+            }
+        }
+    };
+    descend_value(&next, tail)
+}
+
+/// Index of the `]` closing a key, skipping brackets inside a JSON string.
+fn find_close(s: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            ']' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}

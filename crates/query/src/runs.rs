@@ -1,0 +1,100 @@
+//! Runs and their timelines.
+
+use serde::Serialize;
+use snapline_store::{RunRecord, SnapshotMeta, Store};
+
+use crate::error::QueryResult;
+
+/// One snapshot in a run's log (the stable `snapline log --json` shape).
+pub type SnapshotRow = SnapshotMeta;
+
+/// A run as front ends show it (the stable `snapline runs --json` shape).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub script: String,
+    /// running, finished, failed or killed. A run whose process vanished
+    /// without recording its end (kill -9, power loss) reads as killed.
+    pub status: String,
+    pub started_at: f64,
+    pub ended_at: Option<f64>,
+    /// Seconds from start to end, or to the last snapshot while running.
+    pub duration: f64,
+    pub snapshots: i64,
+    pub bytes_stored: i64,
+    pub exit_code: Option<i64>,
+    pub exception: Option<serde_json::Value>,
+    pub parent: Option<String>,
+    pub lineage: serde_json::Value,
+}
+
+fn this_host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+}
+
+fn process_gone(lineage: &serde_json::Value) -> bool {
+    let host = lineage.get("host").and_then(|h| h.as_str());
+    let pid = lineage.get("pid").and_then(|p| p.as_i64());
+    match (host, pid, this_host()) {
+        (Some(h), Some(pid), Some(me)) if h == me => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
+fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
+    let mut status = run.status.as_str().to_owned();
+    if status == "running" && process_gone(&run.lineage) {
+        status = "killed".into();
+    }
+    let end = match run.ended_at {
+        Some(e) => e,
+        None => store
+            .snapshots(&run.id)?
+            .last()
+            .map(|s| s.time)
+            .unwrap_or(run.started_at),
+    };
+    Ok(RunSummary {
+        duration: (end - run.started_at).max(0.0),
+        parent: run
+            .parent_run
+            .as_ref()
+            .map(|p| format!("{p}@{}", run.parent_seq.unwrap_or(0))),
+        id: run.id,
+        script: run.script,
+        status,
+        started_at: run.started_at,
+        ended_at: run.ended_at,
+        snapshots: run.snapshots,
+        bytes_stored: run.bytes_new,
+        exit_code: run.exit_code,
+        exception: run.exception,
+        lineage: run.lineage,
+    })
+}
+
+/// Every run in the store, oldest first.
+pub fn list_runs(store: &Store) -> QueryResult<Vec<RunSummary>> {
+    store
+        .runs()?
+        .into_iter()
+        .map(|r| summarize(store, r))
+        .collect()
+}
+
+/// One run, named by id prefix or `last`.
+pub fn run_summary(store: &Store, name: &str) -> QueryResult<RunSummary> {
+    let id = store.resolve_run(name)?;
+    summarize(store, store.run(&id)?)
+}
+
+/// A run's committed snapshots, in order.
+pub fn run_log(store: &Store, name: &str) -> QueryResult<(String, Vec<SnapshotRow>)> {
+    let id = store.resolve_run(name)?;
+    let rows = store.snapshots(&id)?;
+    Ok((id, rows))
+}

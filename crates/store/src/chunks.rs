@@ -1,0 +1,100 @@
+//! Content-addressed chunk files: `chunks/<first two hex>/<hash>.zst`.
+//! A file is written to a temporary name, fsynced and renamed into place, so
+//! a chunk file either holds the whole compressed chunk or does not exist.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use snapline_array_scan::{hash_bytes, ChunkHash};
+
+use crate::error::{io_err, StoreError, StoreResult};
+
+/// Chunks whose raw size is at most this many bytes live inline in the
+/// catalog instead of in their own file.
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
+pub(crate) struct ChunkDir {
+    root: PathBuf,
+}
+
+impl ChunkDir {
+    pub(crate) fn new(store_dir: &Path) -> Self {
+        ChunkDir {
+            root: store_dir.join("chunks"),
+        }
+    }
+
+    pub(crate) fn path_of(&self, hash: &str) -> PathBuf {
+        let prefix = hash.get(..2).unwrap_or("00");
+        self.root.join(prefix).join(format!("{hash}.zst"))
+    }
+
+    /// Writes one compressed chunk durably under its final name (the
+    /// directory entry is made durable by `sync_dirs`). Returns the stored size.
+    pub(crate) fn write(&self, hash: &str, compressed: &[u8]) -> StoreResult<PathBuf> {
+        let path = self.path_of(hash);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let tmp = dir.join(format!("{hash}.tmp-{}", std::process::id()));
+        let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
+        file.write_all(compressed).map_err(io_err(&tmp))?;
+        file.sync_all().map_err(io_err(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        Ok(dir)
+    }
+
+    /// fsyncs the directories that received new chunk files.
+    pub(crate) fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> StoreResult<()> {
+        for dir in dirs {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(dir))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_file(&self, hash: &str) -> StoreResult<Vec<u8>> {
+        let path = self.path_of(hash);
+        fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StoreError::MissingChunk {
+                hash: hash.to_owned(),
+            },
+            _ => StoreError::Io { path, source: e },
+        })
+    }
+}
+
+/// zstd-compresses a chunk. Level 1: capture speed matters more than the
+/// last few percent of size (float weights barely compress anyway).
+pub fn compress(raw: &[u8]) -> StoreResult<Vec<u8>> {
+    zstd::bulk::compress(raw, 1).map_err(io_err("<zstd compress>"))
+}
+
+/// Decompresses a chunk and checks it against its hash and declared size.
+pub(crate) fn decompress_verified(hash: &str, size: u64, frame: &[u8]) -> StoreResult<Vec<u8>> {
+    let damaged = |detail: String| StoreError::DamagedChunk {
+        hash: hash.to_owned(),
+        detail,
+    };
+    let limit = usize::try_from(size).map_err(|_| damaged("declared size too large".into()))?;
+    let raw = zstd::bulk::decompress(frame, limit).map_err(|e| damaged(e.to_string()))?;
+    if raw.len() as u64 != size {
+        return Err(damaged(format!(
+            "{} bytes where the catalog says {size}",
+            raw.len()
+        )));
+    }
+    let actual = hash_bytes(&raw).to_hex();
+    if actual != hash {
+        return Err(damaged(format!("content hashes to {actual}")));
+    }
+    Ok(raw)
+}
+
+/// The hex content hash of a raw chunk.
+pub fn chunk_hash(raw: &[u8]) -> String {
+    ChunkHash::to_hex(&hash_bytes(raw))
+}

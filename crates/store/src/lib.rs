@@ -1,0 +1,25 @@
+//! The Snapline store: a directory holding `catalog.sqlite` (runs, snapshots,
+//! object records, metrics) and content-addressed, zstd-compressed chunks.
+//!
+//! Nothing outside this crate reads or writes those files. A snapshot becomes
+//! visible in one catalog transaction, after every chunk it needs is durable,
+//! so a reader never sees half a snapshot and `kill -9` loses at most the
+//! snapshot in flight.
+
+mod catalog;
+mod chunks;
+mod error;
+mod model;
+mod read;
+mod schema;
+mod write;
+
+pub use catalog::{Store, DEFAULT_STORE_DIR};
+pub use chunks::{chunk_hash, compress, INLINE_LIMIT};
+pub use error::{StoreError, StoreResult};
+pub use model::{
+    Child, EntryRow, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,
+    RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
+};
+pub use schema::SCHEMA_VERSION;
+pub use snapline_array_scan::Stats;

@@ -1,0 +1,205 @@
+//! Writing: runs, chunk files, atomic snapshot commits, metrics, warnings.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use crate::catalog::Store;
+use crate::error::StoreResult;
+use crate::model::{MetricPoint, RunInfo, RunStatus, SnapshotCommit};
+
+impl Store {
+    /// Registers a new run with status `running` and returns its id.
+    pub fn begin_run(&mut self, info: &RunInfo) -> StoreResult<String> {
+        let sql = |e| crate::schema::classify(&self.catalog, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let ordinal: i64 = tx
+            .query_row("SELECT COALESCE(MAX(ordinal), 0) + 1 FROM runs", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
+        let id = new_run_id(info.started_at, ordinal);
+        tx.execute(
+            "INSERT INTO runs (id, ordinal, script, lineage, started_at, status, parent_run, parent_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
+            params![
+                id,
+                ordinal,
+                info.script,
+                info.lineage.to_string(),
+                info.started_at,
+                info.parent_run,
+                info.parent_seq
+            ],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(id)
+    }
+
+    /// Whether the store already holds this chunk (committed by any run).
+    pub fn has_chunk(&self, hash: &str) -> StoreResult<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM chunks WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(self.sql())
+    }
+
+    /// Whether the store already holds this object record.
+    pub fn has_object(&self, hash: &str) -> StoreResult<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM objects WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(self.sql())
+    }
+
+    /// Writes a compressed chunk file durably; returns the directory that
+    /// must be fsynced (with `sync_chunk_dirs`) before the commit.
+    pub fn write_chunk_file(&self, hash: &str, compressed: &[u8]) -> StoreResult<PathBuf> {
+        self.chunks.write(hash, compressed)
+    }
+
+    /// Makes the directory entries of freshly written chunk files durable.
+    pub fn sync_chunk_dirs(&self, dirs: &BTreeSet<PathBuf>) -> StoreResult<()> {
+        self.chunks.sync_dirs(dirs)
+    }
+
+    /// Makes one snapshot visible: its new chunks, object records, entries and
+    /// metric points, in one transaction. Chunk files must already be durable.
+    pub fn commit_snapshot(&mut self, commit: &SnapshotCommit) -> StoreResult<()> {
+        let sql = |e| crate::schema::classify(&self.catalog, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        {
+            let mut put_chunk = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO chunks (hash, size, stored, inline) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql)?;
+            for c in &commit.chunks {
+                put_chunk
+                    .execute(params![c.hash, c.size as i64, c.stored as i64, c.inline])
+                    .map_err(sql)?;
+            }
+            let mut put_object = tx
+                .prepare_cached("INSERT OR IGNORE INTO objects (hash, record) VALUES (?1, ?2)")
+                .map_err(sql)?;
+            for (hash, record) in &commit.objects {
+                let json = serde_json::to_string(record).unwrap_or_default();
+                put_object.execute(params![hash, json]).map_err(sql)?;
+            }
+            let mut put_entry = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO entries (run_id, seq, path, node, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sql)?;
+            for e in &commit.entries {
+                put_entry
+                    .execute(params![commit.run_id, commit.meta.seq, e.path, e.node, e.hash])
+                    .map_err(sql)?;
+            }
+            let m = &commit.meta;
+            tx.execute(
+                "INSERT INTO snapshots (run_id, seq, trigger, file, line, loops, label, time,
+                     capture_ms, bytes_new, bytes_reused, objects, nonfinite)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    commit.run_id,
+                    m.seq,
+                    m.trigger.as_str(),
+                    m.file,
+                    m.line,
+                    serde_json::to_string(&m.loops).unwrap_or_else(|_| "[]".into()),
+                    m.label,
+                    m.time,
+                    m.capture_ms,
+                    m.bytes_new,
+                    m.bytes_reused,
+                    m.objects,
+                    m.nonfinite
+                ],
+            )
+            .map_err(sql)?;
+        }
+        insert_metrics(&tx, &commit.run_id, &commit.metrics).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Adds metric points that arrived between snapshots (`snapline.log`).
+    pub fn add_metrics(&mut self, run_id: &str, points: &[MetricPoint]) -> StoreResult<()> {
+        let sql = |e| crate::schema::classify(&self.catalog, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        insert_metrics(&tx, run_id, points).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Records a warning from the agent with the run.
+    pub fn add_warning(&self, run_id: &str, time: f64, message: &str) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO warnings (run_id, time, message) VALUES (?1, ?2, ?3)",
+                params![run_id, time, message],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Records how a run ended.
+    pub fn finish_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        exit_code: Option<i64>,
+        exception: Option<&serde_json::Value>,
+        ended_at: f64,
+    ) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, exit_code = ?3, exception = ?4, ended_at = ?5 WHERE id = ?1",
+                params![
+                    run_id,
+                    status.as_str(),
+                    exit_code,
+                    exception.map(|e| e.to_string()),
+                    ended_at
+                ],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+}
+
+fn insert_metrics(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    points: &[MetricPoint],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO metrics (run_id, name, step, value, time, seq, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for p in points {
+        stmt.execute(params![
+            run_id, p.name, p.step, p.value, p.time, p.seq, p.epoch
+        ])?;
+    }
+    Ok(())
+}
+
+/// Run ids: 12 random hex digits, so that a short prefix names a run.
+/// Runs are ordered by `ordinal`, not by id.
+fn new_run_id(started_at: f64, ordinal: i64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_i64(ordinal);
+    h.write_u64(started_at.to_bits());
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
