@@ -236,9 +236,7 @@ impl Recorder {
                 metrics: snap.metrics,
             };
             let writer = self.writer.lock().map_err(poisoned)?;
-            writer
-                .send(Job::Commit(Box::new(commit)))
-                .map_err(os_err)?;
+            writer.send(Job::Commit(Box::new(commit))).map_err(os_err)?;
             Ok((bytes_new, bytes_reused))
         })
     }

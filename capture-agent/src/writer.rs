@@ -15,10 +15,16 @@ use snapline_store::{
 
 /// A message to the writer thread.
 pub enum Job {
-    Chunk { hash: String, raw: Vec<u8> },
+    Chunk {
+        hash: String,
+        raw: Vec<u8>,
+    },
     Commit(Box<SnapshotCommit>),
     Metrics(Vec<MetricPoint>),
-    Warning { time: f64, message: String },
+    Warning {
+        time: f64,
+        message: String,
+    },
     Finish {
         status: RunStatus,
         exit_code: Option<i64>,
@@ -103,8 +109,10 @@ impl Writer {
             *queued += size;
         }
         let jobs = self.jobs.as_ref().ok_or("the writer is closed")?;
-        jobs.send(job)
-            .map_err(|_| self.failure().unwrap_or_else(|| "the writer stopped".into()))
+        jobs.send(job).map_err(|_| {
+            self.failure()
+                .unwrap_or_else(|| "the writer stopped".into())
+        })
     }
 
     /// Finishes the run and waits until everything queued is written.

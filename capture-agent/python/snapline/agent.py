@@ -71,6 +71,9 @@ class Agent:
         self.finished = False
         # Set by the SIGINT handler: the KeyboardInterrupt already has its snapshot.
         self.interrupted = False
+        # A signal handler that arrived during a snapshot, run right after it
+        # (called with a frame from which the user's frames are reachable).
+        self.deferred: Any = None
         self.lock = threading.RLock()
 
     # -- hooks called by the rewritten script ---------------------------------
@@ -176,9 +179,12 @@ class Agent:
 
     # -- ends of the run ---------------------------------------------------------
     def on_signal(self, frame: Any) -> None:
-        """SIGTERM / SIGINT: a final snapshot where the program was."""
+        """SIGTERM / SIGINT: a final snapshot where the program was (the
+        line is the script's, even when the signal lands in library code)."""
         if self.enabled and not self.in_snapshot and os.getpid() == self.pid:
-            self._guarded(self._snapshot, "signal", frame, frame.f_lineno if frame else None)
+            frames = self._user_frames(frame)
+            line = frames[0].f_lineno if frames else None
+            self._guarded(self._snapshot, "signal", None, line, frames=frames)
 
     def on_exception(self, exc: BaseException) -> None:
         """An uncaught exception: a post-mortem snapshot with the failing
@@ -243,12 +249,19 @@ class Agent:
 
     def _snapshot(self, trigger: str, frame: Any, line: int | None, label: str | None = None,
                   frames: list | None = None) -> None:
-        with self.lock:
-            self.in_snapshot = True
-            try:
-                self._take(trigger, frame, line, label, frames)
-            finally:
-                self.in_snapshot = False
+        try:
+            with self.lock:
+                self.in_snapshot = True
+                try:
+                    self._take(trigger, frame, line, label, frames)
+                finally:
+                    self.in_snapshot = False
+        finally:
+            # A SIGTERM/SIGINT that arrived meanwhile: handle it now, so that
+            # it still gets its own snapshot (and SIGINT its KeyboardInterrupt).
+            deferred, self.deferred = self.deferred, None
+            if deferred is not None:
+                deferred(sys._getframe())
 
     def _take(self, trigger: str, frame: Any, line: int | None, label: str | None,
               frames: list | None) -> None:

@@ -4,6 +4,7 @@ would: same argv, sys.path, __file__, output, traceback and exit status."""
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import importlib.machinery
 import json
@@ -23,8 +24,10 @@ current: Agent | None = None
 
 
 def _cannot_open(script: str, err: OSError) -> NoReturn:
-    # The same line CPython prints for a script it cannot open.
-    prog = os.path.basename(sys.executable) or "python"
+    # The same line CPython prints for a script it cannot open: it names the
+    # interpreter as it was invoked (argv[0]), not by its basename.
+    orig_argv = getattr(sys, "orig_argv", None) or [sys.executable or "python"]
+    prog = orig_argv[0]
     sys.stderr.write(f"{prog}: can't open file {os.path.abspath(script)!r}: "
                      f"[Errno {err.errno}] {err.strerror}\n")
     raise SystemExit(2)
@@ -65,12 +68,18 @@ def _start_recorder(path: str, source: bytes, argv: list, options: Options) -> A
 
 def _install_signal_handlers(agent: Agent) -> None:
     def on_term(signum: int, frame: Any) -> None:
+        if agent.in_snapshot:  # finish that snapshot first (see Agent._snapshot)
+            agent.deferred = functools.partial(on_term, signum)
+            return
         agent.on_signal(frame)
         agent.finish("killed", -signum, None, final_snapshot=False)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
     def on_int(signum: int, frame: Any) -> None:
+        if agent.in_snapshot:
+            agent.deferred = functools.partial(on_int, signum)
+            return
         agent.on_signal(frame)
         agent.interrupted = True
         signal.default_int_handler(signum, frame)
@@ -86,11 +95,36 @@ def _install_signal_handlers(agent: Agent) -> None:
             pass
 
 
+def _report(exc: BaseException, tb: Any) -> None:
+    """Print an uncaught exception as python would. The traceback goes on the
+    exception itself too: sys.excepthook prints `exc.__traceback__` whenever
+    it is set, ignoring its `tb` argument, which would show our own frames."""
+    exc.__traceback__ = tb
+    sys.excepthook(type(exc), exc, tb)
+
+
 def _user_traceback(tb: Any, path: str) -> Any:
-    """Drop the runner's own frames from the front of a traceback."""
+    """Drop the runner's own frames from the front of a traceback, and the
+    agent's from its end (a KeyboardInterrupt raised by our SIGINT handler,
+    or while a snapshot was being taken, ends in our frames)."""
     while tb is not None and tb.tb_frame.f_code.co_filename != path:
         tb = tb.tb_next
+    last_user = None
+    cur = tb
+    while cur is not None:
+        if not _is_ours(cur.tb_frame.f_code.co_filename):
+            last_user = cur
+        cur = cur.tb_next
+    if last_user is not None:
+        last_user.tb_next = None
     return tb
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _is_ours(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
 def run(script: str, args: list, options: Options) -> None:
@@ -120,7 +154,7 @@ def run(script: str, args: list, options: Options) -> None:
             instrumented = instrument(source, path)
             code, loops = instrumented.code, instrumented.loops
     except SyntaxError as err:
-        sys.excepthook(type(err), err, None)
+        _report(err, None)
         raise SystemExit(1) from None
 
     recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options)
@@ -149,7 +183,7 @@ def run(script: str, args: list, options: Options) -> None:
             if not agent.interrupted:
                 agent.on_exception(exc)
             agent.finish("killed", -int(signal.SIGINT), exc, final_snapshot=False)
-        sys.excepthook(type(exc), exc, _user_traceback(exc.__traceback__, path))
+        _report(exc, _user_traceback(exc.__traceback__, path))
         sys.stdout.flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
@@ -158,7 +192,7 @@ def run(script: str, args: list, options: Options) -> None:
         if agent is not None:
             agent.on_exception(exc)
             agent.finish("failed", 1, exc, final_snapshot=False)
-        sys.excepthook(type(exc), exc, _user_traceback(exc.__traceback__, path))
+        _report(exc, _user_traceback(exc.__traceback__, path))
         raise SystemExit(1) from None
     else:
         if agent is not None:

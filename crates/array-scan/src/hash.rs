@@ -38,10 +38,7 @@ impl<'de> serde::Deserialize<'de> for ChunkHash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <String as serde::Deserialize>::deserialize(d)?;
         ChunkHash::from_hex(&s).ok_or_else(|| {
-            serde::de::Error::invalid_value(
-                serde::de::Unexpected::Str(&s),
-                &"32 hex characters",
-            )
+            serde::de::Error::invalid_value(serde::de::Unexpected::Str(&s), &"32 hex characters")
         })
     }
 }

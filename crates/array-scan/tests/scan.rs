@@ -214,7 +214,12 @@ fn floats_in_range_match_reference() {
                 let bytes = nice_buffer(&mut rng, d, n, special_every);
                 let got = stats_of(&bytes, d).finish();
                 let want = reference(&bytes, d);
-                assert_close(&got, &want, 1000.0, &format!("{d} n={n} every={special_every}"));
+                assert_close(
+                    &got,
+                    &want,
+                    1000.0,
+                    &format!("{d} n={n} every={special_every}"),
+                );
             }
         }
     }
@@ -237,7 +242,10 @@ fn integer_extremes() {
         .flat_map(|v| v.to_ne_bytes())
         .collect();
     let s = stats_of(&b, DType::I32).finish();
-    assert_eq!(s.mean, Some((2.0 * i32::MIN as f64 + i32::MAX as f64) / 3.0));
+    assert_eq!(
+        s.mean,
+        Some((2.0 * i32::MIN as f64 + i32::MAX as f64) / 3.0)
+    );
     // Sums of 8/16-bit elements are exact, even for long buffers.
     let b = vec![0xFFu8; 3 * 65536 + 5];
     let s = stats_of(&b, DType::U8).finish();
@@ -247,7 +255,10 @@ fn integer_extremes() {
     assert_eq!((s.min, s.max, s.mean), (Some(-1.0), Some(-1.0), Some(-1.0)));
     let s = stats_of(&b, DType::U16).finish();
     assert_eq!((s.count, s.mean), ((b.len() / 2) as u64, Some(65535.0)));
-    assert_eq!(s.l2, Some((65535.0f64 * 65535.0 * (b.len() / 2) as f64).sqrt()));
+    assert_eq!(
+        s.l2,
+        Some((65535.0f64 * 65535.0 * (b.len() / 2) as f64).sqrt())
+    );
 }
 
 #[test]
@@ -341,7 +352,10 @@ fn all_nan_buffer() {
             }
         );
         let s = stats_of(&f64_bytes(&vec![f64::INFINITY; n]), DType::F64).finish();
-        assert_eq!((s.count, s.posinf, s.min, s.mean, s.l2), (n as u64, n as u64, None, None, None));
+        assert_eq!(
+            (s.count, s.posinf, s.min, s.mean, s.l2),
+            (n as u64, n as u64, None, None, None)
+        );
     }
 }
 
@@ -420,7 +434,9 @@ fn hex_round_trip() {
         let hash = ChunkHash(h);
         let hex = hash.to_hex();
         assert_eq!(hex.len(), 32);
-        assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(ChunkHash::from_hex(&hex), Some(hash));
         assert_eq!(ChunkHash::from_hex(&hex.to_uppercase()), Some(hash));
         assert_eq!(hash.to_string(), hex);
@@ -442,10 +458,7 @@ fn hex_round_trip() {
 #[test]
 fn hash_is_xxh3_128() {
     // Reference values of XXH3_128bits with seed 0.
-    assert_eq!(
-        hash_bytes(b"").to_hex(),
-        "99aa06d3014798d86001c324468d497f"
-    );
+    assert_eq!(hash_bytes(b"").to_hex(), "99aa06d3014798d86001c324468d497f");
     assert_ne!(hash_bytes(b"a"), hash_bytes(b"b"));
 }
 
@@ -466,7 +479,11 @@ fn chunk_boundaries() {
     let layout: Vec<(usize, usize)> = s.chunks.iter().map(|c| (c.offset, c.len)).collect();
     assert_eq!(
         layout,
-        [(0, CHUNK_SIZE), (CHUNK_SIZE, CHUNK_SIZE), (2 * CHUNK_SIZE, CHUNK_SIZE / 2)]
+        [
+            (0, CHUNK_SIZE),
+            (CHUNK_SIZE, CHUNK_SIZE),
+            (2 * CHUNK_SIZE, CHUNK_SIZE / 2)
+        ]
     );
     for c in &s.chunks {
         assert_eq!(c.hash, hash_bytes(&bytes[c.offset..c.offset + c.len]));
@@ -475,8 +492,18 @@ fn chunk_boundaries() {
     assert_eq!(s.chunks_from_cache, 0);
     // Exactly one chunk; and exact multiples do not produce an empty trailing chunk.
     assert_eq!(scan(&bytes[..10], DType::F32, None, 2).chunks.len(), 1);
-    assert_eq!(scan(&bytes[..2 * CHUNK_SIZE], DType::F32, None, 2).chunks.len(), 2);
-    assert_eq!(scan(&bytes[..2 * CHUNK_SIZE + 1], DType::F32, None, 2).chunks.len(), 3);
+    assert_eq!(
+        scan(&bytes[..2 * CHUNK_SIZE], DType::F32, None, 2)
+            .chunks
+            .len(),
+        2
+    );
+    assert_eq!(
+        scan(&bytes[..2 * CHUNK_SIZE + 1], DType::F32, None, 2)
+            .chunks
+            .len(),
+        3
+    );
 }
 
 #[test]

@@ -21,7 +21,12 @@ struct Cli {
     json: bool,
 
     /// The store directory.
-    #[arg(long, global = true, env = "SNAPLINE_STORE", default_value = ".snapline")]
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPLINE_STORE",
+        default_value = ".snapline"
+    )]
     store: PathBuf,
 
     #[command(subcommand)]
@@ -39,6 +44,9 @@ enum Command {
         /// Run id prefix or `last`.
         #[arg(default_value = "last")]
         run: String,
+        /// Read back every chunk of every snapshot and check its hash.
+        #[arg(long)]
+        verify: bool,
     },
     /// The variables at a snapshot, or one object in detail.
     Show {
@@ -70,9 +78,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&cli.store, args),
         Command::Runs => commands::runs::runs(&cli.store, cli.json).map(|()| ExitCode::SUCCESS),
-        Command::Log { run } => {
-            commands::log::log(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Log { run, verify } => commands::log::log(&cli.store, &run, verify, cli.json),
         Command::Show {
             snapshot,
             path,

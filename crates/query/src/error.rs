@@ -12,7 +12,9 @@ pub enum QueryError {
     #[error("run {0} has no snapshots yet")]
     EmptyRun(String),
 
-    #[error("no object at path '{path}' in {snapshot} (list them with `snapline show {snapshot}`)")]
+    #[error(
+        "no object at path '{path}' in {snapshot} (list them with `snapline show {snapshot}`)"
+    )]
     UnknownPath { path: String, snapshot: String },
 
     #[error("run {run} has no metric series '{name}' (it has: {available})")]

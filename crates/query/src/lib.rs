@@ -8,6 +8,7 @@ mod metrics;
 mod objects;
 mod reference;
 mod runs;
+mod verify;
 
 pub use error::{QueryError, QueryResult};
 pub use metrics::{list_series, metric_series, resolve_series, Series, SeriesInfo};
@@ -15,3 +16,4 @@ pub use objects::{show_object, show_snapshot, ObjectView};
 pub use reference::{resolve_snapshot, SnapshotRef};
 pub use runs::{list_runs, run_log, run_summary, RunSummary, SnapshotRow};
 pub use snapline_store::{Stats, Store};
+pub use verify::{verify_snapshot, Verification};

@@ -107,7 +107,11 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
     let node_of: HashMap<String, i64> = entries.iter().map(|e| (e.path.clone(), e.node)).collect();
     let root_node = |path: &str| node_of.get(root_of(path)).copied().unwrap_or(i64::MAX);
     entries.sort_by(|a, b| {
-        (root_node(&a.path), a.path.len(), &a.path).cmp(&(root_node(&b.path), b.path.len(), &b.path))
+        (root_node(&a.path), a.path.len(), &a.path).cmp(&(
+            root_node(&b.path),
+            b.path.len(),
+            &b.path,
+        ))
     });
     let aliases = alias_map(&entries);
     let mut records: HashMap<String, ObjectRecord> = HashMap::new();
@@ -160,7 +164,8 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         v.value = record.value.as_ref().map(render_value);
         v.children = children_of(&entry.path, &record);
         v.extra = record.extra.clone();
-        v.extra.insert("chunks".into(), Value::from(record.chunks.len()));
+        v.extra
+            .insert("chunks".into(), Value::from(record.chunks.len()));
         return Ok(v);
     }
     // Descend into inline children and plain values.

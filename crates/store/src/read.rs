@@ -10,7 +10,8 @@ use crate::model::{
     EntryRow, MetricPoint, ObjectRecord, RunRecord, RunStatus, SnapshotMeta, Trigger,
 };
 
-const RUN_COLUMNS: &str = "r.id, r.ordinal, r.script, r.status, r.started_at, r.ended_at, r.exit_code,
+const RUN_COLUMNS: &str =
+    "r.id, r.ordinal, r.script, r.status, r.started_at, r.ended_at, r.exit_code,
      r.exception, r.parent_run, r.parent_seq, r.lineage,
      (SELECT COUNT(*) FROM snapshots s WHERE s.run_id = r.id),
      (SELECT COALESCE(SUM(bytes_new), 0) FROM snapshots s WHERE s.run_id = r.id)";
@@ -63,7 +64,9 @@ impl Store {
     pub fn runs(&self) -> StoreResult<Vec<RunRecord>> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.ordinal"))
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.ordinal"
+            ))
             .map_err(self.sql())?;
         let rows = stmt.query_map([], run_from_row).map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
@@ -87,17 +90,16 @@ impl Store {
         if name == "last" {
             return self
                 .conn
-                .query_row("SELECT id FROM runs ORDER BY ordinal DESC LIMIT 1", [], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT id FROM runs ORDER BY ordinal DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(self.sql())?
                 .ok_or(StoreError::NoRuns);
         }
-        let escaped: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let escaped: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         if escaped.is_empty() || escaped.len() != name.len() {
             return Err(StoreError::UnknownRun(name.to_owned()));
         }

@@ -103,7 +103,13 @@ impl Store {
                 .map_err(sql)?;
             for e in &commit.entries {
                 put_entry
-                    .execute(params![commit.run_id, commit.meta.seq, e.path, e.node, e.hash])
+                    .execute(params![
+                        commit.run_id,
+                        commit.meta.seq,
+                        e.path,
+                        e.node,
+                        e.hash
+                    ])
                     .map_err(sql)?;
             }
             let m = &commit.meta;

@@ -1,19 +1,56 @@
 use std::path::Path;
+use std::process::ExitCode;
 
-use snapline_query::run_log;
+use snapline_query::{run_log, verify_snapshot, SnapshotRow, Verification};
 
 use crate::commands::{open_store, print_json};
 use crate::format;
 
-pub fn log(store: &Path, run: &str, json: bool) -> anyhow::Result<()> {
+/// A log row with its verification (`snapline log --verify --json`).
+#[derive(serde::Serialize)]
+struct VerifiedRow<'a> {
+    #[serde(flatten)]
+    row: &'a SnapshotRow,
+    verified: bool,
+    problem: Option<String>,
+}
+
+pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(store)?;
     let (id, rows) = run_log(&store, run)?;
+    let checks: Vec<Verification> = if verify {
+        rows.iter()
+            .map(|r| verify_snapshot(&store, &id, r.seq))
+            .collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    let damaged = checks.iter().filter(|c| !c.ok).count();
+    let code = if damaged > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
     if json {
-        return print_json(&rows);
+        if verify {
+            let out: Vec<VerifiedRow<'_>> = rows
+                .iter()
+                .zip(&checks)
+                .map(|(row, c)| VerifiedRow {
+                    row,
+                    verified: c.ok,
+                    problem: c.problem.clone(),
+                })
+                .collect();
+            print_json(&out)?;
+        } else {
+            print_json(&rows)?;
+        }
+        return Ok(code);
     }
     if rows.is_empty() {
         println!("run {id} has no snapshots yet");
-        return Ok(());
+        return Ok(code);
     }
     let start = rows.first().map(|r| r.time).unwrap_or_default();
     let table: Vec<Vec<String>> = rows
@@ -35,8 +72,16 @@ pub fn log(store: &Path, run: &str, json: bool) -> anyhow::Result<()> {
                     .join("/")
             };
             let mut note = s.label.clone().unwrap_or_default();
+            if let Some(c) = checks.iter().find(|c| c.seq == s.seq) {
+                note = match &c.problem {
+                    None => format!("{note} verified").trim().to_owned(),
+                    Some(p) => format!("{note} DAMAGED: {p}").trim().to_owned(),
+                };
+            }
             if s.nonfinite > 0 {
-                note = format!("{note} {} non-finite", s.nonfinite).trim().to_owned();
+                note = format!("{note} {} non-finite", s.nonfinite)
+                    .trim()
+                    .to_owned();
             }
             vec![
                 s.seq.to_string(),
@@ -56,8 +101,17 @@ pub fn log(store: &Path, run: &str, json: bool) -> anyhow::Result<()> {
         .collect();
     println!("run {id}");
     format::table(
-        &["SEQ", "TRIGGER", "WHERE", "LOOPS", "TIME", "NEW", "REUSED", "CAPTURE", ""],
+        &[
+            "SEQ", "TRIGGER", "WHERE", "LOOPS", "TIME", "NEW", "REUSED", "CAPTURE", "",
+        ],
         &table,
     );
-    Ok(())
+    if verify {
+        if damaged > 0 {
+            eprintln!("snapline: {damaged} damaged snapshot(s) in run {id}");
+        } else {
+            println!("all {} snapshots verified", rows.len());
+        }
+    }
+    Ok(code)
 }

@@ -66,7 +66,11 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let python = find_python(args.python);
     let mut cmd = Command::new(&python);
-    cmd.arg("-m").arg("snapline").arg("run").arg("--store").arg(store);
+    cmd.arg("-m")
+        .arg("snapline")
+        .arg("run")
+        .arg("--store")
+        .arg(store);
     if let Some(s) = args.inner_every {
         cmd.arg("--inner-every").arg(s.to_string());
     }
@@ -82,9 +86,12 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut signals = SignalsInfo::<WithOrigin>::new([SIGTERM, SIGINT, SIGHUP])
         .context("cannot install signal handlers")?;
     let signal_handle = signals.handle();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {} (pass --python PATH to a Python with snapline installed)", python.display()))?;
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "cannot start {} (pass --python PATH to a Python with snapline installed)",
+            python.display()
+        )
+    })?;
     let child_pid = i32::try_from(child.id()).unwrap_or(0);
     let forwarder = std::thread::spawn(move || {
         for info in signals.forever() {
@@ -106,7 +113,9 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(sig) = status.signal() {
         // Die the same way; the default action of SIGTERM/SIGINT ends us here.
         let _ = signal_hook::low_level::emulate_default_handler(sig);
-        return Ok(ExitCode::from(128u8.saturating_add(u8::try_from(sig).unwrap_or(0))));
+        return Ok(ExitCode::from(
+            128u8.saturating_add(u8::try_from(sig).unwrap_or(0)),
+        ));
     }
     Ok(ExitCode::from(
         u8::try_from(status.code().unwrap_or(1) & 0xff).unwrap_or(1),

@@ -26,12 +26,24 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
                 format::timestamp(r.started_at),
                 format::duration(r.duration),
                 format::bytes(r.bytes_stored),
-                r.parent.clone().map(|p| format!("from {p}")).unwrap_or_default(),
+                r.parent
+                    .clone()
+                    .map(|p| format!("from {p}"))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
     format::table(
-        &["ID", "SCRIPT", "STATUS", "SNAPSHOTS", "STARTED (UTC)", "DURATION", "STORED", ""],
+        &[
+            "ID",
+            "SCRIPT",
+            "STATUS",
+            "SNAPSHOTS",
+            "STARTED (UTC)",
+            "DURATION",
+            "STORED",
+            "",
+        ],
         &rows,
     );
     Ok(())

@@ -48,7 +48,10 @@ pub fn show(
             ]
         })
         .collect();
-    format::table(&["PATH", "TYPE", "SHAPE", "DTYPE", "STATS", "PREVIEW"], &rows);
+    format::table(
+        &["PATH", "TYPE", "SHAPE", "DTYPE", "STATS", "PREVIEW"],
+        &rows,
+    );
     Ok(())
 }
 

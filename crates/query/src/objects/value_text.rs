@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 fn tag<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_object().filter(|o| o.len() <= 2).and_then(|o| o.get(name))
+    v.as_object()
+        .filter(|o| o.len() <= 2)
+        .and_then(|o| o.get(name))
 }
 
 /// The Python type a tagged value stands for.
@@ -75,7 +77,11 @@ pub fn render_value(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(s) => {
             let cut: String = s.chars().take(200).collect();
-            format!("{:?}{}", cut, if s.chars().count() > 200 { "..." } else { "" })
+            format!(
+                "{:?}{}",
+                cut,
+                if s.chars().count() > 200 { "..." } else { "" }
+            )
         }
         Value::Array(items) => format!("[{}]", join(items, LIMIT)),
         Value::Object(_) => {
@@ -105,7 +111,11 @@ pub fn render_value(v: &Value) -> String {
                 }
             }
             if let Some(b) = tag(v, "$bytes").and_then(Value::as_str) {
-                return format!("<{} bytes, base64 {}>", b.len() * 3 / 4, &b[..b.len().min(24)]);
+                return format!(
+                    "<{} bytes, base64 {}>",
+                    b.len() * 3 / 4,
+                    &b[..b.len().min(24)]
+                );
             }
             if let Some(i) = tag(v, "$int").and_then(Value::as_str) {
                 return i.to_owned();

@@ -1,0 +1,95 @@
+"""Unit tests of the agent's pieces that need no subprocess."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from snapline import _native, arrays, values
+
+
+def test_plain_values_encode_to_tagged_json() -> None:
+    value = {"lr": 0.1, "sizes": (1, 2), "tags": {"a"}, 3: float("nan"), "big": 2**70,
+             "raw": b"\x00\x01", "none": None}
+    encoded = values.encode(value)
+    text = json.dumps(encoded, allow_nan=False)  # strict JSON: no NaN leaks through
+    pairs = dict((json.dumps(k), v) for k, v in encoded["$dict"])
+    assert pairs['"sizes"'] == {"$tuple": [1, 2]}
+    assert pairs['"tags"'] == {"$set": ["a"]}
+    assert pairs["3"] == {"$float": "nan"}
+    assert pairs['"big"'] == {"$int": str(2**70)}
+    assert pairs['"raw"'] == {"$bytes": "AAE="}
+    assert "NaN" not in text
+
+
+def test_plain_value_detection_stops_at_objects() -> None:
+    assert values.is_plain_value([1, 2.5, "x", (None, True)])
+    assert not values.is_plain_value([1, object()])
+    assert values.is_atomic("x" * values.INLINE_TEXT_LIMIT)
+    assert not values.is_atomic("x" * (values.INLINE_TEXT_LIMIT + 1))
+
+
+def test_paths_quote_keys_like_json() -> None:
+    assert values.key_suffix("W1") == '["W1"]'
+    assert values.key_suffix(3) == "[3]"
+    assert values.key_suffix((1, 2)) == "[(1, 2)]"
+
+
+def test_preview_survives_a_broken_repr() -> None:
+    class Broken:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    text = values.preview(Broken())
+    assert "Broken" in text and len(text) <= 200
+
+
+def test_hash_is_xxh3_128_hex() -> None:
+    digest = _native.hash_bytes(b"snapline")
+    assert len(digest) == 32 and int(digest, 16) >= 0
+    assert digest == _native.hash_bytes(b"snapline")
+    assert digest != _native.hash_bytes(b"snapline!")
+
+
+def test_device_path_stats_and_fingerprint_on_cpu() -> None:
+    """The accelerator path (stats where the tensor lives, copy only when the
+    fingerprint changes) runs on any device; exercised here on the CPU."""
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, float("nan"), 3.0, float("inf"), -2.0, float("-inf")])
+    stats, fingerprint = arrays.device_stats_and_fingerprint(torch, t)
+    assert (stats["count"], stats["nan"], stats["posinf"], stats["neginf"]) == (6, 1, 1, 1)
+    assert stats["min"] == -2.0 and stats["max"] == 3.0
+    assert math.isclose(stats["mean"], 2.0 / 3.0)
+    assert math.isclose(stats["l2"], math.sqrt(14.0))
+    same = arrays.device_stats_and_fingerprint(torch, t.clone())[1]
+    assert same == fingerprint
+    changed = t.clone()
+    changed[0] = 1.5
+    assert arrays.device_stats_and_fingerprint(torch, changed)[1] != fingerprint
+    ints = arrays.device_stats_and_fingerprint(torch, torch.arange(10))[0]
+    assert ints["mean"] == 4.5 and ints["nan"] == 0
+
+
+def test_device_path_copies_only_changed_tensors(tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    recorder = _native.Recorder(str(tmp_path / "store"), json.dumps(
+        {"script": "t.py", "started_at": 0.0, "lineage": {}}))
+    t = torch.ones(1000)
+    calls = []
+    real_scan = recorder.scan_array
+
+    class Spy:
+        def scan_array(self, *args):
+            calls.append(args)
+            return real_scan(*args)
+
+    first = arrays._describe_on_device(torch, t, "torch.Tensor", "float32", {}, Spy())
+    again = arrays._describe_on_device(torch, t, "torch.Tensor", "float32", {}, Spy())
+    assert len(calls) == 1, "an unchanged tensor is not copied or scanned again"
+    assert again is first
+    t[3] = 2.0
+    third = arrays._describe_on_device(torch, t, "torch.Tensor", "float32", {}, Spy())
+    assert len(calls) == 2 and third["stats"]["max"] == 2.0
+    recorder.finish("finished", 1.0)

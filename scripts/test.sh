@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every check and test: formatting, lints, Rust
+# tests, the agent's Python tests on 3.11 and on 3.12+/3.13, and the
+# end-to-end tests that capture real training scripts. Safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+log() { printf '\n== %s\n' "$*"; }
+
+# A second interpreter, 3.12 or newer, for the agent's tests (abi3 wheel).
+NEWER=""
+for candidate in /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3 \
+                 "$(command -v python3.13 || true)" "$(command -v python3.12 || true)"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then NEWER=$candidate; break; fi
+done
+if [ -n "$NEWER" ]; then
+  VENV2=.venv-newer
+  log "second Python for the agent tests: $($NEWER --version) in $VENV2"
+  [ -x $VENV2/bin/python ] || "$NEWER" -m venv $VENV2
+  $VENV2/bin/python -m pip install -q --upgrade pip
+  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle
+  $VENV2/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
+else
+  echo "WARNING: no Python 3.12+ found (pyenv or PATH); the agent runs only on $(.venv/bin/python --version)"
+fi
+
+log "cargo fmt --check"
+cargo fmt --all --check
+log "cargo clippy -D warnings"
+cargo clippy --release --workspace --all-targets -q -- -D warnings
+log "ruff"
+.venv/bin/ruff check capture-agent tests examples bench
+
+log "Rust tests"
+cargo test --release --workspace --exclude snapline-agent -q 2>&1 | grep -v '^$'
+
+log "Python tests on $(.venv/bin/python --version)"
+.venv/bin/python -m pytest capture-agent/tests tests/e2e -q -p no:cacheprovider
+
+if [ -n "$NEWER" ]; then
+  log "Python tests on $($VENV2/bin/python --version)"
+  SNAPLINE_TEST_PYTHON=$PWD/$VENV2/bin/python $VENV2/bin/python -m pytest \
+    capture-agent/tests tests/e2e -q -p no:cacheprovider
+fi
+log "all checks passed"
