@@ -29,6 +29,12 @@ impl Rng {
     }
 }
 
+fn arr8(c: &[u8]) -> [u8; 8] {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(c);
+    a
+}
+
 /// Decodes every whole element of `bytes` to f64 (exactly for all but huge 64-bit integers).
 fn decode(bytes: &[u8], dtype: DType) -> Vec<f64> {
     let size = dtype.size();
@@ -45,9 +51,9 @@ fn decode(bytes: &[u8], dtype: DType) -> Vec<f64> {
             DType::I32 => f64::from(i32::from_ne_bytes([c[0], c[1], c[2], c[3]])),
             DType::U32 => f64::from(u32::from_ne_bytes([c[0], c[1], c[2], c[3]])),
             DType::F32 => f64::from(f32::from_ne_bytes([c[0], c[1], c[2], c[3]])),
-            DType::I64 => i64::from_ne_bytes(c.try_into().unwrap()) as f64,
-            DType::U64 => u64::from_ne_bytes(c.try_into().unwrap()) as f64,
-            DType::F64 => f64::from_ne_bytes(c.try_into().unwrap()),
+            DType::I64 => i64::from_ne_bytes(arr8(c)) as f64,
+            DType::U64 => u64::from_ne_bytes(arr8(c)) as f64,
+            DType::F64 => f64::from_ne_bytes(arr8(c)),
         })
         .collect()
 }
@@ -132,7 +138,7 @@ fn nice_buffer(rng: &mut Rng, dtype: DType, n: usize, special_every: u64) -> Vec
     let mut out = Vec::with_capacity(n * dtype.size());
     for _ in 0..n {
         let mut v = rng.real();
-        if special_every > 0 && rng.next() % special_every == 0 {
+        if rng.next().checked_rem(special_every) == Some(0) {
             v = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][(rng.next() % 3) as usize];
         }
         match dtype {
@@ -362,7 +368,7 @@ fn all_nan_buffer() {
 #[test]
 fn huge_finite_f64_values() {
     // Squares overflow f64: l2 is +inf (as in numpy), but nothing is counted as infinite.
-    let v = vec![1e300, -1e300, 1e300];
+    let v = [1e300, -1e300, 1e300];
     let s = stats_of(&f64_bytes(&v.repeat(100)), DType::F64).finish();
     assert_eq!((s.nan, s.posinf, s.neginf), (0, 0, 0));
     assert_eq!((s.min, s.max), (Some(-1e300), Some(1e300)));
