@@ -38,10 +38,18 @@ impl ChunkDir {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let tmp = dir.join(format!("{hash}.tmp-{}", std::process::id()));
-        let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-        file.write_all(compressed).map_err(io_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        drop(file);
+        let written = File::create(&tmp).and_then(|mut file| {
+            file.write_all(compressed)?;
+            file.sync_all()
+        });
+        if let Err(e) = written {
+            // A full disk must not also keep the half-written file.
+            let _ = fs::remove_file(&tmp);
+            return Err(StoreError::Io {
+                path: tmp,
+                source: e,
+            });
+        }
         fs::rename(&tmp, &path).map_err(io_err(&path))?;
         Ok(dir)
     }

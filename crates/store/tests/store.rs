@@ -1,5 +1,7 @@
 //! The store's contract: atomic snapshots, verified chunks, clear errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use std::collections::BTreeSet;
 
 use snapline_store::{
