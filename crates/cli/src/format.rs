@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(duration(65.0), "1m 05s");
         assert_eq!(timestamp(0.0), "1970-01-01 00:00:00");
-        assert_eq!(timestamp(1_795_000_000.0), "2026-11-18 09:46:40");
+        assert_eq!(timestamp(1_795_000_000.0), "2026-11-18 11:06:40");
         assert_eq!(number(0.5), "0.5");
         assert_eq!(number(f64::NAN), "nan");
         assert_eq!(number(1.0e-7), "1.000e-7");
