@@ -254,3 +254,19 @@ fn descend(record: &ObjectRecord, rest: &str) -> Option<Value> {
     let value = child.value.as_ref()?;
     value_text::descend_value(value, tail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::root_of;
+
+    #[test]
+    fn a_path_starts_from_its_variable() {
+        assert_eq!(root_of(r#"params["W1"]"#), "params");
+        assert_eq!(root_of("model.0.weight"), "model");
+        assert_eq!(root_of("train:loss"), "train:loss");
+        assert_eq!(root_of("train:model.fc1.weight"), "train:model");
+        assert_eq!(root_of("$rng.numpy"), "$rng.numpy");
+        assert_eq!(root_of("$rng.numpy[1]"), "$rng.numpy");
+        assert_eq!(root_of("s{0}"), "s");
+    }
+}

@@ -182,3 +182,44 @@ fn find_close(s: &str) -> Option<usize> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tagged_values_render_like_python() {
+        let v = json!({"$dict": [["lr", 0.1], ["sizes", {"$tuple": [1]}], [3, {"$float": "nan"}]]});
+        assert_eq!(
+            render_value(&v),
+            r#"{"lr": 0.1, "sizes": (1,), 3: float('nan')}"#
+        );
+        assert_eq!(render_value(&json!(null)), "None");
+        assert_eq!(render_value(&json!({"$set": [1, 2]})), "{1, 2}");
+        assert_eq!(
+            render_value(&json!({"$np": "float32", "v": 0.5})),
+            "float32(0.5)"
+        );
+        assert_eq!(type_of(&json!({"$tuple": []})), "tuple");
+    }
+
+    #[test]
+    fn paths_descend_into_plain_values() {
+        let v = json!({"$dict": [["opt", {"$dict": [["lr", 0.01]]}], ["hist", [1, 2, 3]]]});
+        assert_eq!(descend_value(&v, r#"["opt"]["lr"]"#), Some(json!(0.01)));
+        assert_eq!(descend_value(&v, r#"["hist"][2]"#), Some(json!(3)));
+        assert_eq!(descend_value(&v, r#"["missing"]"#), None);
+        assert_eq!(descend_value(&v, r#"["hist"][9]"#), None);
+        let odd = json!({"$dict": [["a]b", 1]]});
+        assert_eq!(descend_value(&odd, r#"["a]b"]"#), Some(json!(1)));
+    }
+
+    #[test]
+    fn numbers_come_out_of_tags() {
+        assert_eq!(number(&json!(2)), Some(2.0));
+        assert!(number(&json!({"$float": "nan"})).is_some_and(f64::is_nan));
+        assert_eq!(number(&json!({"$float": "-inf"})), Some(f64::NEG_INFINITY));
+        assert_eq!(number(&json!(true)), None);
+    }
+}
