@@ -29,6 +29,9 @@ INLINE_JSON_LIMIT = 16 * 1024
 # Metric series come from numeric scalars at most this many levels deep.
 METRIC_DEPTH = 2
 
+# Py_TPFLAGS_HEAPTYPE: set on classes created by a class statement.
+_HEAPTYPE = 1 << 9
+
 _FUNCTION_TYPES = (
     types.FunctionType, types.BuiltinFunctionType, types.MethodType, type,
     types.BuiltinMethodType,
@@ -126,6 +129,8 @@ class GraphBuilder:
                 ref = _function_reference(obj)
                 if ref is not None:
                     return ref
+            if _holds_os_file(obj):
+                return _unrestorable(obj, "an open file: its OS file handle cannot be saved")
             torch = sys.modules.get("torch")
             if torch is not None and isinstance(obj, torch.nn.Module) and _module_state(obj):
                 return self._module(obj, path, depth)
@@ -276,9 +281,22 @@ def _plain_state(obj: Any) -> bool:
         torch = sys.modules.get("torch")
         if torch is None or not isinstance(obj, torch.nn.Module):
             return False
-    # builtin bases (list, dict subclasses...) carry state outside __dict__
-    return all(base.__dict__.get("__dict__") is not None or base is object
-               or base.__module__ != "builtins" for base in cls.__mro__)
+    # Types implemented in C (functions, files, locks; the list and dict of a
+    # subclass) carry state outside __dict__: only classes defined in Python
+    # (heap types) qualify, up to object.
+    return all(base is object or base.__flags__ & _HEAPTYPE for base in cls.__mro__)
+
+
+def _holds_os_file(obj: Any) -> bool:
+    """An open file backed by a file descriptor. (cloudpickle would pickle a
+    readable file as a copy of its whole content: not the same object.)"""
+    if not isinstance(obj, io.IOBase) or isinstance(obj, (io.BytesIO, io.StringIO)):
+        return False
+    try:
+        obj.fileno()
+    except Exception:  # noqa: BLE001 - closed, or not backed by a descriptor
+        return False
+    return True
 
 
 def _module_state(obj: Any) -> bool:

@@ -28,9 +28,15 @@ def _cannot_open(script: str, err: OSError) -> NoReturn:
     # interpreter as it was invoked (argv[0]), not by its basename.
     orig_argv = getattr(sys, "orig_argv", None) or [sys.executable or "python"]
     prog = orig_argv[0]
-    sys.stderr.write(f"{prog}: can't open file {os.path.abspath(script)!r}: "
+    sys.stderr.write(f"{prog}: can't open file {_main_path(script)!r}: "
                      f"[Errno {err.errno}] {err.strerror}\n")
     raise SystemExit(2)
+
+
+def _main_path(script: str) -> str:
+    """The script's path as CPython makes it for `__file__` and tracebacks:
+    joined to the working directory, not normalized (`/cwd/../x.py`)."""
+    return script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
 
 
 def _main_module(path: str) -> types.ModuleType:
@@ -39,6 +45,8 @@ def _main_module(path: str) -> types.ModuleType:
     module.__cached__ = None
     module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
     module.__builtins__ = builtins
+    if sys.version_info < (3, 14):
+        module.__annotations__ = {}  # CPython's own __main__ has one (add_main_module)
     sys.modules["__main__"] = module
     return module
 
@@ -131,7 +139,7 @@ def run(script: str, args: list, options: Options) -> None:
     """Runs the script; returns normally when it does, otherwise raises the
     same SystemExit or dies by the same signal."""
     global current
-    path = os.path.abspath(script)
+    path = _main_path(script)
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -179,20 +187,23 @@ def run(script: str, args: list, options: Options) -> None:
                          frame=_last_frame(exc.__traceback__, path))
         raise
     except KeyboardInterrupt as exc:
+        # The traceback python prints, also the one the run records.
+        exc.__traceback__ = _user_traceback(exc.__traceback__, path)
         if agent is not None:
             if not agent.interrupted:
                 agent.on_exception(exc)
             agent.finish("killed", -int(signal.SIGINT), exc, final_snapshot=False)
-        _report(exc, _user_traceback(exc.__traceback__, path))
+        _report(exc, exc.__traceback__)
         sys.stdout.flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
         raise SystemExit(130) from None
     except BaseException as exc:  # noqa: BLE001 - report exactly as python would
+        exc.__traceback__ = _user_traceback(exc.__traceback__, path)
         if agent is not None:
             agent.on_exception(exc)
             agent.finish("failed", 1, exc, final_snapshot=False)
-        _report(exc, _user_traceback(exc.__traceback__, path))
+        _report(exc, exc.__traceback__)
         raise SystemExit(1) from None
     else:
         if agent is not None:
