@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-
 from snapline import _native, arrays, values
 
 
@@ -15,7 +14,7 @@ def test_plain_values_encode_to_tagged_json() -> None:
              "raw": b"\x00\x01", "none": None}
     encoded = values.encode(value)
     text = json.dumps(encoded, allow_nan=False)  # strict JSON: no NaN leaks through
-    pairs = dict((json.dumps(k), v) for k, v in encoded["$dict"])
+    pairs = {json.dumps(k): v for k, v in encoded["$dict"]}
     assert pairs['"sizes"'] == {"$tuple": [1, 2]}
     assert pairs['"tags"'] == {"$set": ["a"]}
     assert pairs["3"] == {"$float": "nan"}

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["checkpoint", "log", "__version__"]
+__all__ = ["__version__", "checkpoint", "log"]
 
 
 def _agent() -> Any:

@@ -6,6 +6,7 @@ run; the program's output and exit status never change."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -36,7 +37,7 @@ class Options:
 
 
 class _Loop:
-    __slots__ = ("loop_id", "count", "done")
+    __slots__ = ("count", "done", "loop_id")
 
     def __init__(self, loop_id: int) -> None:
         self.loop_id = loop_id
@@ -281,7 +282,7 @@ class Agent:
             if name.startswith("$"):
                 continue
             last = self.metric_last.get(name)
-            if last is not None and (last == value or (last != last and value != value)):
+            if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
                 continue  # a point only when the value changed
             self.metric_last[name] = value
             metrics.append({"name": name, "step": float(seq), "value": _wire_float(value),
@@ -379,7 +380,7 @@ def _tensor_scalar(value: Any) -> float | None:
 
 def _wire_float(value: float) -> Any:
     """JSON has no NaN or Infinity: those travel as "nan", "inf", "-inf"."""
-    if value != value:
+    if math.isnan(value):
         return "nan"
     if value in (float("inf"), float("-inf")):
         return "inf" if value > 0 else "-inf"

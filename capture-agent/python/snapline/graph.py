@@ -18,8 +18,16 @@ import types
 from typing import Any
 
 from . import arrays
-from .values import encode, is_atomic, is_plain_value, key_suffix, preview, scalar_number
-from .values import scalar_stats, type_name
+from .values import (
+    encode,
+    is_atomic,
+    is_plain_value,
+    key_suffix,
+    preview,
+    scalar_number,
+    scalar_stats,
+    type_name,
+)
 
 # Containers with at most this many plain elements are inlined into their
 # parent's record; bigger ones get a node (and dedupe on their own).
@@ -48,7 +56,7 @@ def canonical_json(record: dict) -> str:
 
 
 class _Node:
-    __slots__ = ("node", "path", "hash")
+    __slots__ = ("hash", "node", "path")
 
     def __init__(self, node: int, path: str) -> None:
         self.node = node

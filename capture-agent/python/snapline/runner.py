@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import hashlib
 import importlib.machinery
 import json
 import os
@@ -55,8 +54,7 @@ def _start_recorder(path: str, source: bytes, argv: list, options: Options) -> A
     """The Rust recorder for this run, or None (with one warning line) when
     the store cannot be used; the program then runs without capture."""
     try:
-        from . import _native
-        from . import lineage
+        from . import _native, lineage
 
         digest = _native.hash_bytes(source)
         info = {
