@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import importlib
-import importlib.util
 import inspect
 import io
 import sys
@@ -16,27 +14,8 @@ import types
 from pathlib import Path
 
 import pytest
+from snapline import rewrite
 
-_PY_DIR = Path(__file__).resolve().parents[1] / "python"
-
-
-def _load_rewrite() -> types.ModuleType:
-    if str(_PY_DIR) not in sys.path:
-        sys.path.insert(0, str(_PY_DIR))
-    try:
-        return importlib.import_module("snapline.rewrite")
-    except ImportError:
-        # The package __init__ may need pieces that are not built here;
-        # rewrite.py itself is stdlib-only, so load it directly.
-        name = "_snapline_rewrite_under_test"
-        spec = importlib.util.spec_from_file_location(name, _PY_DIR / "snapline" / "rewrite.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-rewrite = _load_rewrite()
 instrument = rewrite.instrument
 LoopInfo = rewrite.LoopInfo
 Instrumented = rewrite.Instrumented
