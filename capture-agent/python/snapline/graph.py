@@ -227,8 +227,7 @@ class GraphBuilder:
             children.clear()
             buffers.clear()
             stream = io.BytesIO()
-            pickler = factory(stream, buffers.append)
-            pickler.persistent_id = persistent_id
+            pickler = factory(stream, buffers.append, persistent_id)
             try:
                 pickler.dump(obj)
                 data = stream.getvalue()
@@ -245,15 +244,37 @@ class GraphBuilder:
                 "nbytes": len(data), "children": children, "extra": extra}
 
 
-def _picklers() -> list:
-    def plain(stream: io.BytesIO, callback: Any) -> pickle.Pickler:
-        return pickle.Pickler(stream, protocol=5, buffer_callback=callback)
+class _RefPickler(pickle.Pickler):
+    """pickle.Pickler whose persistent ids come from a callback (3.13 made
+    the attribute read-only on instances, so it must be a method)."""
 
-    factories = [plain]
+    def __init__(self, stream: io.BytesIO, callback: Any, refs: Any) -> None:
+        super().__init__(stream, protocol=5, buffer_callback=callback)
+        self._refs = refs
+
+    def persistent_id(self, obj: Any) -> Any:
+        return self._refs(obj)
+
+
+_picklers_cache: list = []
+
+
+def _picklers() -> list:
+    """Plain pickle first; cloudpickle (lambdas, closures, local classes) second."""
+    if _picklers_cache:
+        return _picklers_cache
+    factories: list = [_RefPickler]
     if _cloudpickle is not None:
-        def cloud(stream: io.BytesIO, callback: Any) -> pickle.Pickler:
-            return _cloudpickle.CloudPickler(stream, protocol=5, buffer_callback=callback)
-        factories.append(cloud)
+        class _RefCloudPickler(_cloudpickle.CloudPickler):
+            def __init__(self, stream: io.BytesIO, callback: Any, refs: Any) -> None:
+                super().__init__(stream, protocol=5, buffer_callback=callback)
+                self._refs = refs
+
+            def persistent_id(self, obj: Any) -> Any:
+                return self._refs(obj)
+
+        factories.append(_RefCloudPickler)
+    _picklers_cache.extend(factories)
     return factories
 
 
