@@ -257,6 +257,15 @@ impl Recorder {
         writer.send(Job::Warning { time, message }).map_err(os_err)
     }
 
+    /// Sets `key` of the run's lineage to a JSON value.
+    fn set_lineage(&self, key: String, value_json: &str) -> PyResult<()> {
+        self.check_owner()?;
+        let value: serde_json::Value = serde_json::from_str(value_json)
+            .map_err(|e| PyValueError::new_err(format!("bad lineage value: {e}")))?;
+        let writer = self.writer.lock().map_err(poisoned)?;
+        writer.send(Job::Lineage { key, value }).map_err(os_err)
+    }
+
     /// The writer's first error, if it hit one.
     fn failure(&self) -> PyResult<Option<String>> {
         Ok(self.writer.lock().map_err(poisoned)?.failure())

@@ -25,6 +25,10 @@ pub enum Job {
         time: f64,
         message: String,
     },
+    Lineage {
+        key: String,
+        value: serde_json::Value,
+    },
     Finish {
         status: RunStatus,
         exit_code: Option<i64>,
@@ -207,6 +211,7 @@ fn handle(
         }
         Job::Metrics(points) => store.add_metrics(run_id, &points)?,
         Job::Warning { time, message } => store.add_warning(run_id, time, &message)?,
+        Job::Lineage { key, value } => store.set_lineage(run_id, &key, &value)?,
         Job::Finish {
             status,
             exit_code,

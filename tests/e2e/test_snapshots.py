@@ -135,7 +135,7 @@ def test_loss_metric_of_numpy_example_matches_printed_losses(sl):
 
 
 def test_runs_listing_and_names(sl):
-    first = sl.capture(sl.script("x = 1\ny = x + 1\n"))
+    first = sl.capture(sl.script("import numpy\nx = 1\ny = x + 1\n"))
     second = sl.capture(sl.script("a = 'one'\nb = a * 2\nc = b.upper()\n"))
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     runs = sl.runs()
@@ -153,7 +153,14 @@ def test_runs_listing_and_names(sl):
     assert sl.log("last") == sl.log(new)
     old_rows = sl.log(old[:6])
     assert len(old_rows) == runs[0]["snapshots"]
-    assert [r["line"] for r in old_rows if r["trigger"] == "statement"] == [1, 2]
+    assert [r["line"] for r in old_rows if r["trigger"] == "statement"] == [1, 2, 3]
+    # Lineage: argv, the script's hash, and the versions of what it imported.
+    import numpy
+
+    lineage = runs[0]["lineage"]
+    assert lineage["packages"] == {"numpy": numpy.__version__}
+    assert lineage["argv"][0].endswith("script_1.py") and len(lineage["script_hash"]) == 32
+    assert lineage["python"]["version"].count(".") == 2
     new_rows = sl.log(new[:6])
     assert len(new_rows) == runs[1]["snapshots"]
 

@@ -215,6 +215,9 @@ class Agent:
                              type(exc), exc, exc.__traceback__))[-8000:]}
         try:
             self._flush_log()
+            from .lineage import imported_packages
+
+            self.recorder.set_lineage("packages", _dumps(imported_packages()))
             self.recorder.finish(status, time.time(), exit_code,
                                  _dumps(exception) if exception else None)
         except Exception as err:  # noqa: BLE001 - never disturb the program's end

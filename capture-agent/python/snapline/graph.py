@@ -45,10 +45,6 @@ _FUNCTION_TYPES = (
     types.BuiltinMethodType,
 )
 
-try:  # lambdas, closures and classes defined in functions
-    import cloudpickle as _cloudpickle
-except ImportError:  # pragma: no cover - cloudpickle is a dependency
-    _cloudpickle = None
 
 
 def canonical_json(record: dict) -> str:
@@ -264,6 +260,10 @@ def _picklers() -> list:
     if _picklers_cache:
         return _picklers_cache
     factories: list = [_RefPickler]
+    try:  # lambdas, closures and classes defined in functions; imported when first needed
+        import cloudpickle as _cloudpickle
+    except ImportError:  # pragma: no cover - cloudpickle is a dependency
+        _cloudpickle = None
     if _cloudpickle is not None:
         class _RefCloudPickler(_cloudpickle.CloudPickler):
             def __init__(self, stream: io.BytesIO, callback: Any, refs: Any) -> None:

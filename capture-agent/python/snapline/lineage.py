@@ -9,9 +9,6 @@ import subprocess
 import sys
 from typing import Any
 
-# Packages whose versions matter for reproducing an ML state.
-KEY_PACKAGES = ("numpy", "torch", "scikit-learn", "scipy", "pandas", "jax", "tensorflow")
-
 
 def _git(script_dir: str) -> dict:
     def git(*args: str) -> str | None:
@@ -31,17 +28,20 @@ def _git(script_dir: str) -> dict:
     return {"commit": commit, "dirty": bool(status)}
 
 
-def _packages() -> dict:
-    try:
-        from importlib import metadata
-    except ImportError:  # pragma: no cover - 3.8 and older
-        return {}
+# distribution name -> import name
+_IMPORT_NAMES = {"numpy": "numpy", "torch": "torch", "scikit-learn": "sklearn", "scipy": "scipy",
+                 "pandas": "pandas", "jax": "jax", "tensorflow": "tensorflow"}
+
+
+def imported_packages() -> dict:
+    """Versions of the key packages the program actually imported (read at
+    the end of the run from the modules themselves: no metadata scan)."""
     found = {}
-    for name in KEY_PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except Exception:  # noqa: BLE001 - not installed or broken metadata
-            continue
+    for dist, module_name in _IMPORT_NAMES.items():
+        module = sys.modules.get(module_name)
+        version = getattr(module, "__version__", None) if module is not None else None
+        if isinstance(version, str):
+            found[dist] = version
     return found
 
 
@@ -56,7 +56,7 @@ def collect(script: str, argv: list, source_hash: str, options: dict) -> dict[st
         "git": _git(script_dir),
         "python": {"version": platform.python_version(), "implementation":
                    platform.python_implementation(), "executable": sys.executable},
-        "packages": _packages(),
+        "packages": {},  # filled in at the end with imported_packages()
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "pid": os.getpid(),

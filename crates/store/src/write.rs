@@ -158,6 +158,23 @@ impl Store {
             .map_err(self.sql())
     }
 
+    /// Sets one top-level key of a run's lineage JSON (facts known only
+    /// later in the run, such as the versions of the packages it imported).
+    pub fn set_lineage(
+        &self,
+        run_id: &str,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> StoreResult<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET lineage = json_set(lineage, '$.' || ?2, json(?3)) WHERE id = ?1",
+                params![run_id, key, value.to_string()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
     /// Records how a run ended.
     pub fn finish_run(
         &self,
