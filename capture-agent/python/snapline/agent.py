@@ -61,7 +61,8 @@ class Agent:
         self.stack: list[_Loop] = []
         self.unwound: list[int] | None = None
         self.seq = 0
-        self.last_snapshot = 0.0
+        # Throttles count from the start of the run.
+        self.last_snapshot = time.monotonic()
         self.last_outer = 0.0
         self.after_loop_line: int | None = None
         self.committed: set = set()

@@ -37,6 +37,22 @@ def _numpy_preview(np: Any, a: Any) -> str:
         return ""
 
 
+def preview_of(obj: Any) -> str:
+    """A few of the array's values, for display (host arrays only)."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return ""
+    if type(obj) is np.ndarray:
+        return _numpy_preview(np, obj)
+    dtype = str(obj.dtype).replace("torch.", "")
+    if obj.device.type != "cpu" or dtype == "bfloat16" or dtype.startswith("complex"):
+        return ""
+    try:
+        return _numpy_preview(np, obj.detach().numpy())
+    except Exception:  # noqa: BLE001 - preview is cosmetic
+        return ""
+
+
 def describe(obj: Any, recorder: Any) -> dict:
     """Scan the buffer through the recorder (storing new chunks) and return
     the object record of an array or tensor."""
@@ -47,14 +63,13 @@ def describe(obj: Any, recorder: Any) -> dict:
 
 
 def _record(type_name: str, shape: list, dtype: str, scanned: tuple, nbytes: int,
-            preview: str, extra: dict) -> dict:
+            extra: dict) -> dict:
     hashes, stats = scanned
     record = {
         "kind": "array",
         "type": type_name,
         "shape": shape,
         "dtype": dtype,
-        "preview": preview,
         "restorable": True,
         "chunks": hashes,
         "nbytes": nbytes,
@@ -85,8 +100,7 @@ def _describe_numpy(np: Any, a: Any, recorder: Any) -> dict:
     extra = {"framework": "numpy", "order": order, "strides": list(a.strides),
              "dtype_str": a.dtype.str}
     scanned = _scan(recorder, flat, flat.__array_interface__["data"][0], flat.nbytes, dtype)
-    return _record("numpy.ndarray", list(a.shape), dtype, scanned, int(a.nbytes),
-                   _numpy_preview(np, a), extra)
+    return _record("numpy.ndarray", list(a.shape), dtype, scanned, int(a.nbytes), extra)
 
 
 def _describe_torch(torch: Any, t: Any, recorder: Any) -> dict:
@@ -105,14 +119,7 @@ def _describe_torch(torch: Any, t: Any, recorder: Any) -> dict:
     flat = d.contiguous()
     nbytes = flat.numel() * flat.element_size()
     scanned = _scan(recorder, flat, flat.data_ptr(), nbytes, dtype)
-    preview = ""
-    np = sys.modules.get("numpy")
-    if np is not None and dtype not in ("bfloat16",) and not dtype.startswith("complex"):
-        try:
-            preview = _numpy_preview(np, flat.numpy())
-        except Exception:  # noqa: BLE001 - preview is cosmetic
-            preview = ""
-    return _record(type_name, list(t.shape), dtype, scanned, nbytes, preview, extra)
+    return _record(type_name, list(t.shape), dtype, scanned, nbytes, extra)
 
 
 # Accelerator tensors: (device, data_ptr, dtype, shape) -> (fingerprint, record)
@@ -164,14 +171,14 @@ def _describe_on_device(torch: Any, d: Any, type_name: str, dtype: str, extra: d
     key = (str(d.device), d.data_ptr(), dtype, tuple(d.shape))
     cached = _device_cache.get(key)
     if cached is not None and cached[0] == fingerprint:
-        return cached[1]
+        return dict(cached[1])
     host = d.to("cpu").contiguous()
     nbytes = host.numel() * host.element_size()
     scan_dtype = dtype if dtype in SCANNED_DTYPES else "uint8"
     hashes, _ = recorder.scan_array(host.data_ptr(), nbytes, scan_dtype)
     extra["host_copy"] = True
-    record = _record(type_name, list(d.shape), dtype, (hashes, stats), nbytes, "", extra)
+    record = _record(type_name, list(d.shape), dtype, (hashes, stats), nbytes, extra)
     if len(_device_cache) >= _DEVICE_CACHE_LIMIT:
         _device_cache.clear()
-    _device_cache[key] = (fingerprint, record)
+    _device_cache[key] = (fingerprint, dict(record))
     return record

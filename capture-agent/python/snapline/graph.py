@@ -103,11 +103,18 @@ class GraphBuilder:
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
         record = self._describe(obj, path, depth)
+        # The preview is derived from the content and left out of the hash;
+        # it is made only for objects not stored before (formatting an
+        # array or a model's repr costs more than hashing them).
+        made = record.pop("preview", None)
         digest = self.hash_bytes(canonical_json(record).encode())
         node.hash = digest
         self.entries.append((path, node.node, digest))
         if digest not in self.committed and digest not in self.new_hashes:
             self.new_hashes.add(digest)
+            if made is None:
+                made = arrays.preview_of(obj) if record["kind"] == "array" else preview(obj)
+            record["preview"] = made
             self.objects.append((digest, record))
         return {"hash": digest}
 
@@ -176,13 +183,13 @@ class GraphBuilder:
             for index, value in enumerate(list(obj)):
                 children.append({"key": index, **self._walk(value, f"{path}{{{index}}}", depth + 1)})
         return {"kind": "container", "type": type_name(obj), "shape": [len(obj)],
-                "preview": preview(obj), "restorable": True, "children": children}
+                "restorable": True, "children": children}
 
     def _instance(self, obj: Any, path: str, depth: int) -> dict:
         children = []
         for name, value in list(vars(obj).items()):
             children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
-        return {"kind": "instance", "type": type_name(obj), "preview": preview(obj),
+        return {"kind": "instance", "type": type_name(obj),
                 "restorable": True, "children": children,
                 "extra": {"class": _class_ref(type(obj))}}
 
@@ -198,7 +205,7 @@ class GraphBuilder:
                     children.append({"key": key, **self._walk(item, f"{path}.{key}", depth + 1)})
             else:
                 children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
-        return {"kind": "instance", "type": type_name(obj), "preview": preview(obj),
+        return {"kind": "instance", "type": type_name(obj),
                 "restorable": True, "children": children,
                 "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots}}
 
@@ -235,7 +242,7 @@ class GraphBuilder:
         extra: dict = {"protocol": 5}
         if buffers:
             extra["buffers"] = [self.recorder.put_blob(bytes(b.raw())) for b in buffers]
-        return {"kind": "pickle", "type": type_name(obj), "preview": preview(obj),
+        return {"kind": "pickle", "type": type_name(obj),
                 "restorable": True, "chunks": self.recorder.put_blob(data),
                 "nbytes": len(data), "children": children, "extra": extra}
 
@@ -340,7 +347,7 @@ def _module_state(obj: Any) -> bool:
 
 
 def _reference(obj: Any, what: str, qualname: str, module: str | None = None) -> dict:
-    return {"kind": "reference", "type": type_name(obj), "preview": preview(obj),
+    return {"kind": "reference", "type": type_name(obj),
             "restorable": True, "extra": {"ref": what, "module": module, "qualname": qualname}}
 
 
