@@ -100,21 +100,18 @@ fn root_of(path: &str) -> &str {
 }
 
 /// The objects of a snapshot: every variable, and every array or tensor
-/// inside them (with `all`, every nested object and the RNG states too).
+/// inside them, each once (its other paths are in `aliases`); with `all`,
+/// every path of every nested object and the RNG states too.
 /// Variables come in capture order, each followed by what it contains.
 pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResult<Vec<ObjectView>> {
     let mut entries = store.entries(&snap.run, snap.seq)?;
     let node_of: HashMap<String, i64> = entries.iter().map(|e| (e.path.clone(), e.node)).collect();
     let root_node = |path: &str| node_of.get(root_of(path)).copied().unwrap_or(i64::MAX);
-    entries.sort_by(|a, b| {
-        (root_node(&a.path), a.path.len(), &a.path).cmp(&(
-            root_node(&b.path),
-            b.path.len(),
-            &b.path,
-        ))
-    });
+    entries.sort_by(|a, b| (root_node(&a.path), &a.path).cmp(&(root_node(&b.path), &b.path)));
     let aliases = alias_map(&entries);
     let mut records: HashMap<String, ObjectRecord> = HashMap::new();
+    // Nested arrays reached again by another path are listed once.
+    let mut shown = std::collections::HashSet::new();
     let mut out = Vec::new();
     for e in &entries {
         if !all && is_internal(&e.path) {
@@ -125,9 +122,10 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
         }
         if let Some(record) = records.get(&e.hash) {
             let nested = root_of(&e.path) != e.path;
-            if !all && nested && record.kind != ObjectKind::Array {
+            if !all && nested && (record.kind != ObjectKind::Array || !shown.insert(e.node)) {
                 continue;
             }
+            shown.insert(e.node);
             let others = aliases
                 .get(&e.node)
                 .map(|paths| paths.iter().filter(|p| **p != e.path).cloned().collect())
