@@ -67,6 +67,25 @@ def test_post_mortem_snapshot(sl):
     assert run["exception"]["traceback"].splitlines() == plain.stderr.splitlines()
 
 
+def test_post_mortem_names_recursive_frames_like_other_snapshots(sl):
+    # The outermost call of a function is `f:`, the next `f#2:`, as in
+    # snapshots taken at safe points; the failing line is the innermost.
+    script = sl.script(
+        "def f(n):\n"
+        "    depth = n\n"
+        "    if n == 0:\n"
+        "        raise ValueError('bottom')\n"
+        "    f(n - 1)\n"
+        "\n"
+        "f(2)\n"
+    )
+    assert sl.capture(script).returncode == 1
+    last = sl.log()[-1]
+    assert (last["trigger"], last["line"]) == ("exception", 4)
+    objects = sl.objects("last@last")
+    assert [objects[p]["preview"] for p in ("f:n", "f#2:n", "f#3:n")] == ["2", "1", "0"]
+
+
 def test_post_mortem_in_nested_loops(write_script, capture, cli, cli_fail, store):
     script = write_script("""
         def train():

@@ -193,12 +193,9 @@ class Agent:
         frame's locals, taken from the traceback's frames."""
         if not self.enabled or os.getpid() != self.pid:
             return
-        frames = [tb.tb_frame for tb in _walk_tb(exc.__traceback__)
-                  if tb.tb_frame.f_code.co_filename == self.script_path]
-        line = None
-        for tb in _walk_tb(exc.__traceback__):
-            if tb.tb_frame.f_code.co_filename == self.script_path:
-                line = tb.tb_lineno
+        failed = script_tb_entries(exc.__traceback__, self.script_path)
+        frames = [tb.tb_frame for tb in failed]
+        line = failed[0].tb_lineno if failed else None
         self._guarded(self._snapshot, "exception", None, line, frames=frames)
 
     def finish(self, status: str, exit_code: int | None, exc: BaseException | None,
@@ -399,10 +396,16 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def _walk_tb(tb: Any):
+def script_tb_entries(tb: Any, script_path: str) -> list:
+    """The traceback entries in the script's own frames, innermost first
+    (the order `Agent._user_frames` gives)."""
+    entries = []
     while tb is not None:
-        yield tb
+        if tb.tb_frame.f_code.co_filename == script_path:
+            entries.append(tb)
         tb = tb.tb_next
+    entries.reverse()
+    return entries
 
 
 _warned = False

@@ -211,9 +211,6 @@ def run(script: str, args: list, options: Options) -> None:
 
 
 def _last_frame(tb: Any, path: str) -> Any:
-    frame = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == path:
-            frame = tb.tb_frame
-        tb = tb.tb_next
-    return frame
+    """The innermost frame of the script in a traceback, or None."""
+    entries = agent_module.script_tb_entries(tb, path)
+    return entries[0].tb_frame if entries else None
