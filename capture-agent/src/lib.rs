@@ -3,8 +3,10 @@
 //! Python walks the object graph (it is the only side that can); this module
 //! does the heavy, GIL-free part: hashing and scanning array buffers,
 //! chunking blobs, deduplicating against the store, and streaming new chunks
-//! and snapshot commits to the background writer.
+//! and snapshot commits to the background writer; and, for restore,
+//! reading chunks back straight into array buffers.
 
+mod reader;
 mod recorder;
 mod writer;
 
@@ -31,6 +33,7 @@ fn hash_bytes(py: Python<'_>, data: &[u8]) -> String {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_bytes, m)?)?;
     m.add_class::<recorder::Recorder>()?;
+    reader::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;
     m.add("CHUNK_SIZE", snapline_array_scan::CHUNK_SIZE)?;
     Ok(())

@@ -62,8 +62,53 @@ def _forward(argv: list) -> None:
     raise SystemExit(2)
 
 
+def _restore_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snapline restore",
+        description="Bring a snapshot back: a Python prompt, a Jupyter kernel, or the script "
+                    "resumed from there.")
+    parser.add_argument("snapshot", help="RUN@SEQ (RUN: id prefix or `last`)")
+    parser.add_argument("--store", default=os.environ.get("SNAPLINE_STORE", ".snapline"))
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true",
+                      help="continue the script from the snapshot, captured as a new run")
+    mode.add_argument("--jupyter", action="store_true",
+                      help="start a Jupyter kernel holding the state")
+    parser.add_argument("--force", action="store_true",
+                        help="resume even where it cannot be exact (the reasons are printed)")
+    parser.add_argument("-c", dest="command", metavar="CODE",
+                        help="run CODE in the restored state instead of opening a prompt")
+    parser.add_argument("--json", action="store_true",
+                        help="print the fidelity report as JSON (with -c)")
+    return parser
+
+
+def _restore(argv: list) -> int:
+    ns = _restore_parser().parse_args(argv)
+    from .restore import RestoreError, Session
+
+    try:
+        if ns.resume:
+            from .restore.resume import resume
+
+            return resume(ns.store, ns.snapshot, force=ns.force)
+        session = Session(ns.store, ns.snapshot)
+        if ns.jupyter:
+            from .restore.kernel import serve
+
+            return serve(session)
+        from .restore.repl import interact
+
+        return interact(session, command=ns.command)
+    except RestoreError as err:
+        sys.stderr.write(f"snapline: error: {err}\n")
+        return 1
+
+
 def main(argv: list | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "restore":
+        raise SystemExit(_restore(argv[1:]))
     if not argv or argv[0] != "run":
         _forward(argv)
         return

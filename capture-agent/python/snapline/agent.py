@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .graph import GraphBuilder
 from .values import scalar_number
@@ -36,11 +36,19 @@ class Options:
     statements: bool = True
 
 
-class _Loop:
-    __slots__ = ("count", "done", "loop_id")
+# A loop's RNG states are read when it is entered (a DataLoader's shuffle
+# order is drawn from them; resume re-creates its iterator from them), unless
+# the same loop was entered less than this many seconds before.
+ENTRY_RNG_EVERY = 0.005
 
-    def __init__(self, loop_id: int) -> None:
+
+class _Loop:
+    __slots__ = ("count", "def_line", "done", "entry_rng", "loop_id")
+
+    def __init__(self, loop_id: int, def_line: int, entry_rng: Any) -> None:
         self.loop_id = loop_id
+        self.def_line = def_line  # first line of the function the loop is in
+        self.entry_rng = entry_rng  # [(name, state)] or None
         self.count = -1
         self.done = False
 
@@ -54,12 +62,16 @@ class Agent:
         self.native = native
         self.script_path = script_path
         self.loop_lines = {info.loop_id: info.lineno for info in loops}
+        self.loop_kinds = {info.loop_id: info.kind for info in loops}
+        self.loop_entered: dict = {}
+        # Set while a resumed run re-enters its loops (see snapline.resume).
+        self.resumer: Any = None
         self.options = options
         self.enabled = True
         self.pid = os.getpid()
         self.main_thread = threading.main_thread()
         self.stack: list[_Loop] = []
-        self.unwound: list[int] | None = None
+        self.unwound: list | None = None
         self.seq = 0
         # Throttles count from the start of the run.
         self.last_snapshot = time.monotonic()
@@ -77,6 +89,15 @@ class Agent:
         # (called with a frame from which the user's frames are reachable).
         self.deferred: Any = None
         self.lock = threading.RLock()
+        # Whose code it is: frames of files this accepts have their locals
+        # captured (the script by default; notebook.py adds its cells).
+        self.is_user_file: Callable[[str], bool] = self._is_script
+        # The captured globals as (name, value) pairs; None: __main__'s.
+        self.global_items: Callable[[], list] | None = None
+        # When set, the last snapshot's GraphBuilder (its live objects by
+        # node) stays in last_graph (`%snapline checkout` compares it).
+        self.keep_graph = False
+        self.last_graph: GraphBuilder | None = None
 
     # -- hooks called by the rewritten script ---------------------------------
     def _active(self) -> bool:
@@ -91,11 +112,28 @@ class Agent:
             return
         self.after_loop_line = None
         self.unwound = None
-        self._guarded(self._snapshot, "statement", sys._getframe(1), lineno)
+        self._guarded(self._snapshot, "statement", sys._getframe(1), lineno, at="statement")
 
     def loop_enter(self, loop_id: int) -> None:
-        if self._active():
-            self.stack.append(_Loop(loop_id))
+        if not self._active():
+            return
+        frame = sys._getframe(1)
+        now = time.monotonic()
+        last = self.loop_entered.get(loop_id)
+        self.loop_entered[loop_id] = now
+        entry = _rng_states() if last is None or now - last >= ENTRY_RNG_EVERY else None
+        self.stack.append(_Loop(loop_id, frame.f_code.co_firstlineno, entry))
+
+    def loop_resume(self, loop_id: int, count: int, key: int) -> None:
+        """A resumed run re-enters a loop in the middle of iteration `count`
+        (rewrite.py emits this instead of loop_enter; see snapline.resume)."""
+        if not self._active():
+            return
+        frame = sys._getframe(1)
+        entry = self.resumer.entry_rng(key) if self.resumer is not None else None
+        loop = _Loop(loop_id, frame.f_code.co_firstlineno, entry)
+        loop.count = count
+        self.stack.append(loop)
 
     def iteration(self, loop_id: int) -> None:
         if not self._active() or not self.stack:
@@ -109,7 +147,7 @@ class Agent:
             return
         if self._due(len(self.stack) == 1):
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
-                          self.loop_lines.get(loop_id))
+                          self.loop_lines.get(loop_id), at="iteration")
 
     def loop_done(self, loop_id: int) -> None:
         if not self._active() or not self.stack or self.stack[-1].loop_id != loop_id:
@@ -120,7 +158,7 @@ class Agent:
         if len(self.stack) == 1 and loop.count > 0:
             # The last iteration of the outermost loop is an epoch boundary too.
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
-                          self.loop_lines.get(loop_id))
+                          self.loop_lines.get(loop_id), at="loop_done")
             self.after_loop_line = self.loop_lines.get(loop_id)
 
     def loop_exit(self, loop_id: int) -> None:
@@ -131,7 +169,7 @@ class Agent:
         if self.unwound is None and not self.stack[-1].done:
             # Leaving by exception or return: remember where we were, for a
             # post-mortem snapshot that comes after the unwinding.
-            self.unwound = [max(loop.count, 0) for loop in self.stack]
+            self.unwound = [(loop, max(loop.count, 0)) for loop in self.stack]
         while self.stack:
             if self.stack.pop().loop_id == loop_id:
                 break
@@ -153,6 +191,17 @@ class Agent:
             return None
         self._guarded(self._snapshot, "explicit", frame, frame.f_lineno, label=label)
         return self.seq - 1
+
+    def take(self, trigger: str, label: str | None = None, frames: list | None = None,
+             line: int | None = None) -> int | None:
+        """A snapshot asked for by a front end (a notebook cell's end):
+        returns its seq, or None when none was taken (a failure is stored
+        as a warning, as at every safe point)."""
+        if not self.enabled or self.in_snapshot or os.getpid() != self.pid:
+            return None
+        before = self.seq
+        self._guarded(self._snapshot, trigger, None, line, label=label, frames=frames or [])
+        return before if self.seq > before else None
 
     def log(self, step: float | None, values: dict) -> None:
         """snapline.log(): metric points between snapshots, flushed in batches."""
@@ -250,12 +299,12 @@ class Agent:
         return self.stack[0].count if self.stack and self.stack[0].count >= 0 else None
 
     def _snapshot(self, trigger: str, frame: Any, line: int | None, label: str | None = None,
-                  frames: list | None = None) -> None:
+                  frames: list | None = None, at: str = "line") -> None:
         try:
             with self.lock:
                 self.in_snapshot = True
                 try:
-                    self._take(trigger, frame, line, label, frames)
+                    self._take(trigger, frame, line, label, frames, at)
                 finally:
                     self.in_snapshot = False
         finally:
@@ -266,15 +315,19 @@ class Agent:
                 deferred(sys._getframe())
 
     def _take(self, trigger: str, frame: Any, line: int | None, label: str | None,
-              frames: list | None) -> None:
+              frames: list | None, at: str) -> None:
         started = time.perf_counter()
         if frames is None:
             frames = self._user_frames(frame)
-        loops = self.unwound if (trigger == "exception" and self.unwound) else [
-            max(loop.count, 0) for loop in self.stack]
+        stack = self.unwound if (trigger == "exception" and self.unwound) else [
+            (loop, max(loop.count, 0)) for loop in self.stack]
+        loops = [count for _, count in stack]
         builder = GraphBuilder(self.recorder, self.committed, self.native.hash_bytes)
         for path, obj in self._roots(frames):
             builder.add_root(path, obj)
+        for depth, (loop, _) in enumerate(stack):
+            for name, state in loop.entry_rng or ():
+                builder.add_root(f"$loop{depth}.rng.{name}", state)
         seq = self.seq
         now = time.time()
         epoch = loops[0] if loops else None
@@ -294,11 +347,13 @@ class Agent:
             "capture_ms": (time.perf_counter() - started) * 1000.0,
             "bytes_new": 0, "bytes_reused": 0,
             "objects": len(builder.nodes), "nonfinite": builder.nonfinite,
+            "position": self._position(at, frames, stack),
         }
         payload = {"meta": meta, "objects": builder.objects, "entries": builder.entries,
                    "metrics": metrics}
         self.recorder.commit(_dumps(payload))
         self.committed |= builder.new_hashes
+        self.last_graph = builder if self.keep_graph else None
         self.seq += 1
         self.last_snapshot = time.monotonic()
         if len(self.stack) >= 1 and trigger == "iteration":
@@ -306,23 +361,44 @@ class Agent:
         if self.log_buffer:
             self._flush_log()
 
+    def _position(self, at: str, frames: list, stack: list) -> dict:
+        """Where the program is, for `restore --resume`: the safe point
+        (`iteration`, `loop_done`, `statement`, or `line` for anywhere
+        else), the script's frames outermost first, the enclosing loops."""
+        return {
+            "at": at,
+            "frames": [{"name": f.f_code.co_name, "def_line": f.f_code.co_firstlineno,
+                        "line": f.f_lineno} for f in reversed(frames)],
+            "loops": [{"line": self.loop_lines.get(loop.loop_id),
+                       "kind": self.loop_kinds.get(loop.loop_id, "for"),
+                       "def_line": loop.def_line, "count": count,
+                       "entry_rng": loop.entry_rng is not None}
+                      for loop, count in stack],
+        }
+
     def _user_frames(self, frame: Any) -> list:
         """The script's frames from the safe point outwards (module frame last)."""
         frames = []
         while frame is not None:
-            if frame.f_code.co_filename == self.script_path:
+            if self.is_user_file(frame.f_code.co_filename):
                 frames.append(frame)
             frame = frame.f_back
         return frames
+
+    def _is_script(self, filename: str) -> bool:
+        return filename == self.script_path
 
     def _roots(self, frames: list) -> list:
         """(path, object) of every captured variable: the script's globals,
         then the locals of each user frame (outermost first) as `func:name`,
         then the RNG states as `$rng.*`."""
-        main = sys.modules.get("__main__")
         roots = []
-        if main is not None:
-            roots.extend(_named_values(vars(main)))
+        if self.global_items is not None:
+            roots.extend(self.global_items())
+        else:
+            main = sys.modules.get("__main__")
+            if main is not None:
+                roots.extend(_named_values(vars(main)))
         seen: dict = {}
         for frame in reversed(frames):
             if frame.f_code.co_name == "<module>":
@@ -331,7 +407,7 @@ class Agent:
             seen[name] = seen.get(name, 0) + 1
             prefix = name if seen[name] == 1 else f"{name}#{seen[name]}"
             roots.extend((f"{prefix}:{k}", v) for k, v in _named_values(frame.f_locals))
-        roots.extend(_rng_states())
+        roots.extend((f"$rng.{name}", state) for name, state in _rng_states())
         return roots
 
 
@@ -351,19 +427,19 @@ def _named_values(namespace: Any) -> list:
 
 
 def _rng_states() -> list:
-    states = [("$rng.random", random.getstate())]
+    states = [("random", random.getstate())]
     np = sys.modules.get("numpy")
     if np is not None:
         try:
-            states.append(("$rng.numpy", np.random.get_state()))
+            states.append(("numpy", np.random.get_state()))
         except Exception:  # noqa: BLE001
             pass
     torch = sys.modules.get("torch")
     if torch is not None:
         try:
-            states.append(("$rng.torch", torch.get_rng_state()))
+            states.append(("torch", torch.get_rng_state()))
             if torch.cuda.is_available() and torch.cuda.is_initialized():
-                states.append(("$rng.torch_cuda", torch.cuda.get_rng_state_all()))
+                states.append(("torch_cuda", torch.cuda.get_rng_state_all()))
         except Exception:  # noqa: BLE001
             pass
     return states

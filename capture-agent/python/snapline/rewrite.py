@@ -39,7 +39,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["HOOK_NAME", "Instrumented", "LoopInfo", "instrument"]
+__all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "instrument",
+           "instrument_tree"]
 
 #: Global name through which instrumented code reaches the hook object.
 HOOK_NAME = "__snapline__"
@@ -359,8 +360,10 @@ class _Rewriter:
             self._depth = saved
 
     def _loop(self, loop: ast.stmt, scope: _Scope) -> list[ast.stmt]:
+        resume = getattr(loop, "_snapline_resume", None)
         needed = self._depth + max(2 + _max_depth(loop.body), 1 + _max_depth(loop.orelse))
-        if not (self.loops_enabled and scope.instrument_loops and needed <= _MAX_BLOCK_DEPTH):
+        enabled = self.loops_enabled and scope.instrument_loops and needed <= _MAX_BLOCK_DEPTH
+        if resume is None and not enabled:
             loop.body = self._nested(loop.body, scope, top=False, weight=1)
             loop.orelse = self._nested(loop.orelse, scope, top=False, weight=0)
             return [loop]
@@ -368,6 +371,8 @@ class _Rewriter:
         loop_id = len(self.loops)  # assigned before the body: source order
         kind = "while" if isinstance(loop, ast.While) else "for"
         self.loops.append(LoopInfo(loop_id, loop.lineno, scope.qualname, kind))
+        if resume is not None:
+            return self._resumed_loop(loop, loop_id, resume, scope)
 
         body = self._nested(loop.body, scope, top=False, weight=2)
         loop.body = [_hook("iteration", loop_id, loop)] + body
@@ -380,3 +385,74 @@ class _Rewriter:
         )
         ast.copy_location(wrapper, loop)
         return [_hook("loop_enter", loop_id, loop), wrapper]
+
+    def _resumed_loop(self, loop: ast.stmt, loop_id: int, resume: object,
+                      scope: _Scope) -> list[ast.stmt]:
+        """A loop continued mid-iteration by ``snapline restore --resume``
+        (``resume`` is a continuation.LoopResume)::
+
+            __snapline__.loop_resume(LOOP_ID, COUNT, KEY)
+            try:
+                for __snapline_once__ in (0,):   # `break`/`continue` keep their meaning
+                    REMAINDER                    # the rest of iteration COUNT
+                else:
+                    __snapline_resume__.enter_loop(KEY)        # for loops only
+                    for TARGET in __snapline_resume__.skip(KEY, ITER, COUNT + 1):
+                        __snapline__.iteration(LOOP_ID)
+                        BODY
+                    else:
+                        ORELSE
+                __snapline__.loop_done(LOOP_ID)
+            finally:
+                __snapline__.loop_exit(LOOP_ID)
+        """
+        count, key = resume.count, resume.key
+        remainder = self._nested(resume.remainder, scope, top=False, weight=3)
+        body = self._nested(loop.body, scope, top=False, weight=3)
+        loop.body = [_hook("iteration", loop_id, loop)] + body
+        loop.orelse = self._nested(loop.orelse, scope, top=False, weight=2)
+        rest: list[ast.stmt] = []
+        if isinstance(loop, ast.For):
+            rest.append(_resume_call("enter_loop", [key], loop))
+            loop.iter = ast.copy_location(_resume_expr("skip", [key], loop, extra=[
+                loop.iter, ast.Constant(value=count + 1)]), loop.iter)
+        rest.append(loop)
+        once = ast.For(
+            target=ast.Name(id="__snapline_once__", ctx=ast.Store()),
+            iter=ast.Tuple(elts=[ast.Constant(value=0)], ctx=ast.Load()),
+            body=remainder or [ast.Pass()], orelse=rest, type_comment=None)
+        ast.copy_location(once, loop)
+        enter = _hook("loop_resume", loop_id, loop)
+        enter.value.args.extend([ast.Constant(value=count), ast.Constant(value=key)])
+        wrapper = ast.Try(body=[once, _hook("loop_done", loop_id, loop)], handlers=[],
+                          orelse=[], finalbody=[_hook("loop_exit", loop_id, loop)])
+        ast.copy_location(wrapper, loop)
+        return [enter, wrapper]
+
+
+#: Global name of the resume hooks (snapline.restore.resume.Resumer).
+RESUME_HOOK_NAME = "__snapline_resume__"
+
+
+def _resume_expr(method: str, args: list, where: ast.AST, extra: list | None = None) -> ast.expr:
+    name = ast.Name(id=RESUME_HOOK_NAME, ctx=ast.Load())
+    func = ast.Attribute(value=name, attr=method, ctx=ast.Load())
+    call = ast.Call(func=func, args=[ast.Constant(value=a) for a in args] + (extra or []),
+                    keywords=[])
+    for node in (name, func, call):
+        ast.copy_location(node, where)
+    return call
+
+
+def _resume_call(method: str, args: list, where: ast.AST) -> ast.stmt:
+    return ast.copy_location(ast.Expr(value=_resume_expr(method, args, where)), where)
+
+
+def instrument_tree(tree: ast.Module, filename: str) -> Instrumented:
+    """Instrument an already built module (a resume continuation); unlike
+    :func:`instrument` there is no fallback: a failure raises SyntaxError."""
+    rewriter = _Rewriter(loops_enabled=True)
+    rewriter.rewrite_module(tree)
+    ast.fix_missing_locations(tree)
+    code = compile(tree, filename, "exec", dont_inherit=True)
+    return Instrumented(code, tuple(rewriter.loops))

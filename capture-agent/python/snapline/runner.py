@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from . import agent as agent_module
 from .agent import Agent, Options
-from .rewrite import HOOK_NAME, instrument
+from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, instrument
 
 # The agent of this process, for snapline.checkpoint() and snapline.log().
 current: Agent | None = None
@@ -50,7 +50,8 @@ def _main_module(path: str) -> types.ModuleType:
     return module
 
 
-def _start_recorder(path: str, source: bytes, argv: list, options: Options) -> Any:
+def _start_recorder(path: str, source: bytes, argv: list, options: Options,
+                    parent: tuple | None = None) -> Any:
     """The Rust recorder for this run, or None (with one warning line) when
     the store cannot be used; the program then runs without capture."""
     try:
@@ -63,6 +64,9 @@ def _start_recorder(path: str, source: bytes, argv: list, options: Options) -> A
             "lineage": lineage.collect(path, argv, digest,
                                        agent_module.options_dict(options)),
         }
+        if parent is not None:
+            info["parent_run"], info["parent_seq"] = parent
+            info["lineage"]["resumed_from"] = f"{parent[0]}@{parent[1]}"
         recorder = _native.Recorder(os.path.abspath(options.store), json.dumps(info))
         recorder.put_blob(source)  # the script's source, content-addressed
         return recorder, _native
@@ -133,16 +137,22 @@ def _is_ours(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
-def run(script: str, args: list, options: Options) -> None:
+def run(script: str, args: list, options: Options, *, resume: Any = None,
+        script_path: str | None = None) -> None:
     """Runs the script; returns normally when it does, otherwise raises the
-    same SystemExit or dies by the same signal."""
+    same SystemExit or dies by the same signal. With `resume`
+    (restore.resume.Resume) it runs that continuation instead, captured as a
+    run whose parent is the snapshot it continues."""
     global current
-    path = _main_path(script)
-    try:
-        with open(path, "rb") as f:
-            source = f.read()
-    except OSError as err:
-        _cannot_open(script, err)
+    path = script_path or _main_path(script)
+    if resume is not None:
+        source = resume.source
+    else:
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+        except OSError as err:
+            _cannot_open(script, err)
 
     argv = [script, *args]
     sys.argv = argv
@@ -153,7 +163,9 @@ def run(script: str, args: list, options: Options) -> None:
 
     disabled = os.environ.get("SNAPLINE_DISABLE", "") not in ("", "0")
     try:
-        if disabled:
+        if resume is not None:
+            code, loops = resume.instrument(path)
+        elif disabled:
             code = compile(source, path, "exec", dont_inherit=True)
             loops: tuple = ()
         else:
@@ -163,20 +175,38 @@ def run(script: str, args: list, options: Options) -> None:
         _report(err, None)
         raise SystemExit(1) from None
 
-    recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options)
+    parent = resume.parent if resume is not None else None
+    recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options,
+                                                                      parent)
     module = _main_module(path)
     agent = None
     if recorder is not None:
         agent = Agent(recorder, native, path, loops, options)
         _install_signal_handlers(agent)
         os.register_at_fork(after_in_child=agent.disable_in_child)
-    else:
+    elif resume is None:
         code = compile(source, path, "exec", dont_inherit=True)
     current = agent
     setattr(builtins, HOOK_NAME, agent)
+    if resume is not None:
+        from .restore.resume import NullAgent
 
+        resume.hooks.namespace = module.__dict__
+        setattr(builtins, RESUME_HOOK_NAME, resume.hooks)
+        if agent is None:
+            setattr(builtins, HOOK_NAME, NullAgent())
+        else:
+            agent.resumer = resume.hooks
+
+    aborted = _resume_aborted()
     try:
         exec(code, module.__dict__)  # noqa: S102 - running the user's script is the point
+    except aborted as exc:
+        if agent is not None:
+            agent.enabled = False
+            agent.finish("failed", 1, None, final_snapshot=False)
+        sys.stderr.write(f"snapline: error: {exc}\n")
+        raise SystemExit(1) from None
     except SystemExit as exc:
         if agent is not None:
             status = "finished" if exc.code in (None, 0) else "failed"
@@ -208,6 +238,12 @@ def run(script: str, args: list, options: Options) -> None:
             agent.finish("finished", 0, None, final_snapshot=True, frame=None)
     finally:
         current = None
+
+
+def _resume_aborted() -> type:
+    from .restore.resume import ResumeAborted
+
+    return ResumeAborted
 
 
 def _last_frame(tb: Any, path: str) -> Any:

@@ -155,3 +155,39 @@ def key_suffix(key: Any) -> str:
     if type(key) is int:
         return f"[{key}]"
     return "[" + preview(key) + "]"
+
+
+def decode(value: Any) -> Any:
+    """The Python value of tagged JSON (the inverse of :func:`encode`)."""
+    if isinstance(value, list):
+        return [decode(x) for x in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (tag, inner), = value.items()
+        if tag == "$tuple":
+            return tuple(decode(x) for x in inner)
+        if tag == "$dict":
+            return {_hashable(decode(k)): decode(v) for k, v in inner}
+        if tag == "$set":
+            return {_hashable(decode(x)) for x in inner}
+        if tag == "$frozenset":
+            return frozenset(_hashable(decode(x)) for x in inner)
+        if tag == "$bytes":
+            return base64.b64decode(inner)
+        if tag == "$int":
+            return int(inner)
+        if tag == "$float":
+            return float(inner)
+        if tag == "$complex":
+            return complex(decode(inner[0]), decode(inner[1]))
+    if "$np" in value:
+        import numpy as np
+
+        return np.dtype(value["$np"]).type(decode(value.get("v")))
+    # An untagged object (older records): a dict with string keys.
+    return {k: decode(v) for k, v in value.items()}
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key

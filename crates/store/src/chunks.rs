@@ -102,6 +102,30 @@ pub(crate) fn decompress_verified(hash: &str, size: u64, frame: &[u8]) -> StoreR
     Ok(raw)
 }
 
+/// Decompresses a chunk into `out` (exactly its declared size) and checks
+/// it against its hash: restore fills array buffers this way, with no copy.
+pub fn decompress_into(hash: &str, frame: &[u8], out: &mut [u8]) -> StoreResult<()> {
+    let damaged = |detail: String| StoreError::DamagedChunk {
+        hash: hash.to_owned(),
+        detail,
+    };
+    let mut decoder = zstd::bulk::Decompressor::new().map_err(|e| damaged(e.to_string()))?;
+    let written = decoder
+        .decompress_to_buffer(frame, out)
+        .map_err(|e| damaged(e.to_string()))?;
+    if written != out.len() {
+        return Err(damaged(format!(
+            "{written} bytes where the catalog says {}",
+            out.len()
+        )));
+    }
+    let actual = hash_bytes(out).to_hex();
+    if actual != hash {
+        return Err(damaged(format!("content hashes to {actual}")));
+    }
+    Ok(())
+}
+
 /// The hex content hash of a raw chunk.
 pub fn chunk_hash(raw: &[u8]) -> String {
     ChunkHash::to_hex(&hash_bytes(raw))

@@ -15,7 +15,7 @@ mod schema;
 mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
-pub use chunks::{chunk_hash, compress, INLINE_LIMIT};
+pub use chunks::{chunk_hash, compress, decompress_into, INLINE_LIMIT};
 pub use error::{StoreError, StoreResult};
 pub use model::{
     Child, EntryRow, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,

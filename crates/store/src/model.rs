@@ -110,6 +110,11 @@ pub struct SnapshotMeta {
     pub bytes_reused: i64,
     pub objects: i64,
     pub nonfinite: i64,
+    /// Where the program was: the trigger's place (`at`), the script's
+    /// frames outermost first and the enclosing loops with their counts.
+    /// Read by `restore --resume`; opaque to everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<serde_json::Value>,
 }
 
 /// What kind of thing an object record describes.

@@ -38,7 +38,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 }
 
 const SNAPSHOT_COLUMNS: &str = "seq, trigger, file, line, loops, label, time, capture_ms,
-     bytes_new, bytes_reused, objects, nonfinite";
+     bytes_new, bytes_reused, objects, nonfinite, position";
 
 fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotMeta> {
     let trigger: String = row.get(1)?;
@@ -56,6 +56,9 @@ fn snapshot_from_row(row: &Row<'_>) -> rusqlite::Result<SnapshotMeta> {
         bytes_reused: row.get(9)?,
         objects: row.get(10)?,
         nonfinite: row.get(11)?,
+        position: row
+            .get::<_, Option<String>>(12)?
+            .and_then(|p| serde_json::from_str(&p).ok()),
     })
 }
 
@@ -214,6 +217,35 @@ impl Store {
             Some(frame) => decompress_verified(hash, size, &frame),
             None => decompress_verified(hash, size, &self.chunks.read_file(hash)?),
         }
+    }
+
+    /// Where a chunk's compressed frame is: its raw size and, for small
+    /// chunks, the frame itself (larger ones are read with `chunk_frame`).
+    pub fn chunk_location(&self, hash: &str) -> StoreResult<(u64, Option<Vec<u8>>)> {
+        let row: Option<(i64, Option<Vec<u8>>)> = self
+            .conn
+            .query_row(
+                "SELECT size, inline FROM chunks WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        let (size, inline) = row.ok_or_else(|| StoreError::MissingChunk {
+            hash: hash.to_owned(),
+        })?;
+        Ok((u64::try_from(size).unwrap_or(0), inline))
+    }
+
+    /// The compressed frame of a chunk stored in its own file.
+    pub fn chunk_frame(&self, hash: &str) -> StoreResult<Vec<u8>> {
+        self.chunks.read_file(hash)
+    }
+
+    /// Where a chunk's own file lives (it may not exist: small chunks are
+    /// inline). Threads that cannot share the catalog read frames from here.
+    pub fn chunk_path(&self, hash: &str) -> std::path::PathBuf {
+        self.chunks.path_of(hash)
     }
 
     /// Names of a run's metric series with their point counts.

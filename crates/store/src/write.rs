@@ -115,8 +115,8 @@ impl Store {
             let m = &commit.meta;
             tx.execute(
                 "INSERT INTO snapshots (run_id, seq, trigger, file, line, loops, label, time,
-                     capture_ms, bytes_new, bytes_reused, objects, nonfinite)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     capture_ms, bytes_new, bytes_reused, objects, nonfinite, position)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     commit.run_id,
                     m.seq,
@@ -130,7 +130,8 @@ impl Store {
                     m.bytes_new,
                     m.bytes_reused,
                     m.objects,
-                    m.nonfinite
+                    m.nonfinite,
+                    m.position.as_ref().map(|p| p.to_string())
                 ],
             )
             .map_err(sql)?;

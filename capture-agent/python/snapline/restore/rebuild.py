@@ -1,0 +1,315 @@
+"""Rebuild live objects from a snapshot's records, keeping its identity
+graph: every node (an object reached by one or more paths) is built once,
+so what was shared is shared again. Arrays and tensors are filled straight
+from their chunks by the Rust reader (no pickle, no extra copy)."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import pickle
+import sys
+from typing import Any
+
+from ..values import decode, key_suffix
+from .report import Fidelity
+
+
+class Missing(Exception):
+    """An object that cannot be rebuilt; the message is the reason."""
+
+
+class Rebuilder:
+    def __init__(self, snapshot: Any, namespace: dict, report: Fidelity,
+                 unpickler: type | None = None) -> None:
+        self.snapshot = snapshot
+        self.namespace = namespace  # the restored __main__'s dict
+        self.report = report
+        self.unpickler = unpickler or pickle.Unpickler
+        self.by_node: dict = {}
+        self.failed: dict = {}  # node -> reason
+        self.building: set = set()
+
+    # -- entry points ----------------------------------------------------------
+    def build(self, path: str) -> Any:
+        """The object at `path`; raises Missing with the reason."""
+        entry = self.snapshot.entries.get(path)
+        if entry is None:
+            raise Missing(f"no entry for {path}")
+        node, digest = entry
+        if node in self.by_node:
+            return self.by_node[node]
+        if node in self.failed:
+            raise Missing(self.failed[node])
+        try:
+            return self._build(path, node, digest)
+        except Missing as err:
+            self.failed[node] = str(err)
+            raise
+        except RecursionError:
+            self.failed[node] = "the object graph is too deep to rebuild"
+            raise Missing(self.failed[node]) from None
+        except Exception as err:  # noqa: BLE001 - name the object, restore the rest
+            self.failed[node] = _reason(err)
+            raise Missing(self.failed[node]) from None
+
+    # -- kinds -----------------------------------------------------------------
+    def _build(self, path: str, node: int, digest: str) -> Any:
+        from .. import _native
+
+        try:
+            record = self.snapshot.record(digest)
+        except _native.DamagedError as err:
+            raise Missing(f"damaged in the store: {err}") from None
+        kind = record.get("kind")
+        if kind == "unrestorable":
+            raise Missing(record.get("reason") or "not saved at capture")
+        if kind == "value":
+            return self._done(node, self._value(record))
+        if kind == "array":
+            return self._done(node, self._array(path, record))
+        if kind == "reference":
+            return self._done(node, self._reference(record))
+        if kind == "container":
+            return self._container(path, node, record)
+        if kind == "instance":
+            return self._instance(path, node, record)
+        if kind == "pickle":
+            return self._done(node, self._pickle(path, record))
+        raise Missing(f"unknown record kind {kind!r}")
+
+    def _done(self, node: int, obj: Any) -> Any:
+        self.by_node[node] = obj
+        return obj
+
+    def _value(self, record: dict) -> Any:
+        if "value" in record:
+            return decode(record["value"])
+        data = self.snapshot.reader.read_blob(record.get("chunks") or [])
+        return decode(json.loads(data))
+
+    def _child(self, parent: str, child: dict, suffix: str) -> Any:
+        if "ref" in child:  # a cycle back to an ancestor, built first
+            target = self.snapshot.entries.get(child["ref"])
+            if target is not None and target[0] in self.by_node:
+                return self.by_node[target[0]]
+            raise Missing(f"refers back to {child['ref']}, which could not be rebuilt")
+        if "hash" not in child:  # an inline value (the store drops a null one)
+            return decode(child.get("value"))
+        return self.build(parent + suffix)
+
+    def _container(self, path: str, node: int, record: dict) -> Any:
+        type_name = record.get("type")
+        children = record.get("children") or []
+        if type_name == "list":
+            out: Any = self._done(node, [])
+            for child in children:
+                out.append(self._child_or_none(path, child, f"[{child['key']}]"))
+            return out
+        if type_name == "dict":
+            out = self._done(node, {})
+            for child in children:
+                key = _key(child["key"])
+                out[key] = self._child_or_none(path, child, key_suffix(key))
+            return out
+        if type_name == "tuple":
+            return self._done(node, tuple(
+                self._child_or_none(path, child, f"[{child['key']}]") for child in children))
+        if type_name in ("set", "frozenset"):
+            items = [self._child_or_none(path, child, f"{{{child['key']}}}") for child in children]
+            return self._done(node, set(items) if type_name == "set" else frozenset(items))
+        raise Missing(f"unknown container type {type_name!r}")
+
+    def _child_or_none(self, path: str, child: dict, suffix: str) -> Any:
+        """A missing element becomes None in its container (reported)."""
+        try:
+            return self._child(path, child, suffix)
+        except Missing as err:
+            self.report.lost(path + suffix, str(err))
+            return None
+
+    def _instance(self, path: str, node: int, record: dict) -> Any:
+        extra = record.get("extra") or {}
+        cls = self._class(extra.get("class") or {})
+        obj = object.__new__(cls)
+        self._done(node, obj)
+        state: dict = {}
+        slots = extra.get("slots") if extra.get("torch_module") else None
+        if slots is not None:
+            for name in ("_parameters", "_buffers", "_modules"):
+                state[name] = {}
+        for child in record.get("children") or []:
+            key = child["key"]
+            value = self._child_or_none(path, child, f".{key}")
+            if slots is not None and key in slots:
+                state[slots[key]][key] = value
+            else:
+                state[key] = value
+        obj.__dict__.update(state)
+        return obj
+
+    def _pickle(self, path: str, record: dict) -> Any:
+        reader = self.snapshot.reader
+        data = reader.read_blob(record.get("chunks") or [])
+        extra = record.get("extra") or {}
+        buffers = [reader.read_blob(hashes) for hashes in extra.get("buffers") or []]
+        children = record.get("children") or []
+        rebuilder = self
+
+        class _Loader(self.unpickler):  # type: ignore[misc, valid-type]
+            def persistent_load(self, pid: Any) -> Any:
+                if (not isinstance(pid, tuple) or len(pid) != 2 or pid[0] != "snapline"
+                        or not isinstance(pid[1], int) or not 0 <= pid[1] < len(children)):
+                    raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+                child = children[pid[1]]
+                try:
+                    return rebuilder._child(path, child, child["key"])
+                except Missing as err:
+                    rebuilder.report.lost(path + child["key"], str(err))
+                    return None
+
+        try:
+            return _Loader(io.BytesIO(data), buffers=buffers).load()
+        except Missing:
+            raise
+        except Exception as err:  # noqa: BLE001 - whatever the object's reduce raises
+            raise Missing(f"unpickling failed: {_reason(err)}") from None
+
+    def _reference(self, record: dict) -> Any:
+        extra = record.get("extra") or {}
+        what = extra.get("ref")
+        if what == "module":
+            return _import(extra.get("qualname") or "")
+        return self._lookup(extra.get("module"), extra.get("qualname"))
+
+    def _class(self, ref: dict) -> type:
+        cls = self._lookup(ref.get("module"), ref.get("qualname"))
+        if not isinstance(cls, type):
+            raise Missing(f"{ref.get('module')}.{ref.get('qualname')} is not a class")
+        return cls
+
+    def _lookup(self, module: str | None, qualname: str | None) -> Any:
+        if not module or not qualname:
+            raise Missing("the reference names no module")
+        if module == "__main__":
+            obj: Any = None
+            parts = qualname.split(".")
+            if parts[0] not in self.namespace:
+                raise Missing(f"{qualname} is defined by the script but was not found "
+                              "in its source")
+            obj = self.namespace[parts[0]]
+            for part in parts[1:]:
+                obj = getattr(obj, part)
+            return obj
+        obj = _import(module)
+        for part in qualname.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise Missing(f"{module}.{qualname} no longer exists") from None
+        return obj
+
+    # -- arrays ------------------------------------------------------------------
+    def _array(self, path: str, record: dict) -> Any:
+        extra = record.get("extra") or {}
+        if extra.get("framework") == "torch":
+            return self._tensor(path, record, extra)
+        return self._ndarray(path, record, extra)
+
+    def _ndarray(self, path: str, record: dict, extra: dict) -> Any:
+        np = _import("numpy")
+        dtype = np.dtype(extra.get("dtype_str") or record.get("dtype"))
+        shape = tuple(record.get("shape") or ())
+        nbytes = int(record.get("nbytes") or 0)
+        buf = np.empty(nbytes, dtype=np.uint8)
+        self._fill(record, buf.ctypes.data, nbytes)
+        flat = buf.view(dtype)
+        order = extra.get("order", "C")
+        if order == "F":
+            return flat.reshape(shape, order="F")
+        a = flat.reshape(shape)
+        if order == "C-copy":
+            strided = _with_strides(np, a, extra.get("strides"))
+            if strided is None:
+                self.report.rebuilt_as(path, "a contiguous copy (it was a strided view)")
+                return a
+            return strided
+        return a
+
+    def _tensor(self, path: str, record: dict, extra: dict) -> Any:
+        torch = _import("torch")
+        dtype = getattr(torch, record.get("dtype") or "float32", None)
+        if not isinstance(dtype, torch.dtype):
+            raise Missing(f"torch has no dtype {record.get('dtype')!r}")
+        shape = list(record.get("shape") or [])
+        nbytes = int(record.get("nbytes") or 0)
+        raw = torch.empty(nbytes, dtype=torch.uint8)
+        self._fill(record, raw.data_ptr(), nbytes)
+        t = raw.view(dtype).reshape(shape)
+        strides = extra.get("strides")
+        if strides is not None and list(t.stride()) != list(strides) and t.numel() > 1:
+            try:
+                strided = torch.empty_strided(shape, strides, dtype=dtype)
+                strided.copy_(t)
+                t = strided
+            except RuntimeError:
+                self.report.rebuilt_as(path, "contiguous (its strides overlap)")
+        device = extra.get("device") or "cpu"
+        if device != "cpu":
+            if device.startswith("cuda") and torch.cuda.is_available():
+                t = t.to(device)
+            else:
+                self.report.rebuilt_as(path, f"on the CPU ({device} is not available here)")
+        requires_grad = bool(extra.get("requires_grad"))
+        if record.get("type") == "torch.nn.Parameter":
+            return torch.nn.Parameter(t, requires_grad=requires_grad)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    def _fill(self, record: dict, address: int, nbytes: int) -> None:
+        from .. import _native
+
+        try:
+            self.snapshot.reader.read_into(record.get("chunks") or [], address, nbytes)
+        except _native.DamagedError as err:
+            raise Missing(f"damaged in the store: {err}") from None
+
+
+def _with_strides(np: Any, a: Any, strides: Any) -> Any:
+    """`a`'s content laid out with the original (positive, non-overlapping)
+    strides, or None when those cannot be rebuilt."""
+    if not strides or len(strides) != a.ndim or any(s <= 0 for s in strides):
+        return None
+    dims = sorted(zip(strides, a.shape))
+    span = a.itemsize
+    for stride, size in dims:
+        if stride < span:
+            return None  # overlapping
+        span = stride * size
+    buf = np.empty(span, dtype=np.uint8)
+    out = np.lib.stride_tricks.as_strided(buf.view(a.dtype)[:1], a.shape, strides,
+                                          writeable=True)
+    out[...] = a
+    return out
+
+
+def _key(tagged: Any) -> Any:
+    if isinstance(tagged, dict) and "$repr" in tagged:
+        raise Missing(f"a dict key that was not saved: {tagged['$repr']}")
+    key = decode(tagged)
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        top = name.split(".", 1)[0]
+        raise Missing(f"module {top!r} is not installed in {sys.executable} ({err})") from None
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

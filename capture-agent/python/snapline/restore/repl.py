@@ -1,0 +1,34 @@
+"""`snapline restore REF`: a Python prompt (IPython when installed) holding
+the snapshot's state."""
+
+from __future__ import annotations
+
+import code
+import sys
+
+from .session import Session
+
+
+def interact(session: Session, *, command: str | None = None) -> int:
+    """Restores into a fresh `__main__` and opens the prompt (or runs
+    `command` there, for scripts and tests). Returns the exit status."""
+    module = session.main_module()
+    namespace = module.__dict__
+    report = session.restore_interactive(namespace)
+    title = (f"snapline: restored {session.snapshot.ref} of {session.snapshot.run.get('script')} "
+             f"({session.snapshot.meta.get('trigger')} at line {session.snapshot.meta.get('line')})")
+    sys.stderr.write(report.render(title) + "\n")
+    sys.stderr.flush()
+    if command is not None:
+        exec(compile(command, "<snapline -c>", "exec"), namespace)  # noqa: S102 - the user's
+        return 0
+    try:
+        from IPython import start_ipython
+    except ImportError:
+        start_ipython = None
+    if start_ipython is not None and sys.stdin.isatty():
+        start_ipython(argv=["--no-banner"], user_ns=namespace)
+        return 0
+    banner = f"Python {sys.version.split()[0]} — the snapshot's variables are in scope; Ctrl-D to leave"
+    code.interact(banner=banner, local=namespace, exitmsg="")
+    return 0

@@ -1,0 +1,46 @@
+"""The fidelity report: what came back exactly, what was rebuilt
+differently, and what is missing, each with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fidelity:
+    restored: list = field(default_factory=list)  # root names restored exactly
+    rebuilt: list = field(default_factory=list)  # (path, how it differs)
+    missing: list = field(default_factory=list)  # (path, why)
+    notes: list = field(default_factory=list)  # lines about the session itself
+
+    def rebuilt_as(self, path: str, how: str) -> None:
+        self.rebuilt.append((path, how))
+
+    def lost(self, path: str, why: str) -> None:
+        if all(p != path for p, _ in self.missing):
+            self.missing.append((path, why))
+
+    @property
+    def exact(self) -> bool:
+        return not self.rebuilt and not self.missing
+
+    def to_json(self) -> dict:
+        return {
+            "restored": list(self.restored),
+            "rebuilt": [{"path": p, "how": h} for p, h in self.rebuilt],
+            "missing": [{"path": p, "reason": r} for p, r in self.missing],
+            "notes": list(self.notes),
+        }
+
+    def render(self, title: str) -> str:
+        lines = [title]
+        lines.extend(f"  {note}" for note in self.notes)
+        names = ", ".join(self.restored[:12]) + (" ..." if len(self.restored) > 12 else "")
+        lines.append(f"  restored: {len(self.restored)} variables" + (f" ({names})" if names else ""))
+        if self.rebuilt:
+            lines.append(f"  rebuilt:  {len(self.rebuilt)}")
+            lines.extend(f"    {path}: {how}" for path, how in self.rebuilt)
+        if self.missing:
+            lines.append(f"  missing:  {len(self.missing)}")
+            lines.extend(f"    {path}: {why}" for path, why in self.missing)
+        return "\n".join(lines)

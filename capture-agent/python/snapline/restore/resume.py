@@ -1,0 +1,298 @@
+"""`snapline restore RUN@SEQ --resume`: continue the script from a snapshot,
+captured as a new run whose parent is RUN@SEQ.
+
+continuation.py builds the code; this module checks first whether the
+result can be exact (and stops unless --force when it cannot), then runs it
+through the same runner as `snapline run`, with the hooks below installed
+as `__snapline_resume__`."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from typing import Any
+
+from ..agent import Options
+from . import continuation
+from .session import Session, rng_states, set_rng
+from .snapshot import RestoreError
+
+
+class ResumeAborted(BaseException):
+    """Raised from a resume hook when the state turned out not to be exact
+    (a damaged chunk...) and --force was not given. Nothing of the user's
+    program has run yet beyond its imports, definitions and settings."""
+
+
+class Resumer:
+    """The hooks a continuation calls (see continuation.py and rewrite.py)."""
+
+    def __init__(self, session: Session, plan: continuation.Plan, force: bool) -> None:
+        self.session = session
+        self.plan = plan
+        self.force = force
+        self.namespace: dict = {}
+        self.pending = [frame.key for frame in plan.frames]
+        self.prefixes = {frame.key: frame.prefix for frame in plan.frames}
+        self.locals: dict = {}
+        self.live: list = []
+        self.entry: dict = {}
+        self.started = False
+
+    # -- state ------------------------------------------------------------------
+    def restore_globals(self) -> None:
+        self.session.restore_globals(self.namespace)
+        self._check("the script's variables")
+
+    def frame(self, key: int) -> bool:
+        """True for the one call that re-enters frame `key` (in order)."""
+        if self.pending and self.pending[0] == key:
+            self.pending.pop(0)
+            self.locals[key] = self.session.frame_locals(self.prefixes[key], self.namespace)
+            self._check(f"the locals of {self.prefixes[key]}()")
+            return True
+        return False
+
+    def has(self, key: int, name: str) -> bool:
+        return name in self.locals.get(key, {})
+
+    def local(self, key: int, name: str) -> Any:
+        return self.locals[key][name]
+
+    def ready(self) -> None:
+        """The innermost frame is about to continue: set the random states
+        and say where the run goes on."""
+        self.session.restore_rng(self.namespace)
+        self._check("the random states")
+        self.started = True
+        snap = self.session.snapshot
+        report = self.session.report
+        if report.rebuilt or report.missing:
+            sys.stderr.write(report.render(f"snapline: state of {snap.ref}:") + "\n")
+        sys.stderr.flush()
+
+    def _check(self, what: str) -> None:
+        if self.session.report.missing and not self.force:
+            lines = "\n".join(f"  {p}: {r}" for p, r in self.session.report.missing)
+            raise ResumeAborted(f"{what} could not all be restored:\n{lines}\n"
+                                "resuming would not continue the same run; pass --force to "
+                                "resume anyway")
+
+    # -- loops -------------------------------------------------------------------
+    def entry_rng(self, key: int) -> Any:
+        """The random states loop `key` started with (for the agent)."""
+        if key not in self.entry:
+            paths = self.session.roots.loop_rng.get(key) or {}
+            states = []
+            rebuilder = self.session.rebuilder_for(self.namespace)
+            for name, path in sorted(paths.items()):
+                try:
+                    states.append((name, rebuilder.build(path)))
+                except Exception:  # noqa: BLE001 - then it is not known
+                    states = []
+                    break
+            self.entry[key] = states or None
+        return self.entry[key]
+
+    def enter_loop(self, key: int) -> None:
+        """Before a continued loop re-creates its iterator: remember the live
+        random states and go back to those the loop started with."""
+        self.live = list(rng_states().items())
+        for name, state in self.entry_rng(key) or ():
+            set_rng(name, state)
+
+    def skip(self, key: int, iterable: Any, n: int) -> Any:
+        """A fresh iterator over `iterable` past its first `n` items; then the
+        live random states again."""
+        try:
+            it = iter(iterable)
+            for _ in range(n):
+                try:
+                    next(it)
+                except StopIteration:
+                    break
+            return it
+        finally:
+            for name, state in self.live:
+                set_rng(name, state)
+            self.live = []
+
+
+class NullAgent:
+    """Capture hooks that do nothing (a resumed run whose store cannot be
+    written, or SNAPLINE_DISABLE=1): the continuation still calls them."""
+
+    def __getattr__(self, name: str) -> Any:
+        return _nothing
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class Resume:
+    """What runner.run needs to run a continuation instead of the script."""
+
+    def __init__(self, session: Session, force: bool, source: bytes, position: dict) -> None:
+        self.session = session
+        self.force = force
+        self.source = source
+        self.position = position
+        self.plan: continuation.Plan | None = None
+        self.hooks: Resumer | None = None
+        snap = session.snapshot
+        self.parent = (snap.run_id, snap.seq)
+
+    def instrument(self, path: str) -> tuple:
+        from ..rewrite import instrument_tree
+
+        assert self.plan is not None
+        instrumented = instrument_tree(self.plan.module, path)
+        return instrumented.code, instrumented.loops
+
+
+def _script_changes(stored: bytes | None, current: bytes | None) -> list:
+    """Lines that differ between the script as it ran and as it is now."""
+    if stored is None or current is None or stored == current:
+        return []
+    old = stored.decode("utf-8", "replace").splitlines()
+    new = current.decode("utf-8", "replace").splitlines()
+    out = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        what = {"replace": "changed", "delete": "removed", "insert": "added"}[tag]
+        span = f"{i1 + 1}" if i2 - i1 <= 1 else f"{i1 + 1}-{i2}"
+        if tag == "insert":
+            span = f"after line {i1}" if i1 else "at the top"
+            out.append(f"{span}: {j2 - j1} line(s) added")
+        else:
+            out.append(f"line {span}: {what}")
+    return out
+
+
+def _remap(position: dict, stored: bytes, current: bytes) -> dict:
+    """The position's lines in the current script (unchanged lines only)."""
+    old = stored.decode("utf-8", "replace").splitlines()
+    new = current.decode("utf-8", "replace").splitlines()
+    mapping: dict = {}
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                mapping[i1 + k + 1] = j1 + k + 1
+
+    def moved(line: Any) -> Any:
+        if line is None:
+            return None
+        if line not in mapping:
+            raise RestoreError(f"line {line} of the script, where the snapshot was taken, "
+                               "has changed since; it cannot be found in the current file")
+        return mapping[line]
+
+    out = dict(position)
+    out["frames"] = [dict(f, line=moved(f.get("line")), def_line=(
+        1 if f.get("name") == "<module>" else moved(f.get("def_line"))))
+        for f in position.get("frames") or []]
+    out["loops"] = [dict(loop, line=moved(loop.get("line")), def_line=(
+        1 if loop.get("def_line") == 1 else moved(loop.get("def_line"))))
+        for loop in position.get("loops") or []]
+    return out
+
+
+def _static_reasons(session: Session) -> list:
+    """What makes a resume inexact, known before running."""
+    reasons = []
+    snap = session.snapshot
+    scope_roots = set(session.roots.globals.values())
+    for paths in session.roots.frames.values():
+        scope_roots |= set(paths.values())
+    cuda = False
+    for path, (_, digest) in sorted(snap.entries.items()):
+        try:
+            record = snap.record(digest)
+        except Exception as err:  # noqa: BLE001 - a damaged catalog row
+            reasons.append(f"{path}: its record is damaged ({err})")
+            continue
+        if record.get("kind") == "unrestorable" and path in scope_roots:
+            reasons.append(f"{path} cannot be restored: {record.get('reason')}")
+        if str((record.get("extra") or {}).get("device", "")).startswith("cuda"):
+            cuda = True
+    if cuda:
+        reasons.append("the state holds CUDA tensors: GPU kernels are not bit-for-bit "
+                       "reproducible")
+    return reasons
+
+
+def resume(store: str, ref: str, *, force: bool) -> int:
+    session = Session(store, ref)
+    snap = session.snapshot
+    meta = snap.meta
+    if meta.get("trigger") == "exit":
+        raise RestoreError(f"{snap.ref} was taken when the script had ended: nothing is left to "
+                           f"run; pick an earlier snapshot (`snapline log {snap.run_id}`)")
+    position = meta.get("position")
+    if not position:
+        raise RestoreError(f"{snap.ref} does not record where the script was (it was captured "
+                           "by an older Snapline); it can be restored at a prompt, not resumed")
+    session.check_packages()
+    path = session.script_path
+    stored = snap.script_source()
+    try:
+        with open(path, "rb") as f:
+            current: bytes | None = f.read()
+    except OSError:
+        current = None
+    reasons = []
+    changes = _script_changes(stored, current)
+    if changes:
+        reasons.append(f"{path} changed since the run (" + "; ".join(changes[:8])
+                       + (" ..." if len(changes) > 8 else "") + ")")
+    if current is None:
+        if stored is None:
+            raise RestoreError(f"the script {path} is gone and the store has no copy of it")
+        source = stored
+        sys.stderr.write(f"snapline: {path} is gone; resuming the copy kept in the store\n")
+    else:
+        source = current
+        if changes and stored is not None:
+            position = _remap(position, stored, current)
+
+    plan = continuation.build(source, path, position, meta.get("trigger", ""))
+    reasons.extend(plan.inexact)
+    reasons.extend(_static_reasons(session))
+    if reasons:
+        sys.stderr.write(f"snapline: resuming {snap.ref} cannot be exact:\n")
+        for reason in reasons:
+            sys.stderr.write(f"  - {reason}\n")
+        if not force:
+            sys.stderr.write("snapline: error: not resuming; pass --force to resume anyway\n")
+            return 1
+    where = f"line {position['frames'][-1].get('line')}"
+    loops = position.get("loops") or []
+    if loops:
+        where += " (loop iteration " + ", ".join(str(loop.get("count")) for loop in loops) + ")"
+    sys.stderr.write(f"snapline: resuming {os.path.basename(path)} from {snap.ref} at {where}\n")
+    sys.stderr.flush()
+
+    session.enter_environment()
+    lineage = snap.lineage
+    options = Options(store=store)
+    saved = lineage.get("options") or {}
+    for name in ("inner_every", "outer_every", "statements"):
+        if name in saved:
+            setattr(options, name, saved[name])
+    job = Resume(session, force, source, position)
+    job.plan = plan
+    job.hooks = Resumer(session, plan, force)
+    argv = list(sys.argv)
+    from ..runner import run
+
+    try:
+        run(argv[0] if argv else path, argv[1:], options, resume=job, script_path=path)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0

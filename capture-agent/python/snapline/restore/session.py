@@ -1,0 +1,263 @@
+"""Bring a snapshot back into this interpreter: the run's working directory,
+argv and sys.path; the script's imports, functions, classes and settings
+(see rerun.py); then its variables, with their identity graph; then the
+random states."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import random
+import sys
+import types
+from typing import Any
+
+from . import rerun
+from .rebuild import Missing, Rebuilder
+from .report import Fidelity
+from .snapshot import RestoreError, Snapshot, open_reader
+
+
+class Session:
+    """One snapshot being restored into this process."""
+
+    def __init__(self, store: str, ref: str) -> None:
+        self.reader = open_reader(store)
+        self.snapshot = Snapshot(self.reader, ref)
+        self.report = Fidelity()
+        self.rebuilder: Rebuilder | None = None
+        self.roots = self.snapshot.roots()
+
+    # -- checks --------------------------------------------------------------
+    def check_packages(self) -> None:
+        """Every package the snapshot's objects need is importable here."""
+        lineage_packages = (self.snapshot.lineage.get("packages") or {})
+        import_names = {"scikit-learn": "sklearn"}
+        needed = self.snapshot.packages_needed()
+        for dist in lineage_packages:
+            needed.setdefault(import_names.get(dist, dist), [])
+        for module, paths in sorted(needed.items()):
+            if module in sys.modules:
+                continue
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                users = ", ".join(sorted({_root_name(p) for p in paths})[:6])
+                what = f" (needed by {users})" if users else " (the run imported it)"
+                raise RestoreError(
+                    f"package {module!r} is not installed in {sys.executable}{what}: install "
+                    "it there, or pass --python PATH for an interpreter that has it")
+
+    # -- environment -----------------------------------------------------------
+    @property
+    def script_path(self) -> str:
+        return self.snapshot.lineage.get("script_path") or os.path.abspath(
+            self.snapshot.run.get("script") or "script.py")
+
+    def source(self) -> bytes:
+        """The script as it ran (stored with the run; the file otherwise)."""
+        stored = self.snapshot.script_source()
+        if stored is not None:
+            return stored
+        try:
+            with open(self.script_path, "rb") as f:
+                return f.read()
+        except OSError as err:
+            raise RestoreError(f"the script's source is neither in the store nor at "
+                               f"{self.script_path} ({err.strerror})") from None
+
+    def enter_environment(self) -> None:
+        """The run's working directory, sys.argv and sys.path[0]."""
+        lineage = self.snapshot.lineage
+        cwd = lineage.get("cwd")
+        if cwd and os.path.isdir(cwd):
+            os.chdir(cwd)
+        elif cwd:
+            self.report.notes.append(f"working directory {cwd} no longer exists; "
+                                     f"staying in {os.getcwd()}")
+        argv = lineage.get("argv")
+        if isinstance(argv, list) and argv:
+            sys.argv = [str(a) for a in argv]
+        script_dir = os.path.dirname(os.path.realpath(self.script_path))
+        if script_dir not in sys.path[:1]:
+            sys.path.insert(0, script_dir)
+
+    def main_module(self) -> types.ModuleType:
+        """A fresh `__main__` (pickles of the script's classes look there)."""
+        from ..runner import _main_module
+
+        return _main_module(self.script_path)
+
+    def run_statements(self, statements: list, namespace: dict) -> None:
+        """Runs re-run statements one by one; an import that fails names
+        its package, anything else is reported and skipped."""
+        for stmt in statements:
+            module = ast.Module(body=[stmt], type_ignores=[])
+            try:
+                code = compile(module, self.script_path, "exec", dont_inherit=True)
+                exec(code, namespace)  # noqa: S102 - the user's own definitions
+            except ImportError as err:
+                name = getattr(err, "name", None) or str(err)
+                raise RestoreError(f"line {stmt.lineno}: cannot import {name!r} in "
+                                   f"{sys.executable} ({err}); install it there or pass "
+                                   "--python PATH") from None
+            except Exception as err:  # noqa: BLE001 - report and go on
+                self.report.notes.append(f"re-running line {stmt.lineno} failed: "
+                                         f"{type(err).__name__}: {err}")
+
+    # -- objects ---------------------------------------------------------------
+    def rebuilder_for(self, namespace: dict) -> Rebuilder:
+        if self.rebuilder is None:
+            self.rebuilder = Rebuilder(self.snapshot, namespace, self.report)
+        return self.rebuilder
+
+    def restore_globals(self, namespace: dict, names: Any = None) -> None:
+        """Rebuilds the script's global variables (or just `names`) into
+        `namespace`."""
+        rebuilder = self.rebuilder_for(namespace)
+        for name, path in sorted(self.roots.globals.items()):
+            if names is not None and name not in names:
+                continue
+            try:
+                namespace[name] = rebuilder.build(path)
+                self.report.restored.append(name)
+            except Missing as err:
+                self.report.lost(path, str(err))
+
+    def frame_locals(self, prefix: str, namespace: dict) -> dict:
+        """The rebuilt locals of one captured frame (`train`, `f#2`)."""
+        rebuilder = self.rebuilder_for(namespace)
+        out = {}
+        for name, path in sorted(self.roots.frames.get(prefix, {}).items()):
+            try:
+                out[name] = rebuilder.build(path)
+                self.report.restored.append(path)
+            except Missing as err:
+                self.report.lost(path, str(err))
+        return out
+
+    def restore_rng(self, namespace: dict, states: dict | None = None) -> None:
+        """Sets random, numpy and torch's generators to the snapshot's states."""
+        rebuilder = self.rebuilder_for(namespace)
+        for name, path in (states if states is not None else self.roots.rng).items():
+            try:
+                state = rebuilder.build(path)
+                set_rng(name, state)
+            except Missing as err:
+                self.report.lost(path, str(err))
+            except Exception as err:  # noqa: BLE001 - name it, go on
+                self.report.lost(path, f"{type(err).__name__}: {err}")
+
+    # -- a whole interactive state ---------------------------------------------
+    def restore_interactive(self, namespace: dict) -> Fidelity:
+        """For a prompt or a kernel: environment, the script's definitions
+        and settings up to the snapshot, its globals, the locals of the
+        frames it was in (innermost last, so they win), the random states."""
+        # The run's directory first: modules beside the script are importable.
+        self.enter_environment()
+        self.check_packages()
+        tree = ast.parse(self.source(), self.script_path)
+        aliases = rerun.module_aliases(tree)
+        limit = _module_line(self.snapshot.meta)
+        defines, settings = [], []
+        for stmt in _top_level(tree.body, limit, aliases):
+            kind = rerun.rerun_kind(stmt, aliases)
+            if kind == "define":
+                defines.append(stmt)
+            elif kind == "setting":
+                settings.append(stmt)
+        namespace.setdefault("__builtins__", __builtins__)
+        self.run_statements(defines, namespace)
+        self.restore_globals(namespace)
+        self.run_statements(settings, namespace)
+        frames = (self.snapshot.meta.get("position") or {}).get("frames") or []
+        shadowed: list = []
+        for prefix in _frame_prefixes(frames):
+            local = self.frame_locals(prefix, namespace)
+            shadowed.extend(n for n in local if n in namespace)
+            namespace.update(local)
+            if local:
+                self.report.notes.append(f"the locals of {prefix}() are in scope")
+        if shadowed:
+            self.report.notes.append("locals shadow globals: " + ", ".join(sorted(set(shadowed))))
+        self.restore_rng(namespace)
+        return self.report
+
+
+def set_rng(name: str, state: Any) -> None:
+    if name == "random":
+        random.setstate(state)
+    elif name == "numpy":
+        import numpy as np
+
+        np.random.set_state(state)
+    elif name == "torch":
+        import torch
+
+        torch.set_rng_state(state)
+    elif name == "torch_cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state)
+
+
+def rng_states() -> dict:
+    from ..agent import _rng_states
+
+    return dict(_rng_states())
+
+
+def _root_name(path: str) -> str:
+    for i, ch in enumerate(path):
+        if ch in ".[{" and i:
+            return path[:i]
+    return path
+
+
+def _module_line(meta: dict) -> int | None:
+    """The line the module frame was at (None: the script had ended)."""
+    if meta.get("trigger") == "exit":
+        return None
+    frames = (meta.get("position") or {}).get("frames") or []
+    for frame in frames:
+        if frame.get("name") == "<module>":
+            return frame.get("line")
+    return meta.get("line")
+
+
+def _top_level(body: list, limit: int | None, aliases: dict) -> list:
+    """Top-level statements (and those in top-level if/try/with bodies)
+    that start before `limit`."""
+    out = []
+    for stmt in body:
+        if limit is not None and stmt.lineno >= limit and not (
+                getattr(stmt, "end_lineno", stmt.lineno) >= limit > stmt.lineno):
+            break
+        inner = rerun._blocks(stmt)
+        if inner and rerun.rerun_kind(stmt, aliases) is None:
+            for block in inner:
+                out.extend(_top_level(block, limit, aliases))
+        else:
+            out.append(stmt)
+    return out
+
+
+def _frame_prefixes(frames: list) -> list:
+    """`func`, `func#2`... for each function frame, outermost first (the
+    names the agent gives their locals)."""
+    seen: dict = {}
+    out = []
+    for frame in frames:
+        name = frame.get("name")
+        if name == "<module>":
+            continue
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+__all__ = ["RestoreError", "Session", "rng_states", "set_rng"]
