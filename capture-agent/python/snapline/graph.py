@@ -205,9 +205,13 @@ class GraphBuilder:
                     children.append({"key": key, **self._walk(item, f"{path}.{key}", depth + 1)})
             else:
                 children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
+        # The attribute order, empty parameter/buffer/module dicts included
+        # (restore rebuilds the same __dict__, key order and all).
+        layout = list(vars(obj))
         return {"kind": "instance", "type": type_name(obj),
                 "restorable": True, "children": children,
-                "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots}}
+                "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots,
+                          "layout": layout}}
 
     def _pickle(self, obj: Any, path: str, depth: int) -> dict:
         names = _attribute_names(obj, self.nodes)

@@ -70,7 +70,13 @@ class Plan:
     statement: str  # what the innermost frame does first, for the message
 
 
-def build(source: str | bytes, filename: str, position: dict, trigger: str) -> Plan:
+def build(source: str | bytes, filename: str, position: dict, trigger: str,
+          line: int | None = None, rebind: dict | None = None) -> Plan:
+    """The continuation from `position` (a snapshot's); `line` is the
+    snapshot's own line (the first line of the statement a `statement`
+    snapshot follows). `rebind` maps a frame's index to names the snapshot
+    could not restore: assignments to them before the position are run
+    again (with --force: `log = open(...)` opens the file again)."""
     tree = ast.parse(source, filename)
     aliases = rerun.module_aliases(tree)
     frames = position.get("frames") or []
@@ -134,7 +140,7 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str) -> P
             path = _path_to_loop(body, mine[-1][1].get("line")) if mine else None
             final = "after"
         elif innermost and at == "statement":
-            path = _path_to_first_line(body, frame.get("line"))
+            path = _path_to_first_line(body, line if line is not None else frame.get("line"))
             final = "after"
         else:
             path = _path_to_line(body, frame.get("line"))
@@ -142,7 +148,7 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str) -> P
         if path is None:
             raise RestoreError(f"line {frame.get('line')} of {frame.get('name')} is not where "
                                "the snapshot says (was the script changed?)")
-        builder = _Builder(aliases, mine, inexact)
+        builder = _Builder(aliases, mine, inexact, (rebind or {}).get(index, set()))
         if index == 0:
             head = builder.build(path, 0, final, top=True)
             module_head = builder.defines + [_call("restore_globals")] + builder.settings
@@ -182,8 +188,9 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str) -> P
 class _Builder:
     """Continuation of one frame's body from a path of (block, index, where)."""
 
-    def __init__(self, aliases: dict, loops: list, inexact: list) -> None:
+    def __init__(self, aliases: dict, loops: list, inexact: list, rebind: set) -> None:
         self.aliases = aliases
+        self.rebind = rebind
         self.loops = list(loops)  # (key, loop position) of this frame, outermost first
         self.inexact = inexact
         self.defines: list = []
@@ -194,6 +201,8 @@ class _Builder:
         stmt = block[index]
         for before in block[:index]:
             kind = rerun.rerun_kind(before, self.aliases)
+            if kind is None and self.rebind and _binds(before) & self.rebind:
+                kind = "setting"
             if kind == "define":
                 self.defines.append(before)
             elif kind == "setting":
@@ -267,6 +276,21 @@ class _Builder:
             return [ast.copy_location(ast.Try(body=inner, handlers=[], orelse=[],
                                               finalbody=stmt.finalbody), stmt)]
         return inner  # a match case
+
+
+def _binds(stmt: ast.stmt) -> set:
+    """Names a plain assignment (or `with ... as name`) binds."""
+    targets: list = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
+        targets = [stmt.target]
+    names = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+    return names
 
 
 # -- finding places ---------------------------------------------------------

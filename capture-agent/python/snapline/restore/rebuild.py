@@ -30,6 +30,7 @@ class Rebuilder:
         self.by_node: dict = {}
         self.failed: dict = {}  # node -> reason
         self.building: set = set()
+        self.paths_of_node: dict | None = None  # node -> its paths, made when needed
 
     # -- entry points ----------------------------------------------------------
     def build(self, path: str) -> Any:
@@ -97,7 +98,24 @@ class Rebuilder:
             raise Missing(f"refers back to {child['ref']}, which could not be rebuilt")
         if "hash" not in child:  # an inline value (the store drops a null one)
             return decode(child.get("value"))
-        return self.build(parent + suffix)
+        return self.build(self._child_path(parent, suffix))
+
+    def _child_path(self, parent: str, suffix: str) -> str:
+        """The entry path of a child. A shared object's children are entered
+        only under the path it was first reached by; reached here by
+        another (`holder["inner"]` for `inner`), look under that one."""
+        path = parent + suffix
+        entries = self.snapshot.entries
+        if path in entries or parent not in entries:
+            return path
+        if self.paths_of_node is None:
+            self.paths_of_node = {}
+            for p, (node, _) in entries.items():
+                self.paths_of_node.setdefault(node, []).append(p)
+        for alias in self.paths_of_node.get(entries[parent][0], []):
+            if alias + suffix in entries:
+                return alias + suffix
+        return path
 
     def _container(self, path: str, node: int, record: dict) -> Any:
         type_name = record.get("type")
@@ -146,6 +164,10 @@ class Rebuilder:
                 state[slots[key]][key] = value
             else:
                 state[key] = value
+        layout = extra.get("layout") if slots is not None else None
+        if layout:
+            state = {name: state[name] for name in layout if name in state} | {
+                name: value for name, value in state.items() if name not in layout}
         obj.__dict__.update(state)
         return obj
 
@@ -278,19 +300,26 @@ class Rebuilder:
 
 
 def _with_strides(np: Any, a: Any, strides: Any) -> Any:
-    """`a`'s content laid out with the original (positive, non-overlapping)
-    strides, or None when those cannot be rebuilt."""
-    if not strides or len(strides) != a.ndim or any(s <= 0 for s in strides):
+    """`a`'s content laid out with the original strides (non-overlapping;
+    negative ones too), or None when those cannot be rebuilt."""
+    if not strides or len(strides) != a.ndim:
         return None
-    dims = sorted(zip(strides, a.shape))
-    span = a.itemsize
+    # Lay the dimensions out by increasing |stride|: each must step over
+    # everything the smaller ones span, or two elements would share memory.
+    dims = sorted((abs(s), n) for s, n in zip(strides, a.shape) if n > 1)
+    extent = a.itemsize
     for stride, size in dims:
-        if stride < span:
-            return None  # overlapping
-        span = stride * size
-    buf = np.empty(span, dtype=np.uint8)
-    out = np.lib.stride_tricks.as_strided(buf.view(a.dtype)[:1], a.shape, strides,
-                                          writeable=True)
+        if stride < extent:
+            return None  # overlapping (a broadcast view, for one)
+        extent += stride * (size - 1)
+    buf = np.empty(extent, dtype=np.uint8)
+    # A buffer of bytes, so the strides need not be multiples of the item
+    # size (a field of a structured array).
+    out = np.ndarray(a.shape, dtype=a.dtype, buffer=buf,
+                     strides=[abs(s) for s in strides])
+    flip = tuple(slice(None, None, -1) if s < 0 and n > 1 else slice(None)
+                 for s, n in zip(strides, a.shape))
+    out = out[flip]
     out[...] = a
     return out
 

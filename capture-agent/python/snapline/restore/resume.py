@@ -202,6 +202,26 @@ def _remap(position: dict, stored: bytes, current: bytes) -> dict:
     return out
 
 
+def _unrestorable_names(session: Session, position: dict) -> dict:
+    """Frame index -> names of its variables that could not be saved."""
+    frames = position.get("frames") or []
+    prefixes = continuation._frame_prefixes(frames)
+    scopes = {0: session.roots.globals}
+    for index, prefix in enumerate(prefixes, start=1):
+        scopes[index] = session.roots.frames.get(prefix, {})
+    out: dict = {}
+    for index, names in scopes.items():
+        for name, path in names.items():
+            digest = session.snapshot.entries[path][1]
+            try:
+                record = session.snapshot.record(digest)
+            except Exception:  # noqa: BLE001 - damaged: rebinding may help too
+                record = {"kind": "unrestorable"}
+            if record.get("kind") == "unrestorable":
+                out.setdefault(index, set()).add(name)
+    return out
+
+
 def _static_reasons(session: Session) -> list:
     """What makes a resume inexact, known before running."""
     reasons = []
@@ -260,7 +280,12 @@ def resume(store: str, ref: str, *, force: bool) -> int:
         if changes and stored is not None:
             position = _remap(position, stored, current)
 
-    plan = continuation.build(source, path, position, meta.get("trigger", ""))
+    line = meta.get("line")
+    if changes and stored is not None and current is not None and line is not None:
+        line = _remap({"frames": [{"name": "x", "line": line, "def_line": line}]},
+                      stored, current)["frames"][0]["line"]
+    rebind = _unrestorable_names(session, position) if force else {}
+    plan = continuation.build(source, path, position, meta.get("trigger", ""), line, rebind)
     reasons.extend(plan.inexact)
     reasons.extend(_static_reasons(session))
     if reasons:
@@ -270,7 +295,7 @@ def resume(store: str, ref: str, *, force: bool) -> int:
         if not force:
             sys.stderr.write("snapline: error: not resuming; pass --force to resume anyway\n")
             return 1
-    where = f"line {position['frames'][-1].get('line')}"
+    where = f"line {line}"
     loops = position.get("loops") or []
     if loops:
         where += " (loop iteration " + ", ".join(str(loop.get("count")) for loop in loops) + ")"
