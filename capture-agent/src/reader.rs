@@ -194,7 +194,11 @@ impl Reader {
     }
 
     /// The concatenated raw content of `hashes` (pickles, JSON, blobs).
-    fn read_blob<'py>(&self, py: Python<'py>, hashes: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
+    fn read_blob<'py>(
+        &self,
+        py: Python<'py>,
+        hashes: Vec<String>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let (pieces, total) = self.pieces(&hashes)?;
         let mut out = vec![0u8; total];
         py.detach(|| fill(&pieces, &mut out)).map_err(store_err)?;

@@ -11,8 +11,9 @@ use clap::{Parser, Subcommand};
 /// Snapline: a time-travel debugger for ML sessions.
 ///
 /// Capture a Python training run with `snapline run train.py`, then look at
-/// it with `snapline runs`, `log`, `show` and `metrics`. Snapshots are named
-/// RUN@SEQ, RUN@first or RUN@last, where RUN is an id prefix or `last`.
+/// it with `snapline runs`, `log`, `show` and `metrics`, and bring any
+/// snapshot back with `snapline restore`. Snapshots are named RUN@SEQ,
+/// RUN@first or RUN@last, where RUN is an id prefix or `last`.
 #[derive(Parser)]
 #[command(name = "snapline", version, propagate_version = true)]
 struct Cli {
@@ -37,7 +38,10 @@ struct Cli {
 enum Command {
     /// Run a Python script under capture: `snapline run [OPTIONS] script.py [ARGS]...`
     Run(commands::run::RunArgs),
-    /// Every run in the store: id, script, status, snapshots, duration.
+    /// Bring a snapshot back: a Python prompt holding its state, `-c CODE`
+    /// run there, a Jupyter kernel, or the script resumed from it.
+    Restore(commands::restore::RestoreArgs),
+    /// Every run in the store: id, script, status, snapshots, duration, the run it branched from.
     Runs,
     /// A run's snapshots: seq, trigger, file:line, loop counters, new/reused bytes.
     Log {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&cli.store, args),
+        Command::Restore(args) => commands::restore::restore(&cli.store, args, cli.json),
         Command::Runs => commands::runs::runs(&cli.store, cli.json).map(|()| ExitCode::SUCCESS),
         Command::Log { run, verify } => commands::log::log(&cli.store, &run, verify, cli.json),
         Command::Show {

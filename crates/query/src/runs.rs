@@ -24,7 +24,11 @@ pub struct RunSummary {
     pub bytes_stored: i64,
     pub exit_code: Option<i64>,
     pub exception: Option<serde_json::Value>,
+    /// `RUN@SEQ` this run was resumed from (the timeline branches there).
     pub parent: Option<String>,
+    /// The run it was resumed from, and the snapshot it started at.
+    pub parent_run: Option<String>,
+    pub parent_seq: Option<i64>,
     pub lineage: serde_json::Value,
 }
 
@@ -60,10 +64,12 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
     };
     Ok(RunSummary {
         duration: (end - run.started_at).max(0.0),
-        parent: run
-            .parent_run
-            .as_ref()
-            .map(|p| format!("{p}@{}", run.parent_seq.unwrap_or(0))),
+        parent: run.parent_run.as_ref().map(|p| match run.parent_seq {
+            Some(seq) => format!("{p}@{seq}"),
+            None => p.clone(),
+        }),
+        parent_run: run.parent_run,
+        parent_seq: run.parent_seq,
         id: run.id,
         script: run.script,
         status,

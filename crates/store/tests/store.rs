@@ -33,7 +33,9 @@ fn meta(seq: i64) -> SnapshotMeta {
         bytes_reused: 0,
         objects: 1,
         nonfinite: 0,
-        position: Some(serde_json::json!({"at": "iteration", "loops": [{"line": 3, "count": seq}]})),
+        position: Some(
+            serde_json::json!({"at": "iteration", "loops": [{"line": 3, "count": seq}]}),
+        ),
     }
 }
 

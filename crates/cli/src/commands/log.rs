@@ -1,7 +1,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use snapline_query::{run_log, verify_snapshot, SnapshotRow, Verification};
+use snapline_query::{run_log, run_summary, verify_snapshot, SnapshotRow, Verification};
 
 use crate::commands::{open_store, print_json};
 use crate::format;
@@ -48,8 +48,13 @@ pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<
         }
         return Ok(code);
     }
+    let parent = run_summary(&store, &id)?.parent;
+    let header = match &parent {
+        Some(p) => format!("run {id}\nbranched from {p}"),
+        None => format!("run {id}"),
+    };
     if rows.is_empty() {
-        println!("run {id} has no snapshots yet");
+        println!("{header}\nno snapshots yet");
         return Ok(code);
     }
     let start = rows.first().map(|r| r.time).unwrap_or_default();
@@ -99,7 +104,7 @@ pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<
             ]
         })
         .collect();
-    println!("run {id}");
+    println!("{header}");
     format::table(
         &[
             "SEQ", "TRIGGER", "WHERE", "LOOPS", "TIME", "NEW", "REUSED", "CAPTURE", "",

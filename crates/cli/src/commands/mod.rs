@@ -2,6 +2,8 @@
 
 pub mod log;
 pub mod metrics;
+pub mod python;
+pub mod restore;
 pub mod run;
 pub mod runs;
 pub mod show;

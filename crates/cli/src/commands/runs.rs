@@ -26,10 +26,7 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
                 format::timestamp(r.started_at),
                 format::duration(r.duration),
                 format::bytes(r.bytes_stored),
-                r.parent
-                    .clone()
-                    .map(|p| format!("from {p}"))
-                    .unwrap_or_default(),
+                r.parent.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -42,7 +39,7 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
             "STARTED (UTC)",
             "DURATION",
             "STORED",
-            "",
+            "FROM",
         ],
         &rows,
     );

@@ -1,0 +1,125 @@
+//! `snapline restore`: resolves the snapshot here (an unknown one fails
+//! fast), picks the interpreter (by default the one the run was captured
+//! with), then hands over to `python -m snapline restore RUN@SEQ` with the
+//! terminal attached: a prompt, a Jupyter kernel, `-c CODE`, or the script
+//! resumed from the snapshot as a new run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+use snapline_query::{resolve_snapshot, run_summary};
+
+use crate::commands::{open_store, python};
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// RUN@SEQ, RUN@first or RUN@last (a bare RUN means its last snapshot).
+    snapshot: String,
+
+    /// Continue the script from the snapshot, captured as a new run that
+    /// branches from this one (`snapline runs` shows where).
+    #[arg(long, conflicts_with_all = ["jupyter", "command"])]
+    resume: bool,
+
+    /// Start a Jupyter kernel holding the snapshot's state.
+    #[arg(long, conflicts_with = "command")]
+    jupyter: bool,
+
+    /// With --jupyter: write the kernel's connection file here (default:
+    /// $SNAPLINE_CONNECTION_FILE, else Jupyter's runtime directory).
+    #[arg(long, value_name = "FILE", requires = "jupyter")]
+    connection_file: Option<PathBuf>,
+
+    /// With --resume: resume even where it cannot be exact (the reasons are printed).
+    #[arg(long, requires = "resume")]
+    force: bool,
+
+    /// The Python interpreter (default: $SNAPLINE_PYTHON, else the one the
+    /// run was captured with if it still exists, else the `python` beside
+    /// this binary, else python3 on PATH). It needs the snapline package
+    /// and the packages the snapshot's objects use.
+    #[arg(long)]
+    python: Option<PathBuf>,
+
+    /// Run CODE in the restored state instead of opening a prompt (the
+    /// fidelity report goes to stderr).
+    #[arg(short = 'c', value_name = "CODE", allow_hyphen_values = true)]
+    command: Option<String>,
+
+    /// After `--`: arguments passed as they are to `python -m snapline restore`.
+    #[arg(last = true, value_name = "ARGS")]
+    passthrough: Vec<String>,
+}
+
+/// The interpreter the run was captured with, from its lineage.
+fn recorded_python(lineage: &serde_json::Value) -> Option<PathBuf> {
+    lineage
+        .get("python")?
+        .get("executable")?
+        .as_str()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(store_dir)?;
+    let snapshot = resolve_snapshot(&store, &args.snapshot)?;
+    let run = run_summary(&store, &snapshot.run)?;
+    drop(store);
+
+    let python = python::choose(args.python, recorded_python(&run.lineage));
+    python::ensure_snapline(&python, "snapline.restore")?;
+
+    // The Python side changes into the run's working directory: give it
+    // the store by absolute path.
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let store_abs = cwd.join(store_dir);
+    let mut cmd = Command::new(&python);
+    cmd.arg("-m")
+        .arg("snapline")
+        .arg("restore")
+        .arg(snapshot.to_string())
+        .arg("--store")
+        .arg(&store_abs);
+    if args.resume {
+        cmd.arg("--resume");
+    }
+    if args.jupyter {
+        cmd.arg("--jupyter");
+    }
+    if let Some(file) = &args.connection_file {
+        // Relative to where the user is, not to the run's directory.
+        cmd.arg("--connection-file").arg(cwd.join(file));
+    }
+    if args.force {
+        cmd.arg("--force");
+    }
+    if let Some(code) = &args.command {
+        cmd.arg("-c").arg(code);
+    }
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(&args.passthrough);
+    python::run_attached(cmd, python.as_os_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_recorded_interpreter() {
+        let lineage = serde_json::json!({"python": {"executable": "/venv/bin/python"}});
+        assert_eq!(
+            recorded_python(&lineage),
+            Some(PathBuf::from("/venv/bin/python"))
+        );
+        assert_eq!(recorded_python(&serde_json::json!({})), None);
+        assert_eq!(
+            recorded_python(&serde_json::json!({"python": {"executable": ""}})),
+            None
+        );
+    }
+}
