@@ -222,8 +222,6 @@ out = {
     assert got["times"] == 6
 
 
-@pytest.mark.xfail(strict=True, reason="the store's object records drop a child's `ref` "
-                   "(crates/store model::Child has no field for it): the cycle comes back as None")
 def test_a_cycle_comes_back(sl):
     capture_ok(sl, """
         a = [1, 2]
@@ -233,8 +231,6 @@ def test_a_cycle_comes_back(sl):
     assert got == {"cycle": True, "head": [1, 2]}
 
 
-@pytest.mark.xfail(strict=True, reason="capture inlines small lists of plain values into their "
-                   "parent's record (graph.py), so a shared one is two lists after restore")
 def test_a_shared_list_of_plain_values_stays_shared(sl):
     capture_ok(sl, """
         shared = [1, 2]

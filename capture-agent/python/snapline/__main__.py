@@ -80,6 +80,11 @@ def _restore_parser() -> argparse.ArgumentParser:
                         help="run CODE in the restored state instead of opening a prompt")
     parser.add_argument("--json", action="store_true",
                         help="print the fidelity report as JSON (with -c)")
+    parser.add_argument("--connection-file", metavar="FILE",
+                        default=os.environ.get("SNAPLINE_CONNECTION_FILE"),
+                        help="with --jupyter: write the kernel's connection file here "
+                             "(default: $SNAPLINE_CONNECTION_FILE, else Jupyter's runtime "
+                             "directory)")
     return parser
 
 
@@ -96,10 +101,10 @@ def _restore(argv: list) -> int:
         if ns.jupyter:
             from .restore.kernel import serve
 
-            return serve(session)
+            return serve(session, connection_file=ns.connection_file, store=ns.store)
         from .restore.repl import interact
 
-        return interact(session, command=ns.command)
+        return interact(session, command=ns.command, json_out=ns.json)
     except RestoreError as err:
         sys.stderr.write(f"snapline: error: {err}\n")
         return 1

@@ -88,10 +88,12 @@ class GraphBuilder:
             return {"value": encode(obj)}
         if (
             not root
-            and type(obj) in (list, tuple, dict, set, frozenset)
+            and type(obj) in (tuple, frozenset)
             and len(obj) <= INLINE_CONTAINER_LIMIT
-            and is_plain_value(obj)
+            and _immutable_value(obj)
         ):
+            # Mutable containers always get a node: one shared by two
+            # variables must come back as one object.
             return {"value": encode(obj)}
         known = self.nodes.get(id(obj))
         if known is not None:
@@ -120,7 +122,10 @@ class GraphBuilder:
 
     def _describe(self, obj: Any, path: str, depth: int) -> dict:
         try:
-            if is_plain_value(obj):
+            if is_plain_value(obj) and not _holds_mutable(obj):
+                # One JSON value (chunked when long: a list of a million
+                # losses); a list inside it would lose its identity, so
+                # containers holding mutable ones are walked instead.
                 return self._value(obj)
             if arrays.is_array(obj):
                 record = arrays.describe(obj, self.recorder)
@@ -287,6 +292,23 @@ def _picklers() -> list:
         factories.append(_RefCloudPickler)
     _picklers_cache.extend(factories)
     return factories
+
+
+def _holds_mutable(obj: Any) -> bool:
+    """A plain container with a list, dict or set inside it."""
+    items = list(obj.values()) if type(obj) is dict else obj
+    if type(obj) in (str, bytes) or is_atomic(obj):
+        return False
+    return any(not _immutable_value(x) for x in items)
+
+
+def _immutable_value(obj: Any, depth: int = 0) -> bool:
+    """Atomics, and tuples/frozensets of them, nested at most 3 deep."""
+    if is_atomic(obj):
+        return True
+    if depth >= 3 or type(obj) not in (tuple, frozenset):
+        return False
+    return all(_immutable_value(x, depth + 1) for x in obj)
 
 
 def _nonfinite(stats: dict) -> float:

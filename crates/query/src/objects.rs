@@ -231,10 +231,11 @@ fn children_of(path: &str, record: &ObjectRecord) -> Vec<ChildView> {
         .iter()
         .map(|c| ChildView {
             path: format!("{path}{}", child_suffix(record, &c.key)),
-            summary: match (&c.value, &c.hash) {
-                (Some(v), _) => render_value(v),
-                (None, Some(h)) => format!("object {}", &h[..h.len().min(12)]),
-                (None, None) => "(cycle)".into(),
+            summary: match (&c.value, &c.hash, &c.cycle) {
+                (Some(v), _, _) => render_value(v),
+                (None, Some(h), _) => format!("object {}", &h[..h.len().min(12)]),
+                (None, None, Some(target)) => format!("(cycle: {target})"),
+                (None, None, None) => "None".into(),
             },
         })
         .collect()

@@ -20,7 +20,7 @@ pub enum StoreError {
         supported: i64,
     },
 
-    #[error("the catalog {path} is corrupt or not a Snapline catalog ({detail}); run `snapline fsck` or restore it from a backup")]
+    #[error("the catalog {path} is corrupt or not a Snapline catalog ({detail}); restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },
 
     #[error("no run matches '{0}' (list them with `snapline runs`)")]
@@ -35,13 +35,13 @@ pub enum StoreError {
     #[error("run {run} has no snapshot {seq} (see `snapline log {run}`)")]
     UnknownSnapshot { run: String, seq: String },
 
-    #[error("chunk {hash} is missing from the store (run `snapline fsck`)")]
+    #[error("chunk {hash} is missing from the store (`snapline log RUN --verify` lists the snapshots that need it)")]
     MissingChunk { hash: String },
 
-    #[error("chunk {hash} is damaged: {detail} (run `snapline fsck`)")]
+    #[error("chunk {hash} is damaged: {detail} (`snapline log RUN --verify` lists the snapshots that need it)")]
     DamagedChunk { hash: String, detail: String },
 
-    #[error("object {hash} is missing from the catalog (run `snapline fsck`)")]
+    #[error("object {hash} is missing from the catalog (`snapline log RUN --verify` lists the snapshots that need it)")]
     MissingObject { hash: String },
 
     #[error("object record {hash} is unreadable: {detail}")]

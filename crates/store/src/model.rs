@@ -144,8 +144,27 @@ pub struct Child {
     pub key: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The inline value; `Some(Null)` for a child that is `None`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub value: Option<serde_json::Value>,
+    /// A cycle: the path of the ancestor this child is (`a.append(a)`).
+    #[serde(
+        default,
+        rename = "ref",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cycle: Option<String>,
+}
+
+/// A present JSON `null` is a value (Python's None), not an absent one.
+fn present_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// The content-addressed description of one object, identical for every

@@ -9,7 +9,7 @@ import sys
 from .session import Session
 
 
-def interact(session: Session, *, command: str | None = None) -> int:
+def interact(session: Session, *, command: str | None = None, json_out: bool = False) -> int:
     """Restores into a fresh `__main__` and opens the prompt (or runs
     `command` there, for scripts and tests). Returns the exit status."""
     module = session.main_module()
@@ -17,8 +17,14 @@ def interact(session: Session, *, command: str | None = None) -> int:
     report = session.restore_interactive(namespace)
     title = (f"snapline: restored {session.snapshot.ref} of {session.snapshot.run.get('script')} "
              f"({session.snapshot.meta.get('trigger')} at line {session.snapshot.meta.get('line')})")
-    sys.stderr.write(report.render(title) + "\n")
-    sys.stderr.flush()
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"snapshot": session.snapshot.ref, **report.to_json()}) + "\n")
+        sys.stdout.flush()
+    else:
+        sys.stderr.write(report.render(title) + "\n")
+        sys.stderr.flush()
     if command is not None:
         exec(compile(command, "<snapline -c>", "exec"), namespace)  # noqa: S102 - the user's
         return 0
