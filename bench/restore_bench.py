@@ -124,10 +124,10 @@ def big_state(tmp: str, nbytes: int, reps: int) -> list:
         "| what | time (median, min-max) | restore / it |",
         "|---|---|---|",
         f"| restore the arrays (`Session.restore_globals`) | {summary(restore)} | 1.00x |",
-        f"| read + decompress the same chunks (same reader, one buffer) | {summary(read)} | "
-        f"{ratio(restore, read)} |",
-        f"| `zstd -dc` over the chunk files (one thread) | {summary(cli)} | "
-        f"{ratio(restore, cli)} |",
+        (f"| read + decompress the same chunks (same reader, one buffer) | {summary(read)} | "
+         f"{ratio(restore, read)} |"),
+        (f"| `zstd -dc` over the chunk files (one thread) | {summary(cli)} | "
+         f"{ratio(restore, cli)} |"),
     ]
 
 
@@ -144,7 +144,7 @@ def torch_rerun(tmp: str, smoke: bool, reps: int) -> list:
     subprocess.run([PYTHON, "-m", "snapline", "run", "--store", store, "--no-statements",
                     script, *args], check=True, stdout=subprocess.DEVNULL)
     rows = log(store)
-    target = [r for r in rows if r["trigger"] == "iteration" and r["loops"] == [epochs - 1]][0]
+    target = next(r for r in rows if r["trigger"] == "iteration" and r["loops"] == [epochs - 1])
     ref = f"last@{target['seq']}"
     rerun, restore = [], []
     upto = ["--epochs", str(epochs - 1), "--samples", samples]
@@ -153,17 +153,17 @@ def torch_rerun(tmp: str, smoke: bool, reps: int) -> list:
         restore.append(timed([SNAPLINE, "--store", store, "restore", ref, "-c", "pass"]))
     speedup = [a / b for a, b in zip(rerun, restore)]
     return [
-        f"`examples/torch_classifier.py {' '.join(args)}`, snapshot at the start of epoch "
-        f"{epochs - 1} (`{ref}`).",
+        (f"`examples/torch_classifier.py {' '.join(args)}`, snapshot at the start of epoch "
+         f"{epochs - 1} (`{ref}`)."),
         "",
         "| what | time (median, min-max) |",
         "|---|---|",
-        f"| re-run the script to that point (`--epochs {epochs - 1}`, no capture) | "
-        f"{summary(rerun)} |",
+        (f"| re-run the script to that point (`--epochs {epochs - 1}`, no capture) | "
+         f"{summary(rerun)} |"),
         f"| `snapline restore {ref} -c pass` (whole process) | {summary(restore)} |",
         "",
-        f"Restore is **{statistics.median(speedup):.1f}x** faster than re-running "
-        f"(min {min(speedup):.1f}x, max {max(speedup):.1f}x).",
+        (f"Restore is **{statistics.median(speedup):.1f}x** faster than re-running "
+         f"(min {min(speedup):.1f}x, max {max(speedup):.1f}x)."),
     ]
 
 

@@ -37,6 +37,7 @@ cargo test --release --workspace --exclude snapline-agent -q 2>&1 | grep -v '^$'
 
 log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/capture_bench.py --smoke > /dev/null
+.venv/bin/python bench/restore_bench.py --smoke > /dev/null
 
 log "Python tests on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest capture-agent/tests tests/e2e -q -p no:cacheprovider

@@ -438,7 +438,7 @@ def _rng_states() -> list:
     if torch is not None:
         try:
             states.append(("torch", torch.get_rng_state()))
-            if torch.cuda.is_available() and torch.cuda.is_initialized():
+            if torch.cuda.is_initialized() and torch.cuda.is_available():
                 states.append(("torch_cuda", torch.cuda.get_rng_state_all()))
         except Exception:  # noqa: BLE001
             pass

@@ -152,11 +152,7 @@ pub struct Child {
     )]
     pub value: Option<serde_json::Value>,
     /// A cycle: the path of the ancestor this child is (`a.append(a)`).
-    #[serde(
-        default,
-        rename = "ref",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub cycle: Option<String>,
 }
 
