@@ -19,7 +19,7 @@ if [ -n "$NEWER" ]; then
   log "second Python for the agent tests: $($NEWER --version) in $VENV2"
   [ -x $VENV2/bin/python ] || "$NEWER" -m venv $VENV2
   $VENV2/bin/python -m pip install -q --upgrade pip
-  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle
+  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle ipykernel jupyter_client
   $VENV2/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
 else
   echo "WARNING: no Python 3.12+ found (pyenv or PATH); the agent runs only on $(.venv/bin/python --version)"

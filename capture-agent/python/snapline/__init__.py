@@ -7,6 +7,10 @@ Run a script under capture with ``python -m snapline run train.py`` (or
 - ``snapline.log(step=None, **values)``: add metric points between snapshots.
 
 Outside a captured run both do nothing.
+
+In IPython or a Jupyter notebook, ``%load_ext snapline`` captures the
+session: a snapshot after each cell and at its loops' iterations;
+``%snapline log`` and ``%snapline checkout SEQ`` (see snapline.notebook).
 """
 
 from __future__ import annotations
@@ -15,12 +19,31 @@ import sys
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "checkpoint", "log"]
+__all__ = ["__version__", "checkpoint", "load_ipython_extension", "log",
+           "unload_ipython_extension"]
 
 
 def _agent() -> Any:
     runner = sys.modules.get("snapline.runner")
-    return getattr(runner, "current", None) if runner is not None else None
+    agent = getattr(runner, "current", None) if runner is not None else None
+    if agent is None:
+        notebook = sys.modules.get("snapline.notebook")
+        agent = notebook.current_agent() if notebook is not None else None
+    return agent
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext snapline`: capture this IPython session / Jupyter kernel."""
+    from . import notebook
+
+    notebook.load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext snapline`: end the session's run."""
+    from . import notebook
+
+    notebook.unload(ipython)
 
 
 def checkpoint(label: str | None = None) -> int | None:

@@ -39,8 +39,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "instrument",
-           "instrument_tree"]
+__all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "TreeRewriter",
+           "instrument", "instrument_tree"]
 
 #: Global name through which instrumented code reaches the hook object.
 HOOK_NAME = "__snapline__"
@@ -304,8 +304,9 @@ class _Scope:
 class _Rewriter:
     """Mutates a parsed module in place; collects the LoopInfo table."""
 
-    def __init__(self, *, loops_enabled: bool) -> None:
+    def __init__(self, *, loops_enabled: bool, statements: bool = True) -> None:
         self.loops_enabled = loops_enabled
+        self.statements = statements
         self.loops: list[LoopInfo] = []
         self._depth = 0  # approximate block depth in the current code object
 
@@ -318,7 +319,7 @@ class _Rewriter:
         out: list[ast.stmt] = []
         for stmt in stmts:
             out.extend(self._stmt(stmt, scope, top=top))
-            if top and not isinstance(stmt, _TERMINAL):
+            if top and self.statements and not isinstance(stmt, _TERMINAL):
                 out.append(_hook("statement", _first_line(stmt), stmt))
         return out
 
@@ -428,6 +429,25 @@ class _Rewriter:
                           orelse=[], finalbody=[_hook("loop_exit", loop_id, loop)])
         ast.copy_location(wrapper, loop)
         return [enter, wrapper]
+
+
+class TreeRewriter:
+    """Instruments module ASTs in place, one after another (notebook cells);
+    loop ids keep counting across them. Nothing is compiled."""
+
+    def __init__(self, *, statements: bool = True) -> None:
+        self._rewriter = _Rewriter(loops_enabled=True, statements=statements)
+
+    @property
+    def loops(self) -> list[LoopInfo]:
+        return self._rewriter.loops
+
+    def rewrite(self, tree: ast.Module) -> tuple[LoopInfo, ...]:
+        """Instruments `tree`; returns the LoopInfo of the loops it added."""
+        first = len(self._rewriter.loops)
+        self._rewriter.rewrite_module(tree)
+        ast.fix_missing_locations(tree)
+        return tuple(self._rewriter.loops[first:])
 
 
 #: Global name of the resume hooks (snapline.restore.resume.Resumer).

@@ -6,7 +6,9 @@ process gets SIGTERM)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from typing import Any
 
 from .session import Session
 from .snapshot import RestoreError
@@ -47,8 +49,18 @@ def serve(session: Session, connection_file: str | None = None, store: str | Non
     path = app.abs_connection_file
     err.write(_how_to_connect(path, snapshot.ref, store))
     err.flush()
-    app.start()
+    # SIGTERM ends the kernel like a shutdown: exit handlers remove the
+    # connection file.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        app.start()
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0
     return 0
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _how_to_connect(path: str, ref: str, store: str) -> str:

@@ -58,7 +58,20 @@ class Session:
             self.snapshot.run.get("script") or "script.py")
 
     def source(self) -> bytes:
-        """The script as it ran (stored with the run; the file otherwise)."""
+        """The script as it ran (stored with the run; the file otherwise).
+        A notebook's is its cells up to the snapshot, in the order they ran."""
+        cells = self.snapshot.lineage.get("cells")
+        if isinstance(cells, list) and cells:
+            parts = []
+            for cell in cells:
+                if cell.get("seq") is None or cell["seq"] > self.snapshot.seq:
+                    continue
+                try:
+                    parts.append(self.reader.read_blob([cell.get("code") or cell["hash"]]))
+                except Exception as err:  # noqa: BLE001 - name the cell
+                    raise RestoreError(f"the source of cell In [{cell.get('execution_count')}] "
+                                       f"is not in the store ({err})") from None
+            return b"\n".join(parts)
         stored = self.snapshot.script_source()
         if stored is not None:
             return stored
@@ -161,7 +174,8 @@ class Session:
         self.check_packages()
         tree = ast.parse(self.source(), self.script_path)
         aliases = rerun.module_aliases(tree)
-        limit = _module_line(self.snapshot.meta)
+        # A notebook's lines are its cells': each cell up to the snapshot runs whole.
+        limit = None if self.snapshot.lineage.get("cells") else _module_line(self.snapshot.meta)
         defines, settings = [], []
         for stmt in _top_level(tree.body, limit, aliases):
             kind = rerun.rerun_kind(stmt, aliases)
