@@ -88,6 +88,12 @@ def need_torch() -> None:
 
 
 @pytest.fixture(scope="session")
+def need_ipykernel() -> None:
+    if not python_has("ipykernel"):
+        pytest.skip(f"ipykernel is not installed for {PYTHON}")
+
+
+@pytest.fixture(scope="session")
 def need_sklearn() -> None:
     if not python_has("sklearn"):
         pytest.skip(f"scikit-learn is not installed for {PYTHON}")

@@ -12,17 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BIN, EXAMPLES, PYTHON, Snapline, base_env, line_of, python_has
+from conftest import BIN, EXAMPLES, PYTHON, Snapline, base_env, line_of
 
 jupyter_client = pytest.importorskip("jupyter_client")
 
 KERNEL_TIMEOUT = 60
 
 
-@pytest.fixture(scope="module", autouse=True)
-def need_ipykernel() -> None:
-    if not python_has("ipykernel"):
-        pytest.skip(f"ipykernel is not installed for {PYTHON}")
+pytestmark = pytest.mark.usefixtures("need_ipykernel")
 
 
 class RestoredKernel:

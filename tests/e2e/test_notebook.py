@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BIN, PYTHON, base_env, python_has
+from conftest import BIN, PYTHON, base_env
 from conftest import run as run_command
 
 jupyter_client = pytest.importorskip("jupyter_client")
@@ -23,10 +23,7 @@ jupyter_client = pytest.importorskip("jupyter_client")
 KERNEL_TIMEOUT = 60
 
 
-@pytest.fixture(scope="module", autouse=True)
-def need_ipykernel() -> None:
-    if not python_has("ipykernel"):
-        pytest.skip(f"ipykernel is not installed for {PYTHON}")
+pytestmark = pytest.mark.usefixtures("need_ipykernel")
 
 
 class Kernel:

@@ -200,19 +200,7 @@ impl Store {
 
     /// The raw bytes of a chunk, verified against its hash.
     pub fn read_chunk(&self, hash: &str) -> StoreResult<Vec<u8>> {
-        let row: Option<(i64, Option<Vec<u8>>)> = self
-            .conn
-            .query_row(
-                "SELECT size, inline FROM chunks WHERE hash = ?1",
-                [hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(self.sql())?;
-        let (size, inline) = row.ok_or_else(|| StoreError::MissingChunk {
-            hash: hash.to_owned(),
-        })?;
-        let size = u64::try_from(size).unwrap_or(0);
+        let (size, inline) = self.chunk_location(hash)?;
         match inline {
             Some(frame) => decompress_verified(hash, size, &frame),
             None => decompress_verified(hash, size, &self.chunks.read_file(hash)?),
