@@ -161,7 +161,7 @@ def _hook(method: str, arg: int, where: ast.AST) -> ast.stmt:
     return stmt
 
 
-def _first_line(stmt: ast.stmt) -> int:
+def first_line(stmt: ast.stmt) -> int:
     """First source line of a statement, decorators included."""
     decorators = getattr(stmt, "decorator_list", None) or []
     return min([stmt.lineno] + [d.lineno for d in decorators])
@@ -320,7 +320,7 @@ class _Rewriter:
         for stmt in stmts:
             out.extend(self._stmt(stmt, scope, top=top))
             if top and self.statements and not isinstance(stmt, _TERMINAL):
-                out.append(_hook("statement", _first_line(stmt), stmt))
+                out.append(_hook("statement", first_line(stmt), stmt))
         return out
 
     def _nested(

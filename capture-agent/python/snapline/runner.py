@@ -198,7 +198,7 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
         else:
             agent.resumer = resume.hooks
 
-    aborted = _resume_aborted()
+    aborted = _resume_aborted() if resume is not None else _NeverRaised
     try:
         exec(code, module.__dict__)  # noqa: S102 - running the user's script is the point
     except aborted as exc:
@@ -238,6 +238,11 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
             agent.finish("finished", 0, None, final_snapshot=True, frame=None)
     finally:
         current = None
+
+
+class _NeverRaised(BaseException):
+    """Stands in for ResumeAborted in a plain run (whose start-up then does
+    not import the restore package)."""
 
 
 def _resume_aborted() -> type:

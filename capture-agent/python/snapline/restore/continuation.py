@@ -28,8 +28,9 @@ import copy
 import types
 from dataclasses import dataclass, field
 
+from ..rewrite import first_line
 from . import rerun
-from .snapshot import RestoreError
+from .snapshot import RestoreError, frame_prefixes
 
 #: Name of the resume hooks in builtins (the capture hooks are `__snapline__`).
 RESUME_HOOK = "__snapline_resume__"
@@ -126,7 +127,7 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
                            "(was the script changed?)")
 
     plans: list = []
-    prefixes = _frame_prefixes(frames)
+    prefixes = frame_prefixes(frames)
     module_head: list = []
     last = len(scopes) - 1
     for index, ((frame, node, body), mine) in enumerate(zip(scopes, per_frame)):
@@ -341,8 +342,7 @@ def _path_to_loop(body: list, line: int) -> list | None:
 
 def _path_to_first_line(body: list, line: int) -> list | None:
     def match(stmt: ast.stmt, header: bool = False) -> str | None:
-        first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-        if first == line and not header:
+        if first_line(stmt) == line and not header:
             return "here"
         if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
             return None if header else "inside"
@@ -353,8 +353,7 @@ def _path_to_first_line(body: list, line: int) -> list | None:
 def _path_to_line(body: list, line: int) -> list | None:
     """The innermost statement whose own text (not its nested blocks) holds `line`."""
     def match(stmt: ast.stmt, header: bool = False) -> str | None:
-        first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-        if not first <= line <= (stmt.end_lineno or stmt.lineno):
+        if not first_line(stmt) <= line <= (stmt.end_lineno or stmt.lineno):
             return None
         if header:
             return "here"
@@ -391,10 +390,9 @@ def _scope_loop_lines(body: list) -> set:
 
 def _find_def(body: list, name: str, def_line: int) -> ast.AST | None:
     for stmt in body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-            first = min([stmt.lineno] + [d.lineno for d in stmt.decorator_list])
-            if def_line in (first, stmt.lineno):
-                return stmt
+        if (isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name
+                and def_line in (first_line(stmt), stmt.lineno)):
+            return stmt
         if isinstance(stmt, ast.ClassDef):
             found = _find_def(stmt.body, name, def_line)
             if found is not None:
@@ -415,16 +413,6 @@ def _code_objects(source: str | bytes, filename: str) -> dict:
         code = stack.pop()
         out[(code.co_name, code.co_firstlineno)] = code
         stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return out
-
-
-def _frame_prefixes(frames: list) -> list:
-    seen: dict = {}
-    out = []
-    for frame in frames[1:]:
-        name = frame.get("name")
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return out
 
 

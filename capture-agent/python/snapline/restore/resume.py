@@ -16,7 +16,7 @@ from typing import Any
 from ..agent import Options
 from . import continuation
 from .session import Session, rng_states, set_rng
-from .snapshot import RestoreError
+from .snapshot import RestoreError, frame_prefixes
 
 
 class ResumeAborted(BaseException):
@@ -205,7 +205,7 @@ def _remap(position: dict, stored: bytes, current: bytes) -> dict:
 def _unrestorable_names(session: Session, position: dict) -> dict:
     """Frame index -> names of its variables that could not be saved."""
     frames = position.get("frames") or []
-    prefixes = continuation._frame_prefixes(frames)
+    prefixes = frame_prefixes(frames)
     scopes = {0: session.roots.globals}
     for index, prefix in enumerate(prefixes, start=1):
         scopes[index] = session.roots.frames.get(prefix, {})

@@ -16,7 +16,7 @@ from typing import Any
 from . import rerun
 from .rebuild import Missing, Rebuilder
 from .report import Fidelity
-from .snapshot import RestoreError, Snapshot, open_reader
+from .snapshot import RestoreError, Snapshot, frame_prefixes, open_reader
 
 
 class Session:
@@ -189,7 +189,7 @@ class Session:
         self.run_statements(settings, namespace)
         frames = (self.snapshot.meta.get("position") or {}).get("frames") or []
         shadowed: list = []
-        for prefix in _frame_prefixes(frames):
+        for prefix in frame_prefixes(frames):
             local = self.frame_locals(prefix, namespace)
             shadowed.extend(n for n in local if n in namespace)
             namespace.update(local)
@@ -257,20 +257,6 @@ def _top_level(body: list, limit: int | None, aliases: dict) -> list:
                 out.extend(_top_level(block, limit, aliases))
         else:
             out.append(stmt)
-    return out
-
-
-def _frame_prefixes(frames: list) -> list:
-    """`func`, `func#2`... for each function frame, outermost first (the
-    names the agent gives their locals)."""
-    seen: dict = {}
-    out = []
-    for frame in frames:
-        name = frame.get("name")
-        if name == "<module>":
-            continue
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return out
 
 

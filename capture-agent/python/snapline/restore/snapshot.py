@@ -42,6 +42,20 @@ def open_reader(store: str) -> Any:
         raise RestoreError(str(err)) from None
 
 
+def frame_prefixes(frames: list) -> list:
+    """`func`, `func#2`... for each function frame, outermost first (the
+    names the agent gives their locals)."""
+    seen: dict = {}
+    out = []
+    for frame in frames:
+        name = frame.get("name")
+        if name == "<module>":
+            continue
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
 class Snapshot:
     """A resolved snapshot (`RUN@SEQ`) of a store."""
 
