@@ -19,7 +19,7 @@ if [ -n "$NEWER" ]; then
   log "second Python for the agent tests: $($NEWER --version) in $VENV2"
   [ -x $VENV2/bin/python ] || "$NEWER" -m venv $VENV2
   $VENV2/bin/python -m pip install -q --upgrade pip
-  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle ipykernel jupyter_client
+  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle ipykernel jupyter_client pandas
   $VENV2/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
 else
   echo "WARNING: no Python 3.12+ found (pyenv or PATH); the agent runs only on $(.venv/bin/python --version)"
@@ -38,6 +38,7 @@ cargo test --release --workspace --exclude snapline-agent -q 2>&1 | grep -v '^$'
 log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/capture_bench.py --smoke > /dev/null
 .venv/bin/python bench/restore_bench.py --smoke > /dev/null
+.venv/bin/python bench/nan_hooks_bench.py --smoke > /dev/null
 
 log "Python tests on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest capture-agent/tests tests/e2e -q -p no:cacheprovider

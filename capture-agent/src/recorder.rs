@@ -8,7 +8,8 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 use snapline_array_scan::{hash_bytes, scan, ChunkHash, DType, StatsCache, CHUNK_SIZE};
 use snapline_store::{
-    EntryRow, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta, Store,
+    EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta,
+    Store,
 };
 
 use crate::writer::{Job, Writer};
@@ -248,6 +249,23 @@ impl Recorder {
             .map_err(|e| PyValueError::new_err(format!("bad metric points: {e}")))?;
         let writer = self.writer.lock().map_err(poisoned)?;
         writer.send(Job::Metrics(points)).map_err(os_err)
+    }
+
+    /// Records an event (`kind`, a JSON object `detail_json`, at `time`)
+    /// in order with the snapshots: it is stored after every snapshot
+    /// committed before this call, and its `seq` is the last of them.
+    fn event(&self, kind: String, detail_json: &str, time: f64) -> PyResult<()> {
+        self.check_owner()?;
+        let detail: serde_json::Value = serde_json::from_str(detail_json)
+            .map_err(|e| PyValueError::new_err(format!("bad event detail: {e}")))?;
+        let event = Event {
+            time,
+            seq: None,
+            kind,
+            detail,
+        };
+        let writer = self.writer.lock().map_err(poisoned)?;
+        writer.send(Job::Event(Box::new(event))).map_err(os_err)
     }
 
     /// Records a warning with the run.

@@ -10,7 +10,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use snapline_store::{
-    compress, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError, INLINE_LIMIT,
+    compress, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError,
+    INLINE_LIMIT,
 };
 
 /// A message to the writer thread.
@@ -21,6 +22,9 @@ pub enum Job {
     },
     Commit(Box<SnapshotCommit>),
     Metrics(Vec<MetricPoint>),
+    /// Stored after everything queued before it; its `seq` is set here to
+    /// the last snapshot committed before it.
+    Event(Box<Event>),
     Warning {
         time: f64,
         message: String,
@@ -150,8 +154,7 @@ fn write_loop(
     budget: &Budget,
     failure: &Mutex<Option<String>>,
 ) {
-    let mut pending: Vec<NewChunk> = Vec::new();
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut state = WriteState::default();
     for job in rx {
         let released = match &job {
             Job::Chunk { raw, .. } => raw.len(),
@@ -163,7 +166,7 @@ fn write_loop(
         let result = if failed && job.is_data() {
             Ok(())
         } else {
-            handle(&mut store, &run_id, job, &mut pending, &mut dirs)
+            handle(&mut store, &run_id, job, &mut state)
         };
         if released > 0 {
             if let Ok(mut q) = budget.queued.lock() {
@@ -179,13 +182,28 @@ fn write_loop(
     }
 }
 
+/// What the writer carries from one job to the next.
+#[derive(Default)]
+struct WriteState {
+    /// Chunks written since the last commit, committed with the next one.
+    pending: Vec<NewChunk>,
+    /// Directories of those chunk files, fsynced before the commit.
+    dirs: BTreeSet<PathBuf>,
+    /// The seq of the last snapshot committed, for the events that follow it.
+    last_seq: Option<i64>,
+}
+
 fn handle(
     store: &mut Store,
     run_id: &str,
     job: Job,
-    pending: &mut Vec<NewChunk>,
-    dirs: &mut BTreeSet<PathBuf>,
+    state: &mut WriteState,
 ) -> Result<(), StoreError> {
+    let WriteState {
+        pending,
+        dirs,
+        last_seq,
+    } = state;
     match job {
         Job::Chunk { hash, raw } => {
             let frame = compress(&raw)?;
@@ -208,8 +226,18 @@ fn handle(
             dirs.clear();
             commit.chunks = std::mem::take(pending);
             store.commit_snapshot(&commit)?;
+            *last_seq = Some(commit.meta.seq);
         }
         Job::Metrics(points) => store.add_metrics(run_id, &points)?,
+        Job::Event(mut event) => {
+            event.seq = *last_seq;
+            // An event that cannot be stored is a warning, not a reason to
+            // stop capturing.
+            if let Err(e) = store.add_event(run_id, &event) {
+                let message = format!("{} event not recorded: {e}", event.kind);
+                store.add_warning(run_id, event.time, &message)?;
+            }
+        }
         Job::Warning { time, message } => store.add_warning(run_id, time, &message)?,
         Job::Lineage { key, value } => store.set_lineage(run_id, &key, &value)?,
         Job::Finish {

@@ -27,6 +27,10 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="minimum seconds between outermost-loop snapshots (default 0)")
     parser.add_argument("--no-statements", action="store_true",
                         help="do not snapshot after each top-level statement")
+    parser.add_argument("--nan-hooks", action="store_true",
+                        help="record the first module and step whose output or gradient went "
+                             "non-finite (torch hooks), and the first numpy floating-point "
+                             "warning (slower: see bench/RESULTS.md)")
     parser.add_argument("script", help="the Python script")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     return parser
@@ -124,7 +128,7 @@ def main(argv: list | None = None) -> None:
     else:
         ns = _run_parser().parse_args(own)
     options = Options(store=ns.store, inner_every=ns.inner_every, outer_every=ns.outer_every,
-                      statements=not ns.no_statements)
+                      statements=not ns.no_statements, nan_hooks=ns.nan_hooks)
     from .runner import run
 
     run(ns.script, ns.args, options)

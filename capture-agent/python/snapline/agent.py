@@ -34,6 +34,9 @@ class Options:
     outer_every: float = 0.0
     # Snapshot after each top-level statement.
     statements: bool = True
+    # Record the first non-finite module output / gradient (torch hooks) and
+    # numpy floating-point warning as events (nan_hooks.py); costs time.
+    nan_hooks: bool = False
 
 
 # A loop's RNG states are read when it is entered (a DataLoader's shuffle
@@ -98,6 +101,9 @@ class Agent:
         # node) stays in last_graph (`%snapline checkout` compares it).
         self.keep_graph = False
         self.last_graph: GraphBuilder | None = None
+        # `--nan-hooks` (nan_hooks.NanHooks): polled at safe points until
+        # the script has imported torch.
+        self.nan_hooks: Any = None
 
     # -- hooks called by the rewritten script ---------------------------------
     def _active(self) -> bool:
@@ -105,7 +111,11 @@ class Agent:
                 and threading.current_thread() is self.main_thread)
 
     def statement(self, lineno: int) -> None:
-        if not self._active() or not self.options.statements:
+        if not self._active():
+            return
+        if self.nan_hooks is not None and self.nan_hooks.waiting:
+            self.nan_hooks.poll()
+        if not self.options.statements:
             return
         if self.after_loop_line == lineno:  # the loop's last iteration was just captured
             self.after_loop_line = None
@@ -117,6 +127,8 @@ class Agent:
     def loop_enter(self, loop_id: int) -> None:
         if not self._active():
             return
+        if self.nan_hooks is not None and self.nan_hooks.waiting:
+            self.nan_hooks.poll()
         frame = sys._getframe(1)
         now = time.monotonic()
         last = self.loop_entered.get(loop_id)
@@ -141,6 +153,8 @@ class Agent:
         loop = self.stack[-1]
         if loop.loop_id != loop_id:
             return
+        if self.nan_hooks is not None and self.nan_hooks.waiting:
+            self.nan_hooks.poll()
         loop.count += 1
         self.unwound = None
         if loop.count == 0:
@@ -252,6 +266,8 @@ class Agent:
         """Record how the run ended; waits for the writer to drain."""
         if self.finished or os.getpid() != self.pid:
             return
+        if self.nan_hooks is not None:
+            self._guarded(self.nan_hooks.close)
         if final_snapshot and self.enabled:
             self._guarded(self._snapshot, "exit", frame, None)
         self.finished = True

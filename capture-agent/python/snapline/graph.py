@@ -10,6 +10,7 @@ every snapshot and is stored once.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import pickle
@@ -17,7 +18,7 @@ import sys
 import types
 from typing import Any
 
-from . import arrays
+from . import arrays, frames
 from .values import (
     encode,
     is_atomic,
@@ -95,6 +96,11 @@ class GraphBuilder:
             # Mutable containers always get a node: one shared by two
             # variables must come back as one object.
             return {"value": encode(obj)}
+        return self._node(obj, path, functools.partial(self._describe, obj, path, depth))
+
+    def _node(self, obj: Any, path: str, describe: Any) -> dict:
+        """`obj` as a node at `path`: an alias of the node it already is, or
+        a new one whose record `describe()` makes, hashed and entered."""
         known = self.nodes.get(id(obj))
         if known is not None:
             if known.hash is None:  # an ancestor: a cycle
@@ -104,7 +110,7 @@ class GraphBuilder:
         node = _Node(len(self.nodes), path)
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
-        record = self._describe(obj, path, depth)
+        record = describe()
         # The preview is derived from the content and left out of the hash;
         # it is made only for objects not stored before (formatting an
         # array or a model's repr costs more than hashing them).
@@ -115,7 +121,7 @@ class GraphBuilder:
         if digest not in self.committed and digest not in self.new_hashes:
             self.new_hashes.add(digest)
             if made is None:
-                made = arrays.preview_of(obj) if record["kind"] == "array" else preview(obj)
+                made = _preview_of(obj, record)
             record["preview"] = made
             self.objects.append((digest, record))
         return {"hash": digest}
@@ -150,6 +156,10 @@ class GraphBuilder:
             torch = sys.modules.get("torch")
             if torch is not None and isinstance(obj, torch.nn.Module) and _module_state(obj):
                 return self._module(obj, path, depth)
+            if frames.is_frame(obj):
+                split = frames.split(obj)
+                if split is not None:
+                    return self._frame(obj, split, path, depth)
             if _plain_state(obj):
                 return self._instance(obj, path, depth)
             return self._pickle(obj, path, depth)
@@ -197,6 +207,25 @@ class GraphBuilder:
         return {"kind": "instance", "type": type_name(obj),
                 "restorable": True, "children": children,
                 "extra": {"class": _class_ref(type(obj))}}
+
+    def _frame(self, obj: Any, split: frames.Split, path: str, depth: int) -> dict:
+        """A pandas DataFrame or Series as its parts (frames.py): each column
+        (and the index) a node at `df["col"]` (`df.index`): an array, or
+        one value record of a list of plain values."""
+        children = []
+        for key, data in split.parts:
+            # Temporaries: nodes are keyed by id, so none may be freed (and
+            # its id reused) before the snapshot is built.
+            self.keepalive.append(data)
+            if type(data) is list:
+                ref = self._node(data, path + key, functools.partial(self._value, data))
+            else:
+                ref = self._walk(data, path + key, depth + 1)
+            children.append({"key": key, **ref})
+        record = split.record
+        record["children"] = children
+        record["extra"]["class"] = _class_ref(type(obj))
+        return record
 
     def _module(self, obj: Any, path: str, depth: int) -> dict:
         """torch.nn.Module: parameters, buffers and submodules appear by
@@ -292,6 +321,14 @@ def _picklers() -> list:
         factories.append(_RefCloudPickler)
     _picklers_cache.extend(factories)
     return factories
+
+
+def _preview_of(obj: Any, record: dict) -> str:
+    if record["kind"] == "array":
+        return arrays.preview_of(obj)
+    if "pandas" in (record.get("extra") or {}):
+        return frames.preview_of(obj)
+    return preview(obj)
 
 
 def _holds_mutable(obj: Any) -> bool:

@@ -182,6 +182,11 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
     agent = None
     if recorder is not None:
         agent = Agent(recorder, native, path, loops, options)
+        if options.nan_hooks:
+            from .nan_hooks import NanHooks
+
+            agent.nan_hooks = NanHooks(agent)
+            agent.nan_hooks.install()
         _install_signal_handlers(agent)
         os.register_at_fork(after_in_child=agent.disable_in_child)
     elif resume is None:

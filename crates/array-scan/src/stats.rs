@@ -61,6 +61,23 @@ pub struct PartialStats {
     pub sumsq: f64,
 }
 
+impl Stats {
+    /// The statistics of one number (a Python float or int): a count of 1.
+    pub fn of_scalar(v: f64) -> Stats {
+        let finite = v.is_finite();
+        Stats {
+            count: 1,
+            nan: u64::from(v.is_nan()),
+            posinf: u64::from(v == f64::INFINITY),
+            neginf: u64::from(v == f64::NEG_INFINITY),
+            min: finite.then_some(v),
+            max: finite.then_some(v),
+            mean: finite.then_some(v),
+            l2: finite.then_some(v.abs()),
+        }
+    }
+}
+
 impl PartialStats {
     /// Folds `other` into `self`: the result describes the concatenation of both buffers.
     pub fn merge(&mut self, other: &PartialStats) {

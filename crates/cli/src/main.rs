@@ -62,6 +62,30 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// What changed between two snapshots (of one run or of two): objects
+    /// added, removed, moved and changed, down to array elements, DataFrame
+    /// cells and dict keys. Nothing is unpickled.
+    Diff {
+        /// The earlier snapshot: RUN@SEQ, RUN@first or RUN@last.
+        a: String,
+        /// The later snapshot.
+        b: String,
+        /// Changed elements listed per array.
+        #[arg(long, default_value_t = snapline_query::DiffOptions::default().elements)]
+        elements: usize,
+        /// Compare the agent's internal roots too (RNG states, loop entry states).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Where NaN or Inf first appeared in a run: the snapshot, the objects
+    /// (and whether they began as NaN or Inf), those that followed, the
+    /// metrics that turned non-finite, the last clean snapshot, and what
+    /// `run --nan-hooks` caught.
+    Nan {
+        /// Run id prefix or `last`.
+        #[arg(default_value = "last")]
+        run: String,
+    },
     /// A run's metric series; with names, their points.
     Metrics {
         /// Run id prefix or `last`.
@@ -69,7 +93,18 @@ enum Command {
         run: String,
         /// Series names (a full name, or its last part: `loss` finds `train:loss`).
         names: Vec<String>,
+        /// The x of each point: step, epoch (completed iterations of the
+        /// outermost loop) or time (seconds since the run started).
+        #[arg(
+            long = "x",
+            value_name = "AXIS",
+            value_enum,
+            default_value_t = commands::metrics::AxisArg::Step
+        )]
+        x: commands::metrics::AxisArg,
     },
+    /// Draw metric series as a chart: `snapline plot [RUN...] SERIES... -o FILE.png|FILE.svg`.
+    Plot(commands::plot::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,9 +125,27 @@ fn main() -> ExitCode {
             all,
         } => commands::show::show(&cli.store, &snapshot, path.as_deref(), all, cli.json)
             .map(|()| ExitCode::SUCCESS),
-        Command::Metrics { run, names } => {
-            commands::metrics::metrics(&cli.store, &run, &names, cli.json)
+        Command::Diff {
+            a,
+            b,
+            elements,
+            all,
+        } => {
+            let options = snapline_query::DiffOptions {
+                internal: all,
+                elements,
+            };
+            commands::diff::diff(&cli.store, &a, &b, &options, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Nan { run } => {
+            commands::nan::nan(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Metrics { run, names, x } => {
+            commands::metrics::metrics(&cli.store, &run, &names, x.into(), cli.json)
                 .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Plot(args) => {
+            commands::plot::plot(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

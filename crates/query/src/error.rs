@@ -30,6 +30,12 @@ pub enum QueryError {
         name: String,
         matches: String,
     },
+
+    #[error("run {0} has no metric series yet (numeric scalars become series when a snapshot sees them; `snapline.log(step, name=value)` adds points)")]
+    NoSeries(String),
+
+    #[error("{0}")]
+    InvalidView(String),
 }
 
 pub type QueryResult<T> = Result<T, QueryError>;

@@ -3,17 +3,32 @@
 //! snapshot, metric series. Front ends never write SQL or re-derive these.
 //! Nothing here unpickles anything.
 
+mod diff;
 mod error;
 mod metrics;
+mod nan;
 mod objects;
 mod reference;
 mod runs;
+mod series;
 mod verify;
 
+pub use diff::{
+    diff_snapshots, ArrayDiff, Change, ChangeKind, ChildValueChange, ColumnCells, Detail,
+    DiffOptions, DtypeChange, ElementChange, FrameDiff, SnapshotDiff, StatsDelta, StructureDiff,
+    ValueDiff,
+};
 pub use error::{QueryError, QueryResult};
 pub use metrics::{list_series, metric_series, resolve_series, Series, SeriesInfo};
+pub use nan::{
+    first_nonfinite, BadMetric, BadObject, HookEvent, NanReport, SnapshotPlace, FOLLOW_WINDOW,
+};
 pub use objects::{show_object, show_snapshot, ObjectView};
 pub use reference::{resolve_snapshot, SnapshotRef};
 pub use runs::{list_runs, run_log, run_summary, RunSummary, SnapshotRow};
+pub use series::{
+    axis_series, decimate, series_view, snapshot_positions, x_values, AxisPoint, AxisSeries,
+    Decimated, Marker, MarkerKind, SeriesView, ViewOptions, XAxis,
+};
 pub use snapline_store::{Stats, Store};
 pub use verify::{verify_snapshot, Verification};

@@ -175,7 +175,7 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         kind: ObjectKind::Value,
         shape: None,
         dtype: None,
-        stats: value_text::number(&inner).map(scalar_stats),
+        stats: value_text::number(&inner).map(Stats::of_scalar),
         restorable: record.restorable,
         reason: None,
         preview: render_value(&inner),
@@ -193,22 +193,12 @@ fn is_boundary(path: &str, prefix: &str) -> bool {
     matches!(path[prefix.len()..].chars().next(), Some('[' | '.' | '{'))
 }
 
-fn scalar_stats(v: f64) -> Stats {
-    let finite = v.is_finite();
-    Stats {
-        count: 1,
-        nan: u64::from(v.is_nan()),
-        posinf: u64::from(v == f64::INFINITY),
-        neginf: u64::from(v == f64::NEG_INFINITY),
-        min: finite.then_some(v),
-        max: finite.then_some(v),
-        mean: finite.then_some(v),
-        l2: finite.then_some(v.abs()),
+/// The path suffix of a child key, as the agent writes it. Pickles and
+/// pandas frames keep the literal suffix as the key (`.index`, `["loss"]`).
+pub(crate) fn child_suffix(record: &ObjectRecord, key: &Value) -> String {
+    if record.extra.contains_key("pandas") {
+        return key.as_str().unwrap_or_default().to_owned();
     }
-}
-
-/// The path suffix of a child key, as the agent writes it.
-fn child_suffix(record: &ObjectRecord, key: &Value) -> String {
     match record.kind {
         ObjectKind::Instance => format!(".{}", key.as_str().unwrap_or_default()),
         ObjectKind::Pickle => key.as_str().unwrap_or_default().to_owned(),

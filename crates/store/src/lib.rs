@@ -9,7 +9,9 @@
 mod catalog;
 mod chunks;
 mod error;
+mod events;
 mod model;
+mod nonfinite;
 mod read;
 mod schema;
 mod write;
@@ -17,9 +19,11 @@ mod write;
 pub use catalog::{Store, DEFAULT_STORE_DIR};
 pub use chunks::{chunk_hash, compress, decompress_into, INLINE_LIMIT};
 pub use error::{StoreError, StoreResult};
+pub use model::wire_float;
 pub use model::{
-    Child, EntryRow, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,
+    Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,
     RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
 };
+pub use nonfinite::NonfiniteEntry;
 pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;

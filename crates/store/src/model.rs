@@ -232,6 +232,20 @@ pub struct MetricPoint {
     pub epoch: Option<i64>,
 }
 
+/// Something the agent noticed between snapshots, stored in time order
+/// with them. `kind` says what (`"nonfinite"`: the first non-finite module
+/// output, gradient or numpy result of a run, with `--nan-hooks`); `detail`
+/// is a JSON object whose fields depend on the kind (docs/store-format.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub time: f64,
+    /// The seq of the last snapshot committed before the event; `None` when
+    /// none was yet.
+    pub seq: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+}
+
 /// Everything that becomes visible atomically with one snapshot.
 #[derive(Clone, Debug)]
 pub struct SnapshotCommit {

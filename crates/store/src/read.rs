@@ -37,6 +37,19 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
+/// A metric point from `SELECT name, step, value, time, seq, epoch`
+/// (NaN is stored as NULL: SQLite has no NaN).
+pub(crate) fn metric_from_row(r: &Row<'_>) -> rusqlite::Result<MetricPoint> {
+    Ok(MetricPoint {
+        name: r.get(0)?,
+        step: r.get(1)?,
+        value: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+        time: r.get(3)?,
+        seq: r.get(4)?,
+        epoch: r.get(5)?,
+    })
+}
+
 const SNAPSHOT_COLUMNS: &str = "seq, trigger, file, line, loops, label, time, capture_ms,
      bytes_new, bytes_reused, objects, nonfinite, position";
 
@@ -260,16 +273,7 @@ impl Store {
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map(params![run_id, name], |r| {
-                Ok(MetricPoint {
-                    name: r.get(0)?,
-                    step: r.get(1)?,
-                    value: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
-                    time: r.get(3)?,
-                    seq: r.get(4)?,
-                    epoch: r.get(5)?,
-                })
-            })
+            .query_map(params![run_id, name], metric_from_row)
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }

@@ -11,6 +11,7 @@ use crate::error::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_position.sql"),
+    include_str!("../migrations/0003_events.sql"),
 ];
 
 /// The schema version this build writes and reads.

@@ -75,6 +75,8 @@ class Rebuilder:
         if kind == "container":
             return self._container(path, node, record)
         if kind == "instance":
+            if (record.get("extra") or {}).get("pandas"):
+                return self._done(node, self._frame(path, record))
             return self._instance(path, node, record)
         if kind == "pickle":
             return self._done(node, self._pickle(path, record))
@@ -170,6 +172,44 @@ class Rebuilder:
                 name: value for name, value in state.items() if name not in layout}
         obj.__dict__.update(state)
         return obj
+
+    def _frame(self, path: str, record: dict) -> Any:
+        """A pandas DataFrame or Series from its columns (graph.py and
+        frames.py wrote them): same values, dtypes, labels, index and name."""
+        pd = _import("pandas")
+        np = _import("numpy")
+        extra = record.get("extra") or {}
+        children = record.get("children") or []
+        by_key = {child["key"]: child for child in children}
+
+        def part(key: str) -> Any:
+            if key not in by_key:
+                raise Missing(f"no {key} among the stored parts")
+            return self._child(path, by_key[key], key)
+
+        index = _pandas_axis(pd, np, extra.get("index") or {}, lambda: part(".index"))
+        if extra.get("pandas") == "Series":
+            dtype = pd.api.types.pandas_dtype(extra["dtype"])
+            values = _pandas_values(pd, np, part(".values"), extra["dtype"])
+            return pd.Series(values, index=index, name=decode(extra.get("name")), dtype=dtype)
+        if extra.get("pandas") != "DataFrame":
+            raise Missing(f"unknown pandas object {extra.get('pandas')!r}")
+        labels = [decode(label) for label in extra.get("columns") or []]
+        dtypes = extra.get("dtypes") or []
+        if len(dtypes) != len(labels) or len(children) < len(labels):
+            raise Missing("the stored columns do not match their labels")
+        # Columns by position (their keys are the labels' path suffixes).
+        data = {i: _pandas_values(pd, np, self._child(path, child, child["key"]), dtype)
+                for i, (child, dtype) in enumerate(zip(children, dtypes))}
+        frame = pd.DataFrame(data, index=index)
+        for i, dtype in enumerate(dtypes):
+            if str(frame.dtypes.iloc[i]) != dtype:
+                # pandas 3 makes "str" columns of object arrays of strings.
+                frame.isetitem(i, pd.Series(data[i], index=frame.index,
+                                            dtype=pd.api.types.pandas_dtype(dtype)))
+        columns_info = extra.get("columns_index") or {"dtype": "object"}
+        frame.columns = _pandas_axis(pd, np, columns_info, lambda: labels)
+        return frame
 
     def _pickle(self, path: str, record: dict) -> Any:
         reader = self.snapshot.reader
@@ -322,6 +362,33 @@ def _with_strides(np: Any, a: Any, strides: Any) -> Any:
     out = out[flip]
     out[...] = a
     return out
+
+
+def _pandas_values(pd: Any, np: Any, data: Any, dtype_name: str) -> Any:
+    """A column's (or an index's) values with the stored dtype: from an
+    array, or from a list of plain values."""
+    dtype = pd.api.types.pandas_dtype(dtype_name)
+    if not isinstance(data, list):
+        return data if data.dtype == dtype else data.astype(dtype)
+    if not isinstance(dtype, np.dtype):  # pandas' "str"
+        return pd.array(data, dtype=dtype)
+    if dtype == object:
+        out = np.empty(len(data), dtype=object)
+        out[:] = data
+        return out
+    return np.array(data, dtype=dtype)
+
+
+def _pandas_axis(pd: Any, np: Any, info: dict, values: Any) -> Any:
+    """An index (or the columns) from its `extra` description; `values()`
+    gives its content unless it is a RangeIndex."""
+    name = decode(info.get("name"))
+    if "range" in info:
+        start, stop, step = info["range"]
+        return pd.RangeIndex(start, stop, step, name=name)
+    dtype_name = info.get("dtype") or "object"
+    return pd.Index(_pandas_values(pd, np, values(), dtype_name),
+                    dtype=pd.api.types.pandas_dtype(dtype_name), name=name)
 
 
 def _key(tagged: Any) -> Any:

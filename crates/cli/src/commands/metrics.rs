@@ -1,11 +1,38 @@
 use std::path::Path;
 
-use snapline_query::{list_series, metric_series};
+use snapline_query::{axis_series, list_series, AxisSeries, XAxis};
 
 use crate::commands::{open_store, print_json};
 use crate::format;
 
-pub fn metrics(store: &Path, run: &str, names: &[String], json: bool) -> anyhow::Result<()> {
+/// `--x`: what the x of a point is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AxisArg {
+    /// The point's step (the snapshot's seq, or the step given to `snapline.log`).
+    Step,
+    /// Completed iterations of the outermost loop (several points in one epoch are spread over it).
+    Epoch,
+    /// Seconds since the run started.
+    Time,
+}
+
+impl From<AxisArg> for XAxis {
+    fn from(axis: AxisArg) -> XAxis {
+        match axis {
+            AxisArg::Step => XAxis::Step,
+            AxisArg::Epoch => XAxis::Epoch,
+            AxisArg::Time => XAxis::Time,
+        }
+    }
+}
+
+pub fn metrics(
+    store: &Path,
+    run: &str,
+    names: &[String],
+    axis: XAxis,
+    json: bool,
+) -> anyhow::Result<()> {
     let store = open_store(store)?;
     let run = store.resolve_run(run)?;
     if names.is_empty() {
@@ -13,7 +40,7 @@ pub fn metrics(store: &Path, run: &str, names: &[String], json: bool) -> anyhow:
         if json {
             let series = all
                 .iter()
-                .map(|s| metric_series(&store, &run, &s.name))
+                .map(|s| axis_series(&store, &run, &s.name, axis))
                 .collect::<Result<Vec<_>, _>>()?;
             return print_json(&series);
         }
@@ -30,26 +57,56 @@ pub fn metrics(store: &Path, run: &str, names: &[String], json: bool) -> anyhow:
     }
     let series = names
         .iter()
-        .map(|n| metric_series(&store, &run, n))
+        .map(|n| axis_series(&store, &run, n, axis))
         .collect::<Result<Vec<_>, _>>()?;
     if json {
         return print_json(&series);
     }
     for s in &series {
         println!("{} (run {})", s.name, s.run);
-        let rows: Vec<Vec<String>> = s
-            .points
-            .iter()
-            .map(|p| {
-                vec![
-                    format::number(p.step),
-                    p.epoch.map(|e| e.to_string()).unwrap_or_default(),
-                    p.seq.map(|e| e.to_string()).unwrap_or_else(|| "log".into()),
-                    format::number(p.value),
-                ]
-            })
-            .collect();
-        format::table(&["STEP", "EPOCH", "SNAPSHOT", "VALUE"], &rows);
+        print_points(s);
     }
     Ok(())
+}
+
+/// The points of a series; on another axis than step, ordered by that
+/// axis with its value in the first column (points without one last).
+fn print_points(s: &AxisSeries) {
+    let row = |p: &snapline_query::AxisPoint| {
+        vec![
+            format::number(p.point.step),
+            p.point.epoch.map(|e| e.to_string()).unwrap_or_default(),
+            p.point
+                .seq
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "log".into()),
+            format::number(p.point.value),
+        ]
+    };
+    let header = ["STEP", "EPOCH", "SNAPSHOT", "VALUE"];
+    if s.x_axis == XAxis::Step {
+        let rows: Vec<Vec<String>> = s.points.iter().map(row).collect();
+        format::table(&header, &rows);
+        return;
+    }
+    let mut points: Vec<&snapline_query::AxisPoint> = s.points.iter().collect();
+    points.sort_by(|a, b| match (a.x, b.x) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (a, b) => b.is_some().cmp(&a.is_some()),
+    });
+    let title = match s.x_axis {
+        XAxis::Time => "TIME (S)",
+        _ => "X (EPOCH)",
+    };
+    let rows: Vec<Vec<String>> = points
+        .into_iter()
+        .map(|p| {
+            let mut cells = vec![p.x.map(format::number).unwrap_or_else(|| "-".into())];
+            cells.extend(row(p));
+            cells
+        })
+        .collect();
+    let mut with_x = vec![title];
+    with_x.extend(header);
+    format::table(&with_x, &rows);
 }

@@ -1,7 +1,10 @@
 //! One module per subcommand; each parses nothing, asks crates/query, renders.
 
+pub mod diff;
 pub mod log;
 pub mod metrics;
+pub mod nan;
+pub mod plot;
 pub mod python;
 pub mod restore;
 pub mod run;

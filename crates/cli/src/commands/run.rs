@@ -30,6 +30,13 @@ pub struct RunArgs {
     #[arg(long)]
     no_statements: bool,
 
+    /// Also record the first module and step whose output or gradient went
+    /// non-finite (torch forward and gradient hooks, once the script imports
+    /// torch) and the first numpy floating-point warning, as events
+    /// (`snapline nan`). Slows training down: see bench/RESULTS.md.
+    #[arg(long)]
+    nan_hooks: bool,
+
     /// The script, then its own arguments.
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "SCRIPT [ARGS]...")]
     script_and_args: Vec<String>,
@@ -58,6 +65,9 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if args.no_statements {
         cmd.arg("--no-statements");
+    }
+    if args.nan_hooks {
+        cmd.arg("--nan-hooks");
     }
     cmd.arg("--").arg(script).args(script_args);
 

@@ -57,7 +57,7 @@ pub fn show(
 
 fn shape(o: &ObjectView) -> String {
     match &o.shape {
-        Some(s) if o.dtype.is_some() => format!(
+        Some(s) if o.dtype.is_some() || s.len() > 1 => format!(
             "({})",
             s.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
         ),
