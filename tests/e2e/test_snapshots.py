@@ -176,3 +176,25 @@ def test_runs_listing_and_names(sl):
     detail = sl.show(f"{old[:6]}@last", "y")
     assert detail["value"] == "2"
     assert detail["path"] == "y"
+
+
+def test_lineage_keeps_the_source_of_the_scripts_own_modules(sl):
+    helper = sl.script("def double(x):\n    return 2 * x\n", name="helper_mod.py")
+    sl.script("SCALE = 3\n", name="pkg/settings.py")
+    main = sl.script("""
+        import json
+        import numpy as np
+        import helper_mod
+        for i in range(2):
+            y = helper_mod.double(i)
+        from pkg import settings  # imported after the loop: recorded at the end
+        print(y * settings.SCALE)
+    """, name="main.py")
+    done = sl.capture(main, cwd=main.parent)
+    assert done.returncode == 0, done.stderr
+    modules = sl.last_run()["lineage"]["modules"]
+    assert set(modules) == {"helper_mod", "pkg.settings"}, modules
+    assert modules["helper_mod"]["path"] == str(helper)
+    # The source is stored: its chunk is the one `hash` names.
+    assert modules["helper_mod"]["chunks"] == [modules["helper_mod"]["hash"]]
+    assert "numpy" not in modules and "json" not in modules

@@ -104,6 +104,8 @@ class Agent:
         # `--nan-hooks` (nan_hooks.NanHooks): polled at safe points until
         # the script has imported torch.
         self.nan_hooks: Any = None
+        # The script's own imported modules, stored with the lineage.
+        self.local_modules: Any = None
 
     # -- hooks called by the rewritten script ---------------------------------
     def _active(self) -> bool:
@@ -278,6 +280,7 @@ class Agent:
                              type(exc), exc, exc.__traceback__))[-8000:]}
         try:
             self._flush_log()
+            self._record_local_modules()
             from .lineage import imported_packages
 
             self.recorder.set_lineage("packages", _dumps(imported_packages()))
@@ -286,6 +289,14 @@ class Agent:
         except Exception as err:  # noqa: BLE001 - never disturb the program's end
             _warn_once(f"the run's end could not be recorded: {err}")
         self.enabled = False
+
+    def _record_local_modules(self) -> None:
+        if self.local_modules is not None:
+            self._guarded(self._update_local_modules)
+
+    def _update_local_modules(self) -> None:
+        if self.local_modules.update(self.recorder, self.native.hash_bytes):
+            self.recorder.set_lineage("modules", _dumps(self.local_modules.found))
 
     # -- snapshots ---------------------------------------------------------------
     def _guarded(self, fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -333,6 +344,7 @@ class Agent:
     def _take(self, trigger: str, frame: Any, line: int | None, label: str | None,
               frames: list | None, at: str) -> None:
         started = time.perf_counter()
+        self._record_local_modules()
         if frames is None:
             frames = self._user_frames(frame)
         stack = self.unwound if (trigger == "exception" and self.unwound) else [

@@ -45,6 +45,65 @@ def imported_packages() -> dict:
     return found
 
 
+# Local modules bigger than this are named in the lineage but not stored.
+MODULE_SOURCE_LIMIT = 4 * 1024 * 1024
+
+
+class LocalModules:
+    """The script's own modules (files under its directory or the working
+    directory, outside the interpreter's prefixes) as they were when first
+    imported: their source is stored as a blob and named in the lineage under
+    `modules`, so a run exported to a colleague carries the code it ran."""
+
+    def __init__(self, script: str) -> None:
+        roots = {os.path.dirname(os.path.abspath(script)), os.getcwd()}
+        self.roots = tuple(os.path.join(r, "") for r in roots if r)
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+        self.excluded = tuple(os.path.join(os.path.realpath(p), "") for p in prefixes if p)
+        self.script = os.path.abspath(script)
+        self.seen_count = 0
+        self.found: dict = {}
+
+    def _local_file(self, module: Any) -> str | None:
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith(".py"):
+            return None
+        path = os.path.abspath(path)
+        real = os.path.realpath(path)
+        if path == self.script or real.startswith(self.excluded) or "site-packages" in real:
+            return None
+        return path if path.startswith(self.roots) else None
+
+    def update(self, recorder: Any, hash_bytes: Any) -> bool:
+        """Records modules imported since the last call; True when the
+        lineage's `modules` changed (cheap when nothing was imported)."""
+        modules = sys.modules
+        if len(modules) == self.seen_count:
+            return False
+        self.seen_count = len(modules)
+        changed = False
+        for name, module in list(modules.items()):
+            if name in self.found or name == "__main__":
+                continue
+            path = self._local_file(module)
+            if path is None:
+                continue
+            entry: dict = {"path": path}
+            try:
+                with open(path, "rb") as f:
+                    source = f.read(MODULE_SOURCE_LIMIT + 1)
+                if len(source) <= MODULE_SOURCE_LIMIT:
+                    entry["hash"] = hash_bytes(source)
+                    entry["chunks"] = recorder.put_blob(source)
+                else:
+                    entry["skipped"] = f"larger than {MODULE_SOURCE_LIMIT} bytes"
+            except OSError as err:
+                entry["skipped"] = f"unreadable: {err}"
+            self.found[name] = entry
+            changed = True
+        return changed
+
+
 def collect(script: str, argv: list, source_hash: str, options: dict) -> dict[str, Any]:
     """The lineage JSON stored with a run."""
     script_dir = os.path.dirname(os.path.abspath(script))

@@ -15,6 +15,7 @@ import types
 from typing import Any, NoReturn
 
 from . import agent as agent_module
+from . import lineage
 from .agent import Agent, Options
 from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, instrument
 
@@ -182,6 +183,7 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
     agent = None
     if recorder is not None:
         agent = Agent(recorder, native, path, loops, options)
+        agent.local_modules = lineage.LocalModules(path)
         if options.nan_hooks:
             from .nan_hooks import NanHooks
 
