@@ -253,3 +253,18 @@ def test_resume_inside_functions_and_while_loops(sl, where):
     row = next(r for r in rows if r["line"] == line and r["loops"] == loops)
     left = 3 if where == "while_loop" else 2
     check_resume(sl, run_id, row, full, ["result"], left)
+
+
+def test_resume_right_after_the_first_import(sl):
+    """The snapshot after `import numpy as np` holds no module: the import
+    itself is re-run, then the script goes on from the next line."""
+    stdout, run_id, log = full_and_snapshots(sl, sl.script("""
+        import numpy as np
+        x = np.arange(3.0)
+        for i in range(3):
+            x = x + i
+        print(x)
+    """))
+    first = [row for row in log if row["trigger"] == "statement" and row["line"] == 1]
+    assert first, log
+    check_resume(sl, run_id, first[0], stdout, ["x"], 1)

@@ -200,7 +200,11 @@ class _Builder:
     def build(self, path: list, k: int, final: str, *, top: bool) -> list:
         block, index, where = path[k]
         stmt = block[index]
-        for before in block[:index]:
+        # A snapshot right after a statement: that statement is done, and is
+        # re-run like those before it when it defines or sets something (an
+        # import the snapshot cannot hold, a def...).
+        done = block[:index + 1] if where is None and final == "after" else block[:index]
+        for before in done:
             kind = rerun.rerun_kind(before, self.aliases)
             if kind is None and self.rebind and _binds(before) & self.rebind:
                 kind = "setting"
