@@ -39,6 +39,19 @@ log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/capture_bench.py --smoke > /dev/null
 .venv/bin/python bench/restore_bench.py --smoke > /dev/null
 .venv/bin/python bench/nan_hooks_bench.py --smoke > /dev/null
+.venv/bin/python bench/bundle_bench.py --smoke > /dev/null
+
+log "fuzz targets, briefly (cargo-fuzz on nightly; longer runs: fuzz/README.md)"
+if cargo +nightly --version > /dev/null 2>&1 && cargo fuzz --version > /dev/null 2>&1; then
+  for target in bundle_reader catalog_rows; do
+    corpus=$(mktemp -d)
+    (cd fuzz && cargo +nightly fuzz run -O "$target" "$corpus" "seeds/$target" -- \
+       -max_total_time=15 -max_len=65536 -malloc_limit_mb=512 2>&1 | tail -n 2)
+    rm -rf "$corpus"
+  done
+else
+  echo "skipped: no nightly toolchain or no cargo-fuzz here (crates/bundle/tests/hostile.rs still mutates bundles)"
+fi
 
 log "Python tests on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest capture-agent/tests tests/e2e -q -p no:cacheprovider

@@ -84,6 +84,15 @@ def _restore_parser() -> argparse.ArgumentParser:
                         help="run CODE in the restored state instead of opening a prompt")
     parser.add_argument("--json", action="store_true",
                         help="print the fidelity report as JSON (with -c)")
+    safety = parser.add_mutually_exclusive_group()
+    safety.add_argument("--safe", action="store_true",
+                        help="run no code from the snapshot: load only data and well-known "
+                             "types; the script's definitions and settings do not run, other "
+                             "objects are reported as withheld (the default for a snapshot "
+                             "imported from elsewhere)")
+    safety.add_argument("--trust", action="store_true",
+                        help="load a snapshot from elsewhere in full (after listing what safe "
+                             "mode would withhold); needed to --resume one")
     parser.add_argument("--connection-file", metavar="FILE",
                         default=os.environ.get("SNAPLINE_CONNECTION_FILE"),
                         help="with --jupyter: write the kernel's connection file here "
@@ -93,15 +102,19 @@ def _restore_parser() -> argparse.ArgumentParser:
 
 
 def _restore(argv: list) -> int:
-    ns = _restore_parser().parse_args(argv)
+    parser = _restore_parser()
+    ns = parser.parse_args(argv)
+    if ns.resume and ns.safe:
+        parser.error("--resume runs the script's code: it cannot be --safe (restore at a "
+                     "prompt instead)")
     from .restore import RestoreError, Session
 
     try:
         if ns.resume:
             from .restore.resume import resume
 
-            return resume(ns.store, ns.snapshot, force=ns.force)
-        session = Session(ns.store, ns.snapshot)
+            return resume(ns.store, ns.snapshot, force=ns.force, trust=ns.trust)
+        session = Session(ns.store, ns.snapshot, safe=ns.safe, trust=ns.trust)
         if ns.jupyter:
             from .restore.kernel import serve
 

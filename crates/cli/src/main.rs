@@ -105,6 +105,23 @@ enum Command {
     },
     /// Draw metric series as a chart: `snapline plot [RUN...] SERIES... -o FILE.png|FILE.svg`.
     Plot(commands::plot::PlotArgs),
+    /// Check every chunk and reference in the store; name the snapshots a
+    /// problem affects (exit 1); `--repair` drops them and nothing else.
+    Fsck(commands::fsck::FsckArgs),
+    /// Thin out snapshots (--keep-last, --keep-every, --keep-labeled; the
+    /// first and last of each run always stay) and reclaim unused chunks.
+    Gc(commands::gc::GcArgs),
+    /// Delete a run and reclaim what only it used.
+    Rm(commands::rm::RmArgs),
+    /// Write a run (RUN) or one snapshot (RUN@SEQ) to one self-contained
+    /// bundle file: `snapline export last@12 -o nan.snapline`.
+    Export(commands::export::ExportArgs),
+    /// Read a bundle into the store: verified whole before anything is
+    /// written; importing the same bundle twice does nothing.
+    Import {
+        /// The bundle file (`snapline export ... -o FILE`).
+        bundle: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -146,6 +163,15 @@ fn main() -> ExitCode {
         }
         Command::Plot(args) => {
             commands::plot::plot(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Fsck(args) => commands::fsck::fsck(&cli.store, args, cli.json),
+        Command::Gc(args) => commands::gc::gc(&cli.store, args, cli.json),
+        Command::Rm(args) => commands::rm::rm(&cli.store, args, cli.json),
+        Command::Export(args) => {
+            commands::export::export(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Import { bundle } => {
+            commands::import::import(&cli.store, &bundle, cli.json).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -36,6 +36,19 @@ pub enum QueryError {
 
     #[error("{0}")]
     InvalidView(String),
+
+    #[error("cannot write {}: {detail}", path.display())]
+    ExportWrite {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+
+    #[error("array '{path}' in {snapshot} is damaged: {detail} (check with `snapline log RUN --verify`)")]
+    BadArray {
+        path: String,
+        snapshot: String,
+        detail: String,
+    },
 }
 
 pub type QueryResult<T> = Result<T, QueryError>;

@@ -11,6 +11,7 @@ mod objects;
 mod reference;
 mod runs;
 mod series;
+mod tensors;
 mod verify;
 
 pub use diff::{
@@ -31,4 +32,5 @@ pub use series::{
     Decimated, Marker, MarkerKind, SeriesView, ViewOptions, XAxis,
 };
 pub use snapline_store::{Stats, Store};
+pub use tensors::{export_tensors, SkippedArray, TensorExport, TensorFormat};
 pub use verify::{verify_snapshot, Verification};

@@ -30,6 +30,9 @@ pub struct RunSummary {
     pub parent_run: Option<String>,
     pub parent_seq: Option<i64>,
     pub lineage: serde_json::Value,
+    /// Where an imported run came from (`snapline import`): host, exporter,
+    /// exported_at, imported_at, bundle; null for runs captured here.
+    pub origin: Option<serde_json::Value>,
 }
 
 fn this_host() -> Option<String> {
@@ -80,6 +83,7 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
         exit_code: run.exit_code,
         exception: run.exception,
         lineage: run.lineage,
+        origin: run.origin,
     })
 }
 

@@ -10,20 +10,29 @@ mod catalog;
 mod chunks;
 mod error;
 mod events;
+mod health;
 mod model;
 mod nonfinite;
 mod read;
+mod retention;
 mod schema;
+mod transfer;
 mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
 pub use chunks::{chunk_hash, compress, decompress_into, INLINE_LIMIT};
 pub use error::{StoreError, StoreResult};
+pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
 pub use model::wire_float;
 pub use model::{
     Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,
     RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
 };
 pub use nonfinite::NonfiniteEntry;
+pub use retention::{KeepRules, RunRetention, SweepReport};
 pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;
+pub use transfer::{
+    is_chunk_name, lineage_chunks, record_chunks, ChunkFiles, ChunkRow, ImportOutcome, RunRow,
+    TransferEntry, TransferObject, TransferRows,
+};

@@ -91,6 +91,9 @@ pub struct RunRecord {
     pub lineage: serde_json::Value,
     pub snapshots: i64,
     pub bytes_new: i64,
+    /// Where an imported run came from (`snapline import`): host, exporter,
+    /// exported_at, imported_at, bundle. `None` for runs captured here.
+    pub origin: Option<serde_json::Value>,
 }
 
 /// One snapshot's row.

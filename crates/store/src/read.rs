@@ -14,7 +14,7 @@ const RUN_COLUMNS: &str =
     "r.id, r.ordinal, r.script, r.status, r.started_at, r.ended_at, r.exit_code,
      r.exception, r.parent_run, r.parent_seq, r.lineage,
      (SELECT COUNT(*) FROM snapshots s WHERE s.run_id = r.id),
-     (SELECT COALESCE(SUM(bytes_new), 0) FROM snapshots s WHERE s.run_id = r.id)";
+     (SELECT COALESCE(SUM(bytes_new), 0) FROM snapshots s WHERE s.run_id = r.id), r.origin";
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     let status: String = row.get(3)?;
@@ -34,6 +34,9 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         lineage: serde_json::from_str(&lineage).unwrap_or(serde_json::Value::Null),
         snapshots: row.get(11)?,
         bytes_new: row.get(12)?,
+        origin: row
+            .get::<_, Option<String>>(13)?
+            .and_then(|o| serde_json::from_str(&o).ok()),
     })
 }
 

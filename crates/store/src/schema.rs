@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_position.sql"),
     include_str!("../migrations/0003_events.sql"),
+    include_str!("../migrations/0004_origin.sql"),
 ];
 
 /// The schema version this build writes and reads.

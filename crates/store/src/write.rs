@@ -112,29 +112,7 @@ impl Store {
                     ])
                     .map_err(sql)?;
             }
-            let m = &commit.meta;
-            tx.execute(
-                "INSERT INTO snapshots (run_id, seq, trigger, file, line, loops, label, time,
-                     capture_ms, bytes_new, bytes_reused, objects, nonfinite, position)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    commit.run_id,
-                    m.seq,
-                    m.trigger.as_str(),
-                    m.file,
-                    m.line,
-                    serde_json::to_string(&m.loops).unwrap_or_else(|_| "[]".into()),
-                    m.label,
-                    m.time,
-                    m.capture_ms,
-                    m.bytes_new,
-                    m.bytes_reused,
-                    m.objects,
-                    m.nonfinite,
-                    m.position.as_ref().map(|p| p.to_string())
-                ],
-            )
-            .map_err(sql)?;
+            insert_snapshot_row(&tx, &commit.run_id, &commit.meta).map_err(sql)?;
         }
         insert_metrics(&tx, &commit.run_id, &commit.metrics).map_err(sql)?;
         tx.commit().map_err(sql)
@@ -226,4 +204,34 @@ fn new_run_id(started_at: f64, ordinal: i64) -> String {
     h.write_i64(ordinal);
     h.write_u64(started_at.to_bits());
     format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
+
+/// Inserts one snapshot's row (a commit, or an import).
+pub(crate) fn insert_snapshot_row(
+    conn: &rusqlite::Connection,
+    run_id: &str,
+    m: &crate::model::SnapshotMeta,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO snapshots (run_id, seq, trigger, file, line, loops, label, time,
+             capture_ms, bytes_new, bytes_reused, objects, nonfinite, position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        run_id,
+        m.seq,
+        m.trigger.as_str(),
+        m.file,
+        m.line,
+        serde_json::to_string(&m.loops).unwrap_or_else(|_| "[]".into()),
+        m.label,
+        m.time,
+        m.capture_ms,
+        m.bytes_new,
+        m.bytes_reused,
+        m.objects,
+        m.nonfinite,
+        m.position.as_ref().map(|p| p.to_string())
+    ])?;
+    Ok(())
 }

@@ -81,7 +81,7 @@ fn a_schema_2_catalog_migrates_to_3_and_keeps_its_runs() {
         )
         .unwrap();
     }
-    assert_eq!(SCHEMA_VERSION, 3);
+    const { assert!(SCHEMA_VERSION >= 3) }; // later migrations (4: runs.origin) apply too
     let store = Store::open(dir.path()).unwrap();
     let version: i64 = rusqlite::Connection::open(&catalog)
         .unwrap()

@@ -31,6 +31,8 @@ def serve(session: Session, connection_file: str | None = None, store: str | Non
         connection_file = os.path.abspath(connection_file)
     store = os.path.abspath(store) if store else "STORE"
     err = sys.stderr  # the kernel sends its own stderr to its clients
+    if session.trust:
+        session.announce_trust(err, session.rerun_code())
     module = session.main_module()
     namespace = module.__dict__
     report = session.restore_interactive(namespace)

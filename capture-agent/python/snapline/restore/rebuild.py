@@ -20,15 +20,35 @@ class Missing(Exception):
     """An object that cannot be rebuilt; the message is the reason."""
 
 
+class Withheld(Missing):
+    """An object safe mode does not load (it would run code from the
+    snapshot); the message is the reason."""
+
+
+def report_failure(report: Fidelity, path: str, err: Missing) -> None:
+    """Puts a failed object in the report: withheld or missing."""
+    if isinstance(err, Withheld):
+        report.withhold(path, str(err))
+    else:
+        report.lost(path, str(err))
+
+
 class Rebuilder:
     def __init__(self, snapshot: Any, namespace: dict, report: Fidelity,
-                 unpickler: type | None = None) -> None:
+                 unpickler: type | None = None, policy: Any = None) -> None:
         self.snapshot = snapshot
         self.namespace = namespace  # the restored __main__'s dict
         self.report = report
+        # Safe mode (restore/safety.py): what may be loaded, and the
+        # restricted unpickler that enforces it for pickles.
+        self.policy = policy
+        if policy is not None and unpickler is None:
+            from .safety import unpickler_for
+
+            unpickler = unpickler_for(policy)
         self.unpickler = unpickler or pickle.Unpickler
         self.by_node: dict = {}
-        self.failed: dict = {}  # node -> reason
+        self.failed: dict = {}  # node -> the Missing (or Withheld) it failed with
         self.building: set = set()
         self.paths_of_node: dict | None = None  # node -> its paths, made when needed
 
@@ -42,18 +62,19 @@ class Rebuilder:
         if node in self.by_node:
             return self.by_node[node]
         if node in self.failed:
-            raise Missing(self.failed[node])
+            failed = self.failed[node]
+            raise type(failed)(str(failed))
         try:
             return self._build(path, node, digest)
         except Missing as err:
-            self.failed[node] = str(err)
+            self.failed[node] = err
             raise
         except RecursionError:
-            self.failed[node] = "the object graph is too deep to rebuild"
-            raise Missing(self.failed[node]) from None
+            self.failed[node] = Missing("the object graph is too deep to rebuild")
+            raise self.failed[node] from None
         except Exception as err:  # noqa: BLE001 - name the object, restore the rest
-            self.failed[node] = _reason(err)
-            raise Missing(self.failed[node]) from None
+            self.failed[node] = Missing(_reason(err))
+            raise self.failed[node] from None
 
     # -- kinds -----------------------------------------------------------------
     def _build(self, path: str, node: int, digest: str) -> Any:
@@ -66,6 +87,10 @@ class Rebuilder:
         kind = record.get("kind")
         if kind == "unrestorable":
             raise Missing(record.get("reason") or "not saved at capture")
+        if self.policy is not None:
+            reason = self.policy.record_reason(record)
+            if reason is not None:
+                raise Withheld(reason)
         if kind == "value":
             return self._done(node, self._value(record))
         if kind == "array":
@@ -146,12 +171,16 @@ class Rebuilder:
         try:
             return self._child(path, child, suffix)
         except Missing as err:
-            self.report.lost(path + suffix, str(err))
+            report_failure(self.report, path + suffix, err)
             return None
 
     def _instance(self, path: str, node: int, record: dict) -> Any:
         extra = record.get("extra") or {}
         cls = self._class(extra.get("class") or {})
+        if self.policy is not None:
+            reason = self.policy.built_class_reason(cls)
+            if reason is not None:
+                raise Withheld(reason)
         obj = object.__new__(cls)
         self._done(node, obj)
         state: dict = {}
@@ -228,7 +257,7 @@ class Rebuilder:
                 try:
                     return rebuilder._child(path, child, child["key"])
                 except Missing as err:
-                    rebuilder.report.lost(path + child["key"], str(err))
+                    report_failure(rebuilder.report, path + child["key"], err)
                     return None
 
         try:
@@ -282,6 +311,8 @@ class Rebuilder:
     def _ndarray(self, path: str, record: dict, extra: dict) -> Any:
         np = _import("numpy")
         dtype = np.dtype(extra.get("dtype_str") or record.get("dtype"))
+        if dtype.hasobject:  # raw bytes are no Python objects (only a forged record has this)
+            raise Missing(f"an array of dtype {dtype} cannot come from raw bytes")
         shape = tuple(record.get("shape") or ())
         nbytes = int(record.get("nbytes") or 0)
         buf = np.empty(nbytes, dtype=np.uint8)

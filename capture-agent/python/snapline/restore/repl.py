@@ -12,6 +12,10 @@ from .session import Session
 def interact(session: Session, *, command: str | None = None, json_out: bool = False) -> int:
     """Restores into a fresh `__main__` and opens the prompt (or runs
     `command` there, for scripts and tests). Returns the exit status."""
+    trusted = None
+    if session.trust:  # first say what safe mode would have withheld
+        trusted = session.announce_trust(None if json_out else sys.stderr,
+                                         session.rerun_code())
     module = session.main_module()
     namespace = module.__dict__
     report = session.restore_interactive(namespace)
@@ -20,7 +24,10 @@ def interact(session: Session, *, command: str | None = None, json_out: bool = F
     if json_out:
         import json
 
-        sys.stdout.write(json.dumps({"snapshot": session.snapshot.ref, **report.to_json()}) + "\n")
+        out = {"snapshot": session.snapshot.ref, "mode": session.mode, **report.to_json()}
+        if trusted is not None:
+            out["trusted"] = [{"what": what, "count": count} for what, count in trusted]
+        sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
     else:
         sys.stderr.write(report.render(title) + "\n")

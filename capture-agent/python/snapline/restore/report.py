@@ -1,5 +1,6 @@
 """The fidelity report: what came back exactly, what was rebuilt
-differently, and what is missing, each with its reason."""
+differently, what is missing and what safe mode withheld, each with its
+reason."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ class Fidelity:
     restored: list = field(default_factory=list)  # root names restored exactly
     rebuilt: list = field(default_factory=list)  # (path, how it differs)
     missing: list = field(default_factory=list)  # (path, why)
+    withheld: list = field(default_factory=list)  # (path, why): safe mode did not load it
     notes: list = field(default_factory=list)  # lines about the session itself
 
     def rebuilt_as(self, path: str, how: str) -> None:
@@ -20,15 +22,20 @@ class Fidelity:
         if all(p != path for p, _ in self.missing):
             self.missing.append((path, why))
 
+    def withhold(self, path: str, why: str) -> None:
+        if all(p != path for p, _ in self.withheld):
+            self.withheld.append((path, why))
+
     @property
     def exact(self) -> bool:
-        return not self.rebuilt and not self.missing
+        return not self.rebuilt and not self.missing and not self.withheld
 
     def to_json(self) -> dict:
         return {
             "restored": list(self.restored),
             "rebuilt": [{"path": p, "how": h} for p, h in self.rebuilt],
             "missing": [{"path": p, "reason": r} for p, r in self.missing],
+            "withheld": [{"path": p, "reason": r} for p, r in self.withheld],
             "notes": list(self.notes),
         }
 
@@ -43,4 +50,8 @@ class Fidelity:
         if self.missing:
             lines.append(f"  missing:  {len(self.missing)}")
             lines.extend(f"    {path}: {why}" for path, why in self.missing)
+        if self.withheld:
+            lines.append(f"  withheld: {len(self.withheld)} (safe mode runs no code from the "
+                         "snapshot; --trust loads them)")
+            lines.extend(f"    {path}: {why}" for path, why in self.withheld)
         return "\n".join(lines)

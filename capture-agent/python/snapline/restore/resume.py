@@ -246,9 +246,17 @@ def _static_reasons(session: Session) -> list:
     return reasons
 
 
-def resume(store: str, ref: str, *, force: bool) -> int:
-    session = Session(store, ref)
+def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
+    """Resumes the script from `ref`. It runs the script's code: a run
+    imported from elsewhere needs `trust` (--trust)."""
+    session = Session(store, ref, trust=trust)
     snap = session.snapshot
+    if session.imported and not trust:
+        raise RestoreError(f"{snap.ref} was {session.from_where()}: resuming runs its "
+                           "script's code; pass --trust to resume it anyway, or restore it at "
+                           "a prompt (safe mode) without --resume")
+    if trust:
+        session.announce_trust(sys.stderr, ("the script itself (resuming runs it)", 1))
     meta = snap.meta
     if meta.get("trigger") == "exit":
         raise RestoreError(f"{snap.ref} was taken when the script had ended: nothing is left to "

@@ -1,7 +1,12 @@
 """Bring a snapshot back into this interpreter: the run's working directory,
 argv and sys.path; the script's imports, functions, classes and settings
 (see rerun.py); then its variables, with their identity graph; then the
-random states."""
+random states.
+
+A snapshot from elsewhere (an imported run) or one restored with --safe is
+restored in safe mode (restore/safety.py): none of the script's statements
+run again but imports of allowlisted modules, and objects whose loading
+would run code are withheld."""
 
 from __future__ import annotations
 
@@ -14,20 +19,103 @@ import types
 from typing import Any
 
 from . import rerun
-from .rebuild import Missing, Rebuilder
+from .rebuild import Missing, Rebuilder, report_failure
 from .report import Fidelity
+from .safety import SAFE_MODULES, Policy, audit
 from .snapshot import RestoreError, Snapshot, frame_prefixes, open_reader
 
 
 class Session:
     """One snapshot being restored into this process."""
 
-    def __init__(self, store: str, ref: str) -> None:
+    def __init__(self, store: str, ref: str, *, safe: bool = False, trust: bool = False) -> None:
+        """`safe`: restricted mode whatever the run (--safe); `trust`: load
+        everything, an imported run's too (--trust). An imported run is
+        restored in safe mode unless `trust`."""
         self.reader = open_reader(store)
         self.snapshot = Snapshot(self.reader, ref)
         self.report = Fidelity()
         self.rebuilder: Rebuilder | None = None
         self.roots = self.snapshot.roots()
+        self.trust = trust and not safe
+        self.policy: Policy | None = None
+        if safe:
+            self.policy = Policy("--safe")
+        elif self.imported and not trust:
+            self.policy = Policy("a snapshot from elsewhere")
+
+    # -- safety -----------------------------------------------------------------
+    @property
+    def origin(self) -> dict | None:
+        """Where an imported run came from (None: captured here)."""
+        origin = self.snapshot.run.get("origin")
+        if isinstance(origin, str):  # stored as JSON text
+            import json
+
+            try:
+                origin = json.loads(origin)
+            except ValueError:
+                origin = {"host": origin}
+        return origin or None
+
+    @property
+    def imported(self) -> bool:
+        return self.origin is not None
+
+    @property
+    def mode(self) -> str:
+        """"safe", "trusted" (--trust) or "full" (a local run as it is)."""
+        if self.policy is not None:
+            return "safe"
+        return "trusted" if self.trust else "full"
+
+    def from_where(self) -> str:
+        """`imported from HOST (exported by WHO, WHEN)`."""
+        origin = self.origin or {}
+        text = "imported" + (f" from {origin['host']}" if origin.get("host") else "")
+        details = []
+        if origin.get("exporter") and origin["exporter"] != "unknown":
+            details.append(f"exported by {origin['exporter']}")
+        when = origin.get("exported_at")
+        if isinstance(when, (int, float)):
+            import datetime
+
+            stamp = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+            details.append(stamp.strftime("%Y-%m-%d %H:%M UTC"))
+        return text + (f" ({', '.join(details)})" if details else "")
+
+    def trusted(self, code: tuple | None = None) -> list:
+        """What --trust loads that safe mode would withhold: [(what, count)].
+        `code`: (what, count) of the script's code that runs, listed first."""
+        found = audit(self.snapshot, Policy("--trust"))
+        if code and code[1]:
+            found.insert(0, code)
+        return found
+
+    def rerun_code(self) -> tuple:
+        """(what, count) of the script's statements a restore runs again
+        that safe mode would not (count 0 when the source cannot be read)."""
+        try:
+            defines, settings = self._rerun_statements()
+        except (RestoreError, SyntaxError, ValueError):
+            return ("", 0)
+        count = len([s for s in defines if not _safe_import(s)]) + len(settings)
+        return ("statements of the script run again (definitions, settings, imports)", count)
+
+    def announce_trust(self, out: Any, code: tuple | None = None) -> list:
+        """With --trust: writes to `out` (when given) what is about to be
+        loaded that safe mode would withhold; returns it."""
+        found = self.trusted(code)
+        if out is not None:
+            if found:
+                out.write(f"snapline: --trust: loading {self.snapshot.ref} in full, including "
+                          "what safe mode would withhold:\n")
+                out.writelines(f"  {count} x {what}\n" for what, count in found)
+            else:
+                out.write(f"snapline: --trust: {self.snapshot.ref} holds nothing safe mode "
+                          "would withhold\n")
+            out.flush()
+        return found
 
     # -- checks --------------------------------------------------------------
     def check_packages(self) -> None:
@@ -35,11 +123,14 @@ class Session:
         lineage_packages = (self.snapshot.lineage.get("packages") or {})
         import_names = {"scikit-learn": "sklearn"}
         needed = self.snapshot.packages_needed()
-        for dist in lineage_packages:
-            needed.setdefault(import_names.get(dist, dist), [])
+        if self.policy is None:
+            for dist in lineage_packages:
+                needed.setdefault(import_names.get(dist, dist), [])
         for module, paths in sorted(needed.items()):
             if module in sys.modules:
                 continue
+            if self.policy is not None and module not in SAFE_MODULES:
+                continue  # withheld anyway
             try:
                 found = importlib.util.find_spec(module) is not None
             except (ImportError, ValueError):
@@ -94,6 +185,8 @@ class Session:
         argv = lineage.get("argv")
         if isinstance(argv, list) and argv:
             sys.argv = [str(a) for a in argv]
+        if self.policy is not None:
+            return  # no modules from the run's directory: importing runs their code
         script_dir = os.path.dirname(os.path.realpath(self.script_path))
         if script_dir not in sys.path[:1]:
             sys.path.insert(0, script_dir)
@@ -124,7 +217,8 @@ class Session:
     # -- objects ---------------------------------------------------------------
     def rebuilder_for(self, namespace: dict) -> Rebuilder:
         if self.rebuilder is None:
-            self.rebuilder = Rebuilder(self.snapshot, namespace, self.report)
+            self.rebuilder = Rebuilder(self.snapshot, namespace, self.report,
+                                       policy=self.policy)
         return self.rebuilder
 
     def restore_globals(self, namespace: dict, names: Any = None) -> None:
@@ -138,7 +232,7 @@ class Session:
                 namespace[name] = rebuilder.build(path)
                 self.report.restored.append(name)
             except Missing as err:
-                self.report.lost(path, str(err))
+                report_failure(self.report, path, err)
 
     def frame_locals(self, prefix: str, namespace: dict) -> dict:
         """The rebuilt locals of one captured frame (`train`, `f#2`)."""
@@ -149,7 +243,7 @@ class Session:
                 out[name] = rebuilder.build(path)
                 self.report.restored.append(path)
             except Missing as err:
-                self.report.lost(path, str(err))
+                report_failure(self.report, path, err)
         return out
 
     def restore_rng(self, namespace: dict, states: dict | None = None) -> None:
@@ -160,18 +254,12 @@ class Session:
                 state = rebuilder.build(path)
                 set_rng(name, state)
             except Missing as err:
-                self.report.lost(path, str(err))
+                report_failure(self.report, path, err)
             except Exception as err:  # noqa: BLE001 - name it, go on
                 self.report.lost(path, f"{type(err).__name__}: {err}")
 
-    # -- a whole interactive state ---------------------------------------------
-    def restore_interactive(self, namespace: dict) -> Fidelity:
-        """For a prompt or a kernel: environment, the script's definitions
-        and settings up to the snapshot, its globals, the locals of the
-        frames it was in (innermost last, so they win), the random states."""
-        # The run's directory first: modules beside the script are importable.
-        self.enter_environment()
-        self.check_packages()
+    def _rerun_statements(self) -> tuple:
+        """(definitions, settings): the statements restoring runs again."""
         tree = ast.parse(self.source(), self.script_path)
         aliases = rerun.module_aliases(tree)
         # A notebook's lines are its cells': each cell up to the snapshot runs whole.
@@ -183,10 +271,42 @@ class Session:
                 defines.append(stmt)
             elif kind == "setting":
                 settings.append(stmt)
+        return defines, settings
+
+    def _safe_note(self) -> str:
+        why = self.from_where() if self.imported else "--safe"
+        return (f"safe mode ({why}): no code from the run was executed; only its imports of "
+                "well-known modules ran, not its functions, classes or settings "
+                "(--trust loads everything)")
+
+    # -- a whole interactive state ---------------------------------------------
+    def restore_interactive(self, namespace: dict) -> Fidelity:
+        """For a prompt or a kernel: environment, the script's definitions
+        and settings up to the snapshot, its globals, the locals of the
+        frames it was in (innermost last, so they win), the random states."""
+        # The run's directory first: modules beside the script are importable.
+        self.enter_environment()
+        self.check_packages()
         namespace.setdefault("__builtins__", __builtins__)
-        self.run_statements(defines, namespace)
-        self.restore_globals(namespace)
-        self.run_statements(settings, namespace)
+        if self.policy is None:
+            defines, settings = self._rerun_statements()
+            self.run_statements(defines, namespace)
+            self.restore_globals(namespace)
+            self.run_statements(settings, namespace)
+        else:
+            self.report.notes.append(self._safe_note())
+            try:
+                defines, _ = self._rerun_statements()
+            except (RestoreError, SyntaxError, ValueError):
+                defines = []
+            for stmt in defines:
+                if not _safe_import(stmt):
+                    continue
+                try:
+                    self.run_statements([stmt], namespace)
+                except RestoreError as err:  # what needs it is reported missing
+                    self.report.notes.append(str(err))
+            self.restore_globals(namespace)
         frames = (self.snapshot.meta.get("position") or {}).get("frames") or []
         shadowed: list = []
         for prefix in frame_prefixes(frames):
@@ -223,6 +343,16 @@ def rng_states() -> dict:
     from ..agent import _rng_states
 
     return dict(_rng_states())
+
+
+def _safe_import(stmt: ast.stmt) -> bool:
+    """An import of allowlisted modules only (safe mode runs those)."""
+    if isinstance(stmt, ast.Import):
+        return all(alias.name.split(".", 1)[0] in SAFE_MODULES for alias in stmt.names)
+    if isinstance(stmt, ast.ImportFrom):
+        return (not stmt.level and bool(stmt.module)
+                and stmt.module.split(".", 1)[0] in SAFE_MODULES)
+    return False
 
 
 def _root_name(path: str) -> str:

@@ -1,12 +1,17 @@
 //! One module per subcommand; each parses nothing, asks crates/query, renders.
 
 pub mod diff;
+pub mod export;
+pub mod fsck;
+pub mod gc;
+pub mod import;
 pub mod log;
 pub mod metrics;
 pub mod nan;
 pub mod plot;
 pub mod python;
 pub mod restore;
+pub mod rm;
 pub mod run;
 pub mod runs;
 pub mod show;

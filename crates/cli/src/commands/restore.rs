@@ -3,6 +3,10 @@
 //! with), then hands over to `python -m snapline restore RUN@SEQ` with the
 //! terminal attached: a prompt, a Jupyter kernel, `-c CODE`, or the script
 //! resumed from the snapshot as a new run.
+//!
+//! A run imported from elsewhere is restored in safe mode (no code from it
+//! runs; see `restore/safety.py`) unless `--trust`, and its recorded
+//! interpreter is not used.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -35,6 +39,20 @@ pub struct RestoreArgs {
     #[arg(long, requires = "resume")]
     force: bool,
 
+    /// Run no code from the snapshot: load only data (arrays, tensors,
+    /// scalars, strings, containers) and well-known types (numpy, torch,
+    /// torch.nn modules, pandas, datetime...); the script's functions,
+    /// classes and settings do not run again, and everything else is
+    /// reported as withheld. The default for a snapshot imported from
+    /// elsewhere.
+    #[arg(long, conflicts_with_all = ["trust", "resume"])]
+    safe: bool,
+
+    /// Load a snapshot imported from elsewhere in full, as if captured here,
+    /// after listing what safe mode would withhold. Needed to --resume one.
+    #[arg(long)]
+    trust: bool,
+
     /// The Python interpreter (default: $SNAPLINE_PYTHON, else the one the
     /// run was captured with if it still exists, else the `python` beside
     /// this binary, else python3 on PATH). It needs the snapline package
@@ -66,9 +84,17 @@ pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Resul
     let store = open_store(store_dir)?;
     let snapshot = resolve_snapshot(&store, &args.snapshot)?;
     let run = run_summary(&store, &snapshot.run)?;
+    let imported = store.run(&snapshot.run)?.origin.is_some();
     drop(store);
 
-    let python = python::choose(args.python, recorded_python(&run.lineage));
+    // An imported run's interpreter path comes from elsewhere: never run it
+    // unless trusted.
+    let recorded = if imported && !args.trust {
+        None
+    } else {
+        recorded_python(&run.lineage)
+    };
+    let python = python::choose(args.python, recorded);
     python::ensure_snapline(&python, "snapline.restore")?;
 
     // The Python side changes into the run's working directory: give it
@@ -95,6 +121,12 @@ pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Resul
     if args.force {
         cmd.arg("--force");
     }
+    if args.safe {
+        cmd.arg("--safe");
+    }
+    if args.trust {
+        cmd.arg("--trust");
+    }
     if let Some(code) = &args.command {
         cmd.arg("-c").arg(code);
     }
@@ -108,6 +140,22 @@ pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        restore: RestoreArgs,
+    }
+
+    #[test]
+    fn safe_excludes_trust_and_resume() {
+        let parse = |args: &[&str]| Cli::try_parse_from(["restore", "last@1"].iter().chain(args));
+        assert!(parse(&["--safe", "-c", "pass"]).is_ok_and(|cli| cli.restore.safe));
+        assert!(parse(&["--trust", "--resume"]).is_ok_and(|cli| cli.restore.trust));
+        assert!(parse(&["--safe", "--trust"]).is_err());
+        assert!(parse(&["--safe", "--resume"]).is_err());
+    }
 
     #[test]
     fn reads_the_recorded_interpreter() {

@@ -26,7 +26,7 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
                 format::timestamp(r.started_at),
                 format::duration(r.duration),
                 format::bytes(r.bytes_stored),
-                r.parent.clone().unwrap_or_default(),
+                from_column(r),
             ]
         })
         .collect();
@@ -44,4 +44,19 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
         &rows,
     );
     Ok(())
+}
+
+/// The FROM column: the snapshot a resumed run branched from, and where an
+/// imported run came from.
+fn from_column(run: &snapline_query::RunSummary) -> String {
+    let imported = run.origin.as_ref().map(|o| {
+        let host = o.get("host").and_then(|h| h.as_str()).unwrap_or("?");
+        format!("imported from {host}")
+    });
+    match (run.parent.clone(), imported) {
+        (Some(p), Some(i)) => format!("{p}, {i}"),
+        (Some(p), None) => p,
+        (None, Some(i)) => i,
+        (None, None) => String::new(),
+    }
 }

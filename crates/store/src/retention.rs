@@ -1,0 +1,857 @@
+//! Retention: which snapshots `snapline gc` keeps, removing a whole run
+//! (`snapline rm`), and the sweep both end with: object records no remaining
+//! snapshot reaches and chunks nothing references are deleted.
+//!
+//! Deleting while a run is being captured is safe by these rules (also in
+//! docs/store-format.md, "Health and retention"):
+//!
+//! - The chunk files are listed *before* the catalog is read, and a file is
+//!   only ever deleted if it was in that listing and is still the same file
+//!   (device, inode) when it is deleted: a chunk file written after the scan
+//!   began (a writer writes its files before committing the snapshot that
+//!   needs them) is never touched.
+//! - Every deletion happens in one `BEGIN IMMEDIATE` transaction (the catalog
+//!   write lock, the one a snapshot commit takes). Under it the snapshots
+//!   committed since the scan are walked and whatever they reach is taken
+//!   out of the deletion sets, and the runs' lineage is read again.
+//! - A run being captured reuses, without writing them again, any chunk the
+//!   store held when it looked and any object record it committed itself.
+//!   So while any run is live (status `running` and its process alive), no
+//!   chunk row or chunk file is deleted at all (they are counted as
+//!   `deferred`: run gc again when the capture ends), a live run's snapshots
+//!   are never removed (unless `rm --force`), and object records are
+//!   deleted only when nothing reaches them under the lock.
+//! - Files go after the commit: a kill -9 between the two leaves orphan
+//!   files (reclaimable), never a row that names a missing file.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::catalog::Store;
+use crate::error::{io_err, StoreError, StoreResult};
+use crate::health::Progress;
+use crate::model::{ObjectRecord, RunStatus, Trigger};
+use crate::schema::classify;
+
+/// Which snapshots `gc` keeps in each run. With every field unset, `gc`
+/// removes no snapshot and only sweeps what nothing references.
+#[derive(Clone, Debug, Default)]
+pub struct KeepRules {
+    /// Keep the last N snapshots of every run.
+    pub last: Option<u64>,
+    /// Keep every snapshot whose seq is a multiple of K.
+    pub every: Option<u64>,
+    /// Keep snapshots labeled by `snapline.checkpoint(label=...)` (an
+    /// `explicit` or other trigger with a label). Notebook cells are labeled
+    /// `In [N]` automatically and are not kept by this rule.
+    pub labeled: bool,
+}
+
+impl KeepRules {
+    /// Whether any rule is set (otherwise no snapshot is removed).
+    pub fn any(&self) -> bool {
+        self.last.is_some() || self.every.is_some() || self.labeled
+    }
+}
+
+/// What `gc` or `rm` did (or, with `dry_run`, would do).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SweepReport {
+    pub dry_run: bool,
+    /// Per run: the snapshots kept and removed.
+    pub runs: Vec<RunRetention>,
+    /// Runs removed whole (`rm`).
+    pub removed_runs: Vec<String>,
+    pub snapshots_removed: u64,
+    pub objects_removed: u64,
+    pub chunks_removed: u64,
+    /// Chunk files (including orphans and temporary files) deleted.
+    pub files_removed: u64,
+    /// Bytes on disk given back: chunk files plus inline chunk frames.
+    pub bytes_freed: u64,
+    /// Unreferenced chunks left in place because a run is being captured.
+    pub chunks_deferred: u64,
+    /// Runs being captured right now (left whole; chunk sweep deferred).
+    pub live_runs: Vec<String>,
+}
+
+/// Retention of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRetention {
+    pub run: String,
+    pub kept: u64,
+    pub removed: Vec<i64>,
+    /// Why nothing was removed, when the run was skipped (being captured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// A file under `chunks/` as listed when a scan began.
+#[derive(Clone, Debug)]
+pub(crate) struct ChunkFile {
+    pub(crate) hash: String,
+    pub(crate) path: PathBuf,
+    pub(crate) len: u64,
+    pub(crate) identity: (u64, u64),
+    /// A writer's temporary file (`<hash>.tmp-<pid>`), not a chunk.
+    pub(crate) temp: bool,
+}
+
+/// Lists every chunk file and temporary file under `chunks/`.
+pub(crate) fn list_chunk_files(store_dir: &Path) -> StoreResult<Vec<ChunkFile>> {
+    let root = store_dir.join("chunks");
+    let mut out = Vec::new();
+    let top = match std::fs::read_dir(&root) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(&root)(e)),
+    };
+    for sub in top {
+        let sub = sub.map_err(io_err(&root))?;
+        let sub_path = sub.path();
+        if !sub_path.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&sub_path).map_err(io_err(&sub_path))? {
+            let file = file.map_err(io_err(&sub_path))?;
+            let path = file.path();
+            let name = file.file_name().to_string_lossy().into_owned();
+            let (hash, temp) = if let Some(h) = name.strip_suffix(".zst") {
+                (h.to_owned(), false)
+            } else if let Some((h, _)) = name.split_once(".tmp-") {
+                (h.to_owned(), true)
+            } else {
+                continue;
+            };
+            if hash.len() != 32 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let meta = match file.metadata() {
+                Ok(m) => m,
+                // Gone since the listing (another gc, a writer's rename).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&path)(e)),
+            };
+            out.push(ChunkFile {
+                hash,
+                len: meta.len(),
+                identity: identity(&meta),
+                path,
+                temp,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    (meta.len(), modified)
+}
+
+/// Deletes a listed file if it is still the file that was listed. Returns
+/// whether it was deleted.
+pub(crate) fn remove_listed(file: &ChunkFile) -> StoreResult<bool> {
+    match std::fs::symlink_metadata(&file.path) {
+        Ok(meta) if identity(&meta) == file.identity => {}
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_err(&file.path)(e)),
+    }
+    match std::fs::remove_file(&file.path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err(&file.path)(e)),
+    }
+}
+
+/// Every chunk an object record references: its content `chunks` and the
+/// out-of-band pickle buffers in `extra.buffers` (lists of chunk lists).
+pub(crate) fn record_chunks(record: &ObjectRecord) -> Vec<String> {
+    let mut all = record.chunks.clone();
+    if let Some(serde_json::Value::Array(buffers)) = record.extra.get("buffers") {
+        for list in buffers {
+            if let serde_json::Value::Array(hashes) = list {
+                all.extend(hashes.iter().filter_map(|h| h.as_str().map(str::to_owned)));
+            }
+        }
+    }
+    all
+}
+
+/// The object hashes a record's children name.
+pub(crate) fn record_children(record: &ObjectRecord) -> Vec<String> {
+    record
+        .children
+        .iter()
+        .filter_map(|c| c.hash.clone())
+        .collect()
+}
+
+/// Chunk hashes a run's lineage names: `script_hash`, module sources
+/// (`modules.*.chunks`), notebook cells... any 32-hex-digit string in it.
+pub(crate) fn lineage_chunks(lineage: &serde_json::Value, out: &mut HashSet<String>) {
+    match lineage {
+        serde_json::Value::String(s)
+            if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            out.insert(s.clone());
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                lineage_chunks(item, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for item in map.values() {
+                lineage_chunks(item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn this_host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+}
+
+/// Whether the process that captures a run is known to be gone: same host
+/// and no such pid. Anything uncertain (another host, no pid) counts as alive.
+pub(crate) fn process_gone(lineage: &serde_json::Value) -> bool {
+    let host = lineage.get("host").and_then(|h| h.as_str());
+    let pid = lineage.get("pid").and_then(|p| p.as_i64());
+    match (host, pid, this_host()) {
+        (Some(h), Some(pid), Some(me)) if h == me => !Path::new(&format!("/proc/{pid}")).exists(),
+        _ => false,
+    }
+}
+
+/// A run's id, status and lineage.
+pub(crate) struct RunRow {
+    pub(crate) id: String,
+    pub(crate) status: RunStatus,
+    pub(crate) lineage: serde_json::Value,
+    pub(crate) parent_run: Option<String>,
+    pub(crate) parent_seq: Option<i64>,
+}
+
+impl RunRow {
+    /// Being captured right now: `running` and its process not known gone.
+    pub(crate) fn live(&self) -> bool {
+        self.status == RunStatus::Running && !process_gone(&self.lineage)
+    }
+}
+
+pub(crate) fn run_rows(conn: &Connection) -> rusqlite::Result<Vec<RunRow>> {
+    // An imported run (schema 4 `origin`) is never being captured here,
+    // whatever status it was exported with.
+    let has_origin = conn
+        .query_row(
+            "SELECT 1 FROM pragma_table_info('runs') WHERE name = 'origin'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    let imported = if has_origin {
+        "origin IS NOT NULL"
+    } else {
+        "0"
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, status, lineage, parent_run, parent_seq, {imported} FROM runs ORDER BY ordinal"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        let status: String = r.get(1)?;
+        let lineage: String = r.get(2)?;
+        let imported: bool = r.get(5)?;
+        let status = RunStatus::parse(&status).unwrap_or(RunStatus::Failed);
+        Ok(RunRow {
+            id: r.get(0)?,
+            status: if imported && status == RunStatus::Running {
+                RunStatus::Killed
+            } else {
+                status
+            },
+            lineage: serde_json::from_str(&lineage).unwrap_or(serde_json::Value::Null),
+            parent_run: r.get(3)?,
+            parent_seq: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub(crate) type SnapKey = (String, i64);
+
+pub(crate) fn snapshot_keys(conn: &Connection) -> rusqlite::Result<BTreeSet<SnapKey>> {
+    let mut stmt = conn.prepare("SELECT run_id, seq FROM snapshots")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+fn read_record(conn: &Connection, catalog: &Path, hash: &str) -> StoreResult<Option<ObjectRecord>> {
+    let json: Option<String> = conn
+        .query_row("SELECT record FROM objects WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| classify(catalog, e))?;
+    match json {
+        None => Ok(None),
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| StoreError::BadRecord {
+                hash: hash.to_owned(),
+                detail: format!("{e} (run `snapline fsck` to find the snapshots that need it)"),
+            }),
+    }
+}
+
+/// Objects and chunks reachable from some snapshots' entries.
+#[derive(Default)]
+pub(crate) struct Reach {
+    pub(crate) objects: HashSet<String>,
+    pub(crate) chunks: HashSet<String>,
+}
+
+impl Reach {
+    /// Walks from `roots` (object hashes) through children, collecting
+    /// objects and chunks. A missing object is skipped (fsck reports it).
+    pub(crate) fn walk(
+        &mut self,
+        conn: &Connection,
+        catalog: &Path,
+        roots: impl IntoIterator<Item = String>,
+    ) -> StoreResult<()> {
+        let mut pending: Vec<String> = roots.into_iter().collect();
+        while let Some(hash) = pending.pop() {
+            if self.objects.contains(&hash) {
+                continue;
+            }
+            self.objects.insert(hash.clone());
+            if let Some(record) = read_record(conn, catalog, &hash)? {
+                self.chunks.extend(record_chunks(&record));
+                pending.extend(
+                    record_children(&record)
+                        .into_iter()
+                        .filter(|c| !self.objects.contains(c)),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry hashes of some snapshots.
+fn entry_hashes(
+    conn: &Connection,
+    keep: impl Fn(&str, i64) -> bool,
+) -> rusqlite::Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT run_id, seq, hash FROM entries")?;
+    let mut rows = stmt.query([])?;
+    let mut out = HashSet::new();
+    while let Some(r) = rows.next()? {
+        let run: String = r.get(0)?;
+        let seq: i64 = r.get(1)?;
+        if keep(&run, seq) {
+            out.insert(r.get(2)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Everything one deletion does, decided by a scan and re-checked under
+/// the catalog write lock by `Store::apply_deletion`.
+#[derive(Default)]
+pub(crate) struct Deletion {
+    /// Snapshots to delete (row and entries).
+    pub(crate) snapshots: BTreeSet<SnapKey>,
+    /// Also delete the metric points read from those snapshots (fsck repair).
+    /// gc keeps them: a loss curve stays whole when snapshots are thinned.
+    pub(crate) with_metric_points: bool,
+    /// Runs to delete whole (rm): row, snapshots, entries, metrics, events, warnings.
+    pub(crate) runs: Vec<String>,
+    /// Object records to delete if nothing reaches them under the lock.
+    pub(crate) objects: HashSet<String>,
+    /// Chunk rows to delete if nothing references them under the lock.
+    pub(crate) chunks: HashSet<String>,
+    /// Whether a chunk a run's lineage names (its script source) is
+    /// referenced: yes for gc and rm; not for a damaged one fsck drops
+    /// (restore then reads the script file instead).
+    pub(crate) lineage_refs: bool,
+    /// Listed files to delete: files of deleted chunk rows, plus the
+    /// orphans and temporary files in this list (when no row names them).
+    pub(crate) files: Vec<ChunkFile>,
+    /// The snapshots that existed when the scan read the catalog.
+    pub(crate) scanned: BTreeSet<SnapKey>,
+    /// Runs the scan left alone because they were live.
+    pub(crate) spare_runs: HashSet<String>,
+}
+
+/// What `apply_deletion` did.
+#[derive(Default)]
+pub(crate) struct Applied {
+    pub(crate) snapshots: u64,
+    pub(crate) objects: u64,
+    pub(crate) chunks: u64,
+    pub(crate) chunks_deferred: u64,
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
+    pub(crate) live_runs: Vec<String>,
+}
+
+impl Store {
+    /// Applies a deletion: catalog rows in one `BEGIN IMMEDIATE`
+    /// transaction, re-checked under the lock, then the listed files.
+    pub(crate) fn apply_deletion(
+        &mut self,
+        deletion: Deletion,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<Applied> {
+        let catalog = self.catalog.clone();
+        let sql = |e| classify(&catalog, e);
+        let mut applied = Applied::default();
+        let Deletion {
+            snapshots,
+            with_metric_points,
+            runs,
+            mut objects,
+            mut chunks,
+            lineage_refs,
+            files,
+            scanned,
+            spare_runs,
+        } = deletion;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let run_list = run_rows(&tx).map_err(sql)?;
+        let live: HashSet<String> = run_list
+            .iter()
+            .filter(|r| r.live() && !runs.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        applied.live_runs = live.iter().cloned().collect();
+        applied.live_runs.sort();
+        for run in &runs {
+            for table in ["entries", "snapshots", "metrics", "events", "warnings"] {
+                let n = tx
+                    .execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run])
+                    .map_err(sql)?;
+                if table == "snapshots" {
+                    applied.snapshots += n as u64;
+                }
+            }
+            tx.execute("DELETE FROM runs WHERE id = ?1", [run])
+                .map_err(sql)?;
+        }
+        {
+            let mut del_snapshot = tx
+                .prepare("DELETE FROM snapshots WHERE run_id = ?1 AND seq = ?2")
+                .map_err(sql)?;
+            let mut del_entries = tx
+                .prepare("DELETE FROM entries WHERE run_id = ?1 AND seq = ?2")
+                .map_err(sql)?;
+            let mut del_points = tx
+                .prepare("DELETE FROM metrics WHERE run_id = ?1 AND seq = ?2")
+                .map_err(sql)?;
+            let total = snapshots.len() as u64;
+            for (i, (run, seq)) in snapshots.iter().enumerate() {
+                // A run that went live since the scan is not touched.
+                if live.contains(run) || spare_runs.contains(run) {
+                    continue;
+                }
+                applied.snapshots += del_snapshot.execute(params![run, seq]).map_err(sql)? as u64;
+                del_entries.execute(params![run, seq]).map_err(sql)?;
+                if with_metric_points {
+                    del_points.execute(params![run, seq]).map_err(sql)?;
+                }
+                progress(Progress {
+                    phase: "removing snapshots",
+                    done: i as u64 + 1,
+                    total,
+                });
+            }
+        }
+        // Snapshots committed since the scan: whatever they reach stays.
+        let now = snapshot_keys(&tx).map_err(sql)?;
+        let fresh: HashSet<SnapKey> = now.difference(&scanned).cloned().collect();
+        if !fresh.is_empty() {
+            let roots = entry_hashes(&tx, |run, seq| fresh.contains(&(run.to_owned(), seq)))
+                .map_err(sql)?;
+            let mut reach = Reach::default();
+            reach.walk(&tx, &catalog, roots)?;
+            objects.retain(|h| !reach.objects.contains(h));
+            chunks.retain(|h| !reach.chunks.contains(h));
+        }
+        let mut lineage = HashSet::new();
+        for run in run_list.iter().filter(|r| !runs.contains(&r.id)) {
+            lineage_chunks(&run.lineage, &mut lineage);
+        }
+        if lineage_refs {
+            chunks.retain(|h| !lineage.contains(h));
+        }
+        {
+            let mut del_object = tx
+                .prepare("DELETE FROM objects WHERE hash = ?1")
+                .map_err(sql)?;
+            for hash in &objects {
+                applied.objects += del_object.execute([hash]).map_err(sql)? as u64;
+            }
+        }
+        let mut doomed_files: HashSet<String> = HashSet::new();
+        if live.is_empty() {
+            let mut row = tx
+                .prepare("SELECT stored, inline IS NOT NULL FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            let mut del_chunk = tx
+                .prepare("DELETE FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            for hash in &chunks {
+                let found: Option<(i64, bool)> = row
+                    .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(sql)?;
+                if let Some((stored, inline)) = found {
+                    del_chunk.execute([hash]).map_err(sql)?;
+                    applied.chunks += 1;
+                    if inline {
+                        applied.bytes += u64::try_from(stored).unwrap_or(0);
+                    }
+                }
+                doomed_files.insert(hash.clone());
+            }
+            // Orphans and temporary files: only when no row names them now.
+            let mut has_row = tx
+                .prepare("SELECT 1 FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            for file in &files {
+                if doomed_files.contains(&file.hash) && !file.temp {
+                    continue;
+                }
+                let named = has_row
+                    .query_row([&file.hash], |_| Ok(()))
+                    .optional()
+                    .map_err(sql)?
+                    .is_some();
+                if !named || file.temp {
+                    doomed_files.insert(file_key(file));
+                }
+            }
+        } else {
+            let mut has_row = tx
+                .prepare("SELECT 1 FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            for hash in &chunks {
+                if has_row
+                    .query_row([hash], |_| Ok(()))
+                    .optional()
+                    .map_err(sql)?
+                    .is_some()
+                {
+                    applied.chunks_deferred += 1;
+                }
+            }
+        }
+        tx.commit().map_err(sql)?;
+        let total = files.len() as u64;
+        for (i, file) in files.iter().enumerate() {
+            let doomed = if file.temp {
+                doomed_files.contains(&file_key(file))
+            } else {
+                doomed_files.contains(&file.hash) || doomed_files.contains(&file_key(file))
+            };
+            if doomed && remove_listed(file)? {
+                applied.files += 1;
+                applied.bytes += file.len;
+            }
+            progress(Progress {
+                phase: "removing files",
+                done: i as u64 + 1,
+                total,
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Whether a run is being captured right now (status `running` and its
+    /// process alive, or on another host).
+    pub fn run_is_live(&self, run_id: &str) -> StoreResult<bool> {
+        let runs = run_rows(&self.conn).map_err(self.sql())?;
+        Ok(runs.iter().any(|r| r.id == run_id && r.live()))
+    }
+
+    /// Plans and applies retention: per run, the snapshots `rules` keep
+    /// stay (plus the first and last, and any a resumed run branched
+    /// from); the others go; then the sweep. Runs being captured are left
+    /// whole. Without any rule, only the sweep runs.
+    pub fn gc(
+        &mut self,
+        rules: &KeepRules,
+        dry_run: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<SweepReport> {
+        let files = list_chunk_files(&self.dir)?;
+        let runs = run_rows(&self.conn).map_err(self.sql())?;
+        let scanned = snapshot_keys(&self.conn).map_err(self.sql())?;
+        let mut branched: HashSet<SnapKey> = HashSet::new();
+        for r in &runs {
+            if let (Some(p), Some(s)) = (&r.parent_run, r.parent_seq) {
+                branched.insert((p.clone(), s));
+            }
+        }
+        let mut report = SweepReport {
+            dry_run,
+            ..SweepReport::default()
+        };
+        let mut remove: BTreeSet<SnapKey> = BTreeSet::new();
+        let mut spare_runs = HashSet::new();
+        for run in &runs {
+            let metas = self.snapshots(&run.id)?;
+            if run.live() {
+                spare_runs.insert(run.id.clone());
+                report.live_runs.push(run.id.clone());
+                report.runs.push(RunRetention {
+                    run: run.id.clone(),
+                    kept: metas.len() as u64,
+                    removed: Vec::new(),
+                    skipped: Some("being captured".into()),
+                });
+                continue;
+            }
+            let n = metas.len();
+            let mut removed = Vec::new();
+            if rules.any() {
+                for (i, m) in metas.iter().enumerate() {
+                    let keep = i == 0
+                        || i + 1 == n
+                        || rules.last.is_some_and(|last| (n - i) as u64 <= last)
+                        || rules
+                            .every
+                            .is_some_and(|k| k > 0 && m.seq.rem_euclid(k as i64) == 0)
+                        || (rules.labeled && m.label.is_some() && m.trigger != Trigger::Cell)
+                        || branched.contains(&(run.id.clone(), m.seq));
+                    if !keep {
+                        removed.push(m.seq);
+                        remove.insert((run.id.clone(), m.seq));
+                    }
+                }
+            }
+            report.runs.push(RunRetention {
+                run: run.id.clone(),
+                kept: (n - removed.len()) as u64,
+                removed,
+                skipped: None,
+            });
+        }
+        let deletion = self.plan_sweep(remove, Vec::new(), files, scanned, spare_runs, progress)?;
+        self.finish_sweep(deletion, report, progress)
+    }
+
+    /// Removes a run whole (its snapshots, entries, metrics, events and
+    /// warnings) and sweeps what only it used. A run being captured is
+    /// refused unless `force`.
+    pub fn remove_run(
+        &mut self,
+        run_id: &str,
+        force: bool,
+        dry_run: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<SweepReport> {
+        let files = list_chunk_files(&self.dir)?;
+        let runs = run_rows(&self.conn).map_err(self.sql())?;
+        let scanned = snapshot_keys(&self.conn).map_err(self.sql())?;
+        let run = runs
+            .iter()
+            .find(|r| r.id == run_id)
+            .ok_or_else(|| StoreError::UnknownRun(run_id.to_owned()))?;
+        if run.live() && !force {
+            return Err(StoreError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::other(format!(
+                    "run {run_id} is still being captured; stop it first, or pass --force"
+                )),
+            });
+        }
+        let remove: BTreeSet<SnapKey> = scanned
+            .iter()
+            .filter(|(r, _)| r == run_id)
+            .cloned()
+            .collect();
+        let report = SweepReport {
+            dry_run,
+            live_runs: runs
+                .iter()
+                .filter(|r| r.live() && r.id != run_id)
+                .map(|r| r.id.clone())
+                .collect(),
+            removed_runs: vec![run_id.to_owned()],
+            runs: vec![RunRetention {
+                run: run_id.to_owned(),
+                kept: 0,
+                removed: remove.iter().map(|(_, s)| *s).collect(),
+                skipped: None,
+            }],
+            ..SweepReport::default()
+        };
+        let deletion = self.plan_sweep(
+            remove,
+            vec![run_id.to_owned()],
+            files,
+            scanned,
+            HashSet::new(),
+            progress,
+        )?;
+        self.finish_sweep(deletion, report, progress)
+    }
+
+    /// Works out, from the catalog as it is now, which objects and chunks
+    /// nothing will reference once `remove` and `runs` are gone.
+    fn plan_sweep(
+        &self,
+        remove: BTreeSet<SnapKey>,
+        runs: Vec<String>,
+        files: Vec<ChunkFile>,
+        scanned: BTreeSet<SnapKey>,
+        spare_runs: HashSet<String>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<Deletion> {
+        let sql = self.sql();
+        progress(Progress {
+            phase: "reading entries",
+            done: 0,
+            total: 0,
+        });
+        let roots = entry_hashes(&self.conn, |run, seq| {
+            !remove.contains(&(run.to_owned(), seq)) && !runs.iter().any(|r| r == run)
+        })
+        .map_err(&sql)?;
+        let total = roots.len() as u64;
+        let mut reach = Reach::default();
+        for (i, root) in roots.into_iter().enumerate() {
+            reach.walk(&self.conn, &self.catalog, [root])?;
+            if i % 256 == 0 {
+                progress(Progress {
+                    phase: "walking objects",
+                    done: i as u64,
+                    total,
+                });
+            }
+        }
+        for run in run_rows(&self.conn).map_err(&sql)? {
+            if !runs.contains(&run.id) {
+                lineage_chunks(&run.lineage, &mut reach.chunks);
+            }
+        }
+        let objects = column(&self.conn, "SELECT hash FROM objects")
+            .map_err(&sql)?
+            .into_iter()
+            .filter(|h| !reach.objects.contains(h))
+            .collect();
+        let chunks = column(&self.conn, "SELECT hash FROM chunks")
+            .map_err(&sql)?
+            .into_iter()
+            .filter(|h| !reach.chunks.contains(h))
+            .collect();
+        Ok(Deletion {
+            snapshots: remove,
+            with_metric_points: false,
+            runs,
+            objects,
+            chunks,
+            lineage_refs: true,
+            files,
+            scanned,
+            spare_runs,
+        })
+    }
+
+    fn finish_sweep(
+        &mut self,
+        deletion: Deletion,
+        mut report: SweepReport,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<SweepReport> {
+        if report.dry_run {
+            let sql = self.sql();
+            let mut sizes: BTreeMap<String, (i64, bool)> = BTreeMap::new();
+            {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT hash, stored, inline IS NOT NULL FROM chunks")
+                    .map_err(&sql)?;
+                let mut rows = stmt.query([]).map_err(&sql)?;
+                while let Some(r) = rows.next().map_err(&sql)? {
+                    let hash: String = r.get(0).map_err(&sql)?;
+                    if deletion.chunks.contains(&hash) {
+                        sizes.insert(hash, (r.get(1).map_err(&sql)?, r.get(2).map_err(&sql)?));
+                    }
+                }
+            }
+            report.snapshots_removed = deletion.snapshots.len() as u64;
+            report.objects_removed = deletion.objects.len() as u64;
+            report.chunks_removed = sizes.len() as u64;
+            report.bytes_freed = sizes
+                .values()
+                .filter(|(_, inline)| *inline)
+                .map(|(s, _)| u64::try_from(*s).unwrap_or(0))
+                .sum();
+            for file in &deletion.files {
+                if file.temp || sizes.contains_key(&file.hash) || !self.has_chunk(&file.hash)? {
+                    report.files_removed += 1;
+                    report.bytes_freed += file.len;
+                }
+            }
+            if !report.live_runs.is_empty() {
+                // As `apply_deletion` would: no chunk goes while a run is live.
+                report.chunks_deferred = report.chunks_removed;
+                report.chunks_removed = 0;
+                report.files_removed = 0;
+                report.bytes_freed = 0;
+            }
+            return Ok(report);
+        }
+        let applied = self.apply_deletion(deletion, progress)?;
+        report.snapshots_removed = applied.snapshots;
+        report.objects_removed = applied.objects;
+        report.chunks_removed = applied.chunks;
+        report.chunks_deferred = applied.chunks_deferred;
+        report.files_removed = applied.files;
+        report.bytes_freed = applied.bytes;
+        for run in applied.live_runs {
+            if !report.live_runs.contains(&run) {
+                report.live_runs.push(run);
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn file_key(file: &ChunkFile) -> String {
+    file.path.to_string_lossy().into_owned()
+}
+
+fn column(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
