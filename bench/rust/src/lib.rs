@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench and test fixtures
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use snapline_array_scan::{scan, DType};
+use snapline_array_scan::{scan, DType, CHUNK_SIZE};
 use snapline_store::{
     chunk_hash, compress, EntryRow, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo,
     SnapshotCommit, SnapshotMeta, Store, StoreResult, Trigger, INLINE_LIMIT,
@@ -67,30 +67,12 @@ impl SyntheticRun {
                 Object::F32 { shape, data } => {
                     let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_ne_bytes()).collect();
                     let scanned = scan(&bytes, DType::F32, None, 2);
-                    let mut hashes = Vec::new();
-                    for c in &scanned.chunks {
-                        let hash = c.hash.to_hex();
-                        if !self.store.has_chunk(&hash)?
-                            && !chunks.iter().any(|n: &NewChunk| n.hash == hash)
-                        {
-                            let raw = &bytes[c.offset..c.offset + c.len];
-                            let frame = compress(raw)?;
-                            bytes_new += frame.len() as i64;
-                            let inline = if frame.len() <= INLINE_LIMIT {
-                                Some(frame.clone())
-                            } else {
-                                dirs.insert(self.store.write_chunk_file(&hash, &frame)?);
-                                None
-                            };
-                            chunks.push(NewChunk {
-                                hash: hash.clone(),
-                                size: raw.len() as u64,
-                                stored: frame.len() as u64,
-                                inline,
-                            });
-                        }
-                        hashes.push(hash);
-                    }
+                    let before = chunks.len();
+                    let hashes = stage_chunks(&self.store, &bytes, &mut chunks, &mut dirs)?;
+                    bytes_new += chunks[before..]
+                        .iter()
+                        .map(|c| c.stored as i64)
+                        .sum::<i64>();
                     let stats = scanned.stats;
                     nonfinite += (stats.nan + stats.posinf + stats.neginf) as i64;
                     let mut extra = serde_json::Map::new();
@@ -183,6 +165,39 @@ fn tagged(x: f64) -> serde_json::Value {
     } else {
         serde_json::json!(x)
     }
+}
+
+/// Stages the 1 MiB chunks of `bytes` for a commit the way the agent does:
+/// each chunk not yet in the store (nor in `pending`) is compressed and kept
+/// inline when small, else written to its file (its directory added to
+/// `dirs` for `sync_chunk_dirs`). Returns the chunk hashes in order.
+pub fn stage_chunks(
+    store: &Store,
+    bytes: &[u8],
+    pending: &mut Vec<NewChunk>,
+    dirs: &mut BTreeSet<PathBuf>,
+) -> StoreResult<Vec<String>> {
+    let mut hashes = Vec::new();
+    for raw in bytes.chunks(CHUNK_SIZE) {
+        let hash = chunk_hash(raw);
+        if !store.has_chunk(&hash)? && !pending.iter().any(|n| n.hash == hash) {
+            let frame = compress(raw)?;
+            let inline = if frame.len() <= INLINE_LIMIT {
+                Some(frame.clone())
+            } else {
+                dirs.insert(store.write_chunk_file(&hash, &frame)?);
+                None
+            };
+            pending.push(NewChunk {
+                hash: hash.clone(),
+                size: raw.len() as u64,
+                stored: frame.len() as u64,
+                inline,
+            });
+        }
+        hashes.push(hash);
+    }
+    Ok(hashes)
 }
 
 /// `n` pseudo-random floats in [-1, 1) from `seed` (xorshift; no dependency).

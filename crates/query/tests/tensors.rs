@@ -5,14 +5,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use snapline_bench::{noise, Object, SyntheticRun};
+use snapline_bench::{noise, stage_chunks, Object, SyntheticRun};
 use snapline_query::{export_tensors, QueryError, SnapshotRef, TensorFormat};
 use snapline_store::{
-    chunk_hash, compress, EntryRow, NewChunk, ObjectKind, ObjectRecord, SnapshotCommit,
-    SnapshotMeta, Trigger, INLINE_LIMIT,
+    chunk_hash, EntryRow, NewChunk, ObjectKind, ObjectRecord, SnapshotCommit, SnapshotMeta, Trigger,
 };
-
-const CHUNK: usize = 1 << 20;
 
 /// An array record with its raw bytes, for snapshots `SyntheticRun` cannot write.
 struct Raw {
@@ -31,26 +28,7 @@ fn commit_raw(run: &mut SyntheticRun, seq: i64, arrays: &[Raw]) {
     let mut entries = Vec::new();
     let mut dirs = BTreeSet::new();
     for a in arrays {
-        let mut hashes = Vec::new();
-        for raw in a.bytes.chunks(CHUNK) {
-            let hash = chunk_hash(raw);
-            if !run.store.has_chunk(&hash).unwrap() && !chunks.iter().any(|c| c.hash == hash) {
-                let frame = compress(raw).unwrap();
-                let inline = if frame.len() <= INLINE_LIMIT {
-                    Some(frame.clone())
-                } else {
-                    dirs.insert(run.store.write_chunk_file(&hash, &frame).unwrap());
-                    None
-                };
-                chunks.push(NewChunk {
-                    hash: hash.clone(),
-                    size: raw.len() as u64,
-                    stored: frame.len() as u64,
-                    inline,
-                });
-            }
-            hashes.push(hash);
-        }
+        let hashes = stage_chunks(&run.store, &a.bytes, &mut chunks, &mut dirs).unwrap();
         let record = ObjectRecord {
             kind: ObjectKind::Array,
             type_name: "numpy.ndarray".into(),
