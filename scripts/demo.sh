@@ -21,6 +21,19 @@ $S show last 'model.0.weight'
 step "snapline metrics last epoch_loss"
 $S metrics last epoch_loss
 
+# What changed between two epochs (the first snapshot of each), where NaN
+# first appeared (a healthy run: nowhere), and the loss curve as a picture.
+SEQS=$($S log last --json | .venv/bin/python -c \
+  'import json,sys; r=[s["seq"] for s in json.load(sys.stdin) if s["trigger"] == "iteration" and len(s["loops"]) == 1]; print(r[0], r[1])')
+set -- $SEQS
+step "snapline diff last@$1 last@$2 --elements 2"
+$S diff "last@$1" "last@$2" --elements 2 | sed -n '1,40p'  # (sed reads to the end: no SIGPIPE)
+step "snapline nan last"
+$S nan last
+step "snapline plot last epoch_loss --x epoch --log-y -o bench/out/demo_loss.png"
+mkdir -p bench/out
+$S plot last epoch_loss --x epoch --log-y -o bench/out/demo_loss.png
+
 # Time travel: resume the run from the start of its third epoch (a new run
 # branching from that snapshot), then open the state of epoch 2 and look at it.
 EPOCH2=$($S log last --json | .venv/bin/python -c \
