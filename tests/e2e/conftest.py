@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,21 @@ def assert_same_output(plain: subprocess.CompletedProcess,
     assert captured.stdout == plain.stdout
     assert captured.stderr == plain.stderr
     assert captured.returncode == plain.returncode
+
+
+def wait_for_iterations(sl: Any, proc: subprocess.Popen, count: int = 1) -> list:
+    """Until a run being captured by `proc` has committed `count` loop
+    iteration snapshots; returns them (the process must stay alive)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        done = sl.cli_raw("log", "last")
+        rows = json.loads(done.stdout) if done.returncode == 0 else []
+        iterations = [r for r in rows if r["trigger"] == "iteration"]
+        if len(iterations) >= count:
+            return iterations
+        time.sleep(0.02)
+    raise AssertionError(f"{count} loop snapshot(s) were not committed in {TIMEOUT} s")
 
 
 def snapshots_contiguous(rows: list) -> None:

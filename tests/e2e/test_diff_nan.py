@@ -4,12 +4,9 @@ non-finite snapshot of a diverging run, what began it and what followed."""
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import pytest
-from conftest import PYTHON, one_line, python_has
+from conftest import PYTHON, one_line, python_has, wait_for_iterations
 
 EPOCHS = """
 import json
@@ -209,16 +206,7 @@ def test_a_run_still_being_written_is_answered_for_what_is_committed(sl, tmp_pat
     """)
     proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script])
     try:
-        deadline = time.time() + 60
-        log = []
-        while time.time() < deadline:
-            done = sl.cli_raw("log")
-            log = [s for s in (json.loads(done.stdout) if done.returncode == 0 else [])
-                   if s["trigger"] == "iteration"]
-            if len(log) >= 5:
-                break
-            time.sleep(0.2)
-        assert len(log) >= 5, "the run never produced five iteration snapshots"
+        log = wait_for_iterations(sl, proc, 5)
         assert sl.last_run()["status"] == "running"
         d = sl.cli("diff", f"last@{log[0]['seq']}", f"last@{log[4]['seq']}")
         assert change(d, "w")["detail"]["changed"] >= 1

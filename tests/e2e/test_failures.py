@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, PYTHON, TIMEOUT, snapshots_contiguous
+from conftest import BIN, PYTHON, TIMEOUT, snapshots_contiguous, wait_for_iterations
 from conftest import run as run_command
 
 FAILING = """
@@ -236,7 +236,7 @@ def test_kill_9_leaves_a_consistent_store(sl, delays):
     for delay in delays:
         proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script])
         assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-        _wait_for_loop_snapshot(sl, proc)
+        wait_for_iterations(sl, proc)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=TIMEOUT)
@@ -260,16 +260,3 @@ def test_kill_9_leaves_a_consistent_store(sl, delays):
         assert [last[f"arrays[{k}]"]["stats"]["count"] for k in range(4)] == [2 * 1024 * 1024] * 4
         assert last["arrays"]["type"] == "list"
 
-
-def _wait_for_loop_snapshot(sl, proc: subprocess.Popen) -> None:
-    """Until the run has committed a loop snapshot (snapshots are now being
-    taken one after another)."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        done = sl.cli_raw("log", "last")
-        if done.returncode == 0 and any(r["trigger"] == "iteration"
-                                        for r in json.loads(done.stdout)):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no loop snapshot was committed")

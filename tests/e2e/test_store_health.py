@@ -10,7 +10,7 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import EXAMPLES, PYTHON, TIMEOUT
+from conftest import EXAMPLES, PYTHON, TIMEOUT, wait_for_iterations
 
 MLP = EXAMPLES / "numpy_mlp.py"
 # Wide enough that the weights live in chunk files (chunks over 64 KiB).
@@ -73,17 +73,6 @@ def verify_all(sl) -> None:
         assert all(r["verified"] for r in rows), [r for r in rows if not r["verified"]]
 
 
-def wait_for_loop_snapshot(sl, proc) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read()
-        done = sl.cli_raw("log", "last")
-        if done.returncode == 0 and any(r["trigger"] == "iteration"
-                                        for r in json.loads(done.stdout)):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no loop snapshot was committed")
-
 
 def test_a_healthy_store(sl):
     capture_mlp(sl)
@@ -99,7 +88,7 @@ def test_kill_9_leaves_only_reclaimable_leftovers(sl):
     script = sl.script(CHURN)
     proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script])
     assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-    wait_for_loop_snapshot(sl, proc)
+    wait_for_iterations(sl, proc)
     time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=TIMEOUT)
@@ -227,7 +216,7 @@ def test_rm_refuses_a_run_being_captured(sl):
     proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script])
     try:
         assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-        wait_for_loop_snapshot(sl, proc)
+        wait_for_iterations(sl, proc)
         run_id = sl.last_run()["id"]
         code, err = sl.cli_fail("rm", run_id)
         assert code == 2 and "still being captured" in err and "--force" in err
@@ -266,7 +255,7 @@ def test_gc_rm_and_repair_never_break_a_capture_in_progress(sl):
     # has, which it reuses without writing them, while they are being swept.
     proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script, "0.15"])
     assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-    wait_for_loop_snapshot(sl, proc)
+    wait_for_iterations(sl, proc)
     live = sl.last_run()["id"]
     rounds = 0
     while proc.poll() is None:
