@@ -1,21 +1,21 @@
-//! Import: all or nothing. Every part of the bundle is verified before
-//! anything is written; then the chunk files the store lacks are written
-//! durably, then the catalog rows are committed in one transaction. When
-//! anything fails after the first chunk file, the files this import created
-//! are removed, so a refused import leaves the store as it was.
+//! Import: all or nothing. The catalog part is checked before anything is
+//! written; each chunk frame is then read once, checked and, when the store
+//! lacks it, written; the files are made durable together and the catalog
+//! rows committed in one transaction. When any part is damaged, or anything
+//! fails after the first chunk file, the files this import created are
+//! removed, so a refused import leaves the store as it was.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use snapline_store::{ChunkFiles, ImportOutcome, Store, INLINE_LIMIT};
+use snapline_store::{ChunkFiles, ImportOutcome, Store, WrittenFile, INLINE_LIMIT};
 
 use crate::error::{BundleError, BundleResult};
 use crate::format::ChunkPart;
 use crate::progress::Progress;
-use crate::read::{BundleReader, FileSource};
+use crate::read::BundleReader;
 
 /// What an import did (the `snapline import --json` shape).
 #[derive(Clone, Debug, Serialize)]
@@ -35,17 +35,29 @@ pub struct ImportSummary {
     pub origin: serde_json::Value,
 }
 
-/// Verifies `bundle` whole, then imports it into the store at `store_dir`
-/// (created if needed).
+/// How many times an import writes again the chunks a concurrent `gc` or
+/// `rm` swept from under it before it gives up.
+const ATTEMPTS: usize = 3;
+
+/// Threads checking and writing chunks: two decompress and hash on the two
+/// cores while the others wait on the page cache.
+const IMPORT_THREADS: usize = 4;
+
+/// Imports `bundle` into the store at `store_dir` (created if needed), all
+/// or nothing. The catalog part is checked first; then each chunk frame is
+/// read once, checked (frame hash, bounded decompression, content hash) and,
+/// when the store lacks it, written as a chunk file without fsync; one
+/// `syncfs` makes the files durable; one transaction commits the rows. A
+/// damaged part anywhere removes the files this import wrote, so the store
+/// is as it was. A bundle the store already holds is still checked whole.
 pub fn import_bundle(
     store_dir: &Path,
     bundle: &Path,
     progress: &dyn Progress,
 ) -> BundleResult<ImportSummary> {
     let reader = BundleReader::open_file(bundle)?;
-    let verified = reader.verify(crate::VERIFY_THREADS, progress)?;
-    let rows = &verified.rows;
-    let manifest = &verified.manifest;
+    let rows = reader.checked_catalog()?;
+    let manifest = &reader.manifest;
     let origin = serde_json::json!({
         "host": manifest.host,
         "exporter": manifest.exporter,
@@ -65,172 +77,217 @@ pub fn import_bundle(
         origin: origin.clone(),
     };
     let mut store = Store::create(store_dir)?;
-    match store.import_plan(rows)? {
+    let all: Vec<&ChunkPart> = manifest.chunks.iter().collect();
+    match store.import_plan(&rows)? {
         ImportOutcome::AlreadyImported => {
+            // Nothing to write, but a damaged copy is still called damaged.
+            reader.each_checked_frame(
+                &all,
+                crate::VERIFY_THREADS,
+                "verifying",
+                progress,
+                |_, _| Ok(()),
+            )?;
             if let Ok(run) = store.run(&rows.run.id) {
                 summary.origin = run.origin.unwrap_or(serde_json::Value::Null);
             }
             return Ok(summary);
         }
         ImportOutcome::Conflict(why) => return Err(BundleError::Conflict(why)),
-        ImportOutcome::New | ImportOutcome::AddSnapshots(_) => {}
+        ImportOutcome::New | ImportOutcome::AddSnapshots(_) | ImportOutcome::ChunksGone(_) => {}
     }
-    let parts: HashMap<&str, &ChunkPart> = manifest
-        .chunks
-        .iter()
-        .map(|c| (c.chunk.as_str(), c))
-        .collect();
-    // Small chunks live in the catalog: their frames go in the transaction.
-    let mut inline = HashMap::new();
-    let mut to_write = Vec::new();
+    // What each chunk needs besides its check: small chunks live in the
+    // catalog (their frames go in the transaction), others in files.
     let files = store.chunk_files();
-    for c in &manifest.chunks {
-        if c.size <= INLINE_LIMIT as u64 {
-            if !store.has_chunk(&c.chunk)? {
-                inline.insert(c.chunk.clone(), reader.frame(c)?);
+    let mut needs = HashMap::with_capacity(all.len());
+    for c in &all {
+        let need = if c.size <= INLINE_LIMIT as u64 {
+            if store.has_chunk(&c.chunk)? {
+                Need::Check
+            } else {
+                Need::Inline
             }
-        } else if !(store.has_chunk(&c.chunk)? && files.exists(&c.chunk)?) {
+        } else if store.has_chunk(&c.chunk)? && files.exists(&c.chunk)? {
+            Need::Check
+        } else {
             // Only a committed chunk's file is trusted; an orphan file (a
-            // crash before some commit) is rewritten.
-            to_write.push(*parts.get(c.chunk.as_str()).unwrap_or(&c));
-        }
+            // crash before some commit) is written again.
+            Need::File
+        };
+        needs.insert(c.chunk.as_str(), need);
     }
-    // Chunk directories this import creates go too when it is undone.
-    let new_dirs: BTreeSet<PathBuf> = to_write
-        .iter()
-        .filter_map(|c| {
-            files
-                .path_of(&c.chunk)
-                .ok()?
-                .parent()
-                .map(Path::to_path_buf)
-        })
-        .filter(|d| !d.exists())
-        .collect();
-    let undo = |created: &[String]| {
-        remove_all(&files, created);
-        for dir in &new_dirs {
-            // Only when empty: a capture may have put its own file there.
-            let _ = std::fs::remove_dir(dir);
+    let written = Written::new(&files, &all, &needs);
+    let inline = Mutex::new(HashMap::new());
+    let pass =
+        reader.each_checked_frame(&all, IMPORT_THREADS, "importing", progress, |c, frame| {
+            match needs.get(c.chunk.as_str()) {
+                Some(Need::File) => written.write(&c.chunk, frame),
+                Some(Need::Inline) => {
+                    if let Ok(mut map) = inline.lock() {
+                        map.insert(c.chunk.clone(), frame.to_vec());
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        });
+    if let Err(e) = pass.and_then(|()| written.sync()) {
+        written.undo(&mut store);
+        return Err(e);
+    }
+    let inline = inline.into_inner().unwrap_or_default();
+    let mut attempt = 1;
+    let outcome = loop {
+        let done = store.import_rows(&rows, &origin, &inline, &written.names());
+        match done {
+            Ok(ImportOutcome::ChunksGone(gone)) if attempt < ATTEMPTS => {
+                // A gc or rm swept chunks this import found in the store:
+                // write them from the bundle too, and commit again.
+                attempt += 1;
+                let parts: HashSet<&str> = gone.iter().map(String::as_str).collect();
+                let redo: Vec<&ChunkPart> = all
+                    .iter()
+                    .copied()
+                    .filter(|c| parts.contains(c.chunk.as_str()))
+                    .collect();
+                let rewrite = reader
+                    .each_checked_frame(&redo, IMPORT_THREADS, "importing", progress, |c, f| {
+                        written.write(&c.chunk, f)
+                    })
+                    .and_then(|()| written.sync());
+                if let Err(e) = rewrite {
+                    written.undo(&mut store);
+                    return Err(e);
+                }
+            }
+            Ok(ImportOutcome::ChunksGone(gone)) => {
+                written.undo(&mut store);
+                return Err(BundleError::Conflict(format!(
+                    "chunks this import needs kept vanishing from the store ({} of them, \
+                     e.g. {}): a gc or rm is running; import again when it is done",
+                    gone.len(),
+                    gone.first().map(String::as_str).unwrap_or("?")
+                )));
+            }
+            Ok(outcome) => break outcome,
+            Err(e) => {
+                written.undo(&mut store);
+                return Err(e.into());
+            }
         }
     };
-    let created = write_chunks(&reader, &files, &to_write, progress);
-    let created = match created {
-        Ok(created) => created,
-        Err((created, e)) => {
-            undo(&created);
-            return Err(e);
-        }
-    };
-    summary.chunk_files_written = created.len();
-    match store.import_rows(rows, &origin, &inline) {
-        Ok(ImportOutcome::New) => {
+    summary.chunk_files_written = written.count();
+    match outcome {
+        ImportOutcome::New => {
             summary.outcome = "imported".into();
             summary.seqs = rows.snapshots.iter().map(|s| s.seq).collect();
         }
-        Ok(ImportOutcome::AddSnapshots(seqs)) => {
+        ImportOutcome::AddSnapshots(seqs) => {
             summary.outcome = "added snapshots".into();
             summary.seqs = seqs;
         }
-        Ok(ImportOutcome::AlreadyImported) => {
+        ImportOutcome::AlreadyImported | ImportOutcome::ChunksGone(_) => {
             // Another import of the same bundle committed first.
-            undo(&created);
+            written.undo(&mut store);
             summary.chunk_files_written = 0;
         }
-        Ok(ImportOutcome::Conflict(why)) => {
-            undo(&created);
+        ImportOutcome::Conflict(why) => {
+            written.undo(&mut store);
             return Err(BundleError::Conflict(why));
-        }
-        Err(e) => {
-            undo(&created);
-            return Err(e.into());
         }
     }
     Ok(summary)
 }
 
-fn remove_all(files: &ChunkFiles, created: &[String]) {
-    for hash in created {
-        let _ = files.remove(hash);
-    }
+/// What an import does with a chunk once its frame is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    /// The store holds it: nothing.
+    Check,
+    /// A small chunk the store lacks: its frame goes in the transaction.
+    Inline,
+    /// A chunk the store lacks, or whose file is missing: write the file.
+    File,
 }
 
-type Created = Vec<String>;
+/// The chunk files one import wrote: written without fsync, made durable
+/// together, taken back together when the import is refused.
+struct Written<'a> {
+    files: &'a ChunkFiles,
+    created: Mutex<Vec<WrittenFile>>,
+    /// Chunk directories that did not exist before: removed on undo when
+    /// empty (a capture may have put its own file there meanwhile).
+    new_dirs: BTreeSet<PathBuf>,
+}
 
-/// Threads writing chunk files (mostly waiting on the page cache).
-const WRITE_THREADS: usize = 4;
-
-/// Threads fsyncing the written chunk files: concurrent fsyncs share the
-/// file system's journal commits (one after another, 1,000 files cost
-/// seconds).
-const SYNC_THREADS: usize = 16;
-
-/// Writes the frames of `chunks` as chunk files on `WRITE_THREADS` threads (each frame
-/// read again and checked against its part hash: the bundle may have
-/// changed since it was verified), then fsyncs them and their directories. Returns
-/// the chunks whose files it created, also on failure.
-fn write_chunks(
-    reader: &BundleReader<FileSource>,
-    files: &ChunkFiles,
-    chunks: &[&ChunkPart],
-    progress: &dyn Progress,
-) -> Result<Created, (Created, BundleError)> {
-    let total: u64 = chunks.iter().map(|c| c.part.length).sum();
-    progress.start("writing", total);
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let created: Mutex<Created> = Mutex::new(Vec::new());
-    let dirs: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-    let error: Mutex<Option<BundleError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..WRITE_THREADS {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(chunk) = chunks.get(i) else { break };
-                    let result = reader.frame(chunk).and_then(|frame| {
-                        files
-                            .write_unsynced(&chunk.chunk, &frame)
-                            .map_err(BundleError::from)
-                    });
-                    match result {
-                        Ok(dir) => {
-                            if let Ok(mut c) = created.lock() {
-                                c.push(chunk.chunk.clone());
-                            }
-                            if let Ok(mut d) = dirs.lock() {
-                                d.insert(dir);
-                            }
-                            progress.advance(chunk.part.length);
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            if let Ok(mut slot) = error.lock() {
-                                slot.get_or_insert(e);
-                            }
-                            break;
-                        }
-                    }
-                }
-            });
+impl<'a> Written<'a> {
+    fn new(files: &'a ChunkFiles, all: &[&ChunkPart], needs: &HashMap<&str, Need>) -> Self {
+        let new_dirs = all
+            .iter()
+            .filter(|c| needs.get(c.chunk.as_str()) == Some(&Need::File))
+            .filter_map(|c| {
+                files
+                    .path_of(&c.chunk)
+                    .ok()?
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
+            .filter(|d| !d.exists())
+            .collect();
+        Written {
+            files,
+            created: Mutex::new(Vec::new()),
+            new_dirs,
         }
-    });
-    progress.finish();
-    let created = created.into_inner().unwrap_or_default();
-    if let Some(e) = error.into_inner().ok().flatten() {
-        return Err((created, e));
     }
-    let dirs = dirs.into_inner().unwrap_or_default();
-    let synced = if sync_filesystem(files.store_dir()) {
-        files.sync_dirs(&dirs)
-    } else {
-        files.sync_files(&created, &dirs, SYNC_THREADS)
-    };
-    if let Err(e) = synced {
-        return Err((created, e.into()));
+
+    fn write(&self, hash: &str, frame: &[u8]) -> BundleResult<()> {
+        let file = self.files.write_unsynced(hash, frame)?;
+        if let Ok(mut c) = self.created.lock() {
+            c.push(file);
+        }
+        Ok(())
     }
-    Ok(created)
+
+    fn list(&self) -> Vec<WrittenFile> {
+        self.created.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn names(&self) -> HashSet<String> {
+        self.list().into_iter().map(|f| f.hash).collect()
+    }
+
+    fn count(&self) -> usize {
+        self.created.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Makes the files written so far durable, with their directories.
+    fn sync(&self) -> BundleResult<()> {
+        let created = self.list();
+        let dirs: BTreeSet<PathBuf> = created.iter().map(|f| f.dir.clone()).collect();
+        let synced = if sync_filesystem(self.files.store_dir()) {
+            self.files.sync_dirs(&dirs)
+        } else {
+            let hashes: Vec<String> = created.into_iter().map(|f| f.hash).collect();
+            self.files.sync_files(&hashes, &dirs, SYNC_THREADS)
+        };
+        synced.map_err(BundleError::from)
+    }
+
+    /// Takes back the files written (those no committed row names and no
+    /// one has replaced since), and the directories this import created.
+    fn undo(&self, store: &mut Store) {
+        let _ = store.remove_import_leftovers(&self.list());
+        for dir in &self.new_dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
+
+/// Threads fsyncing the written chunk files when `syncfs` is not there:
+/// concurrent fsyncs share the file system's journal commits (one after
+/// another, 1,000 files cost seconds).
+const SYNC_THREADS: usize = 16;
 
 /// Flushes the whole file system holding `dir` with one `syncfs` (Linux):
 /// one journal commit for every chunk file written, where an fsync per file

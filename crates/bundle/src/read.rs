@@ -189,18 +189,46 @@ impl<S: Source + ?Sized> BundleReader<S> {
         parse_catalog(&bytes)
     }
 
-    /// Checks one chunk part: frame hash, bounded decompression to exactly
-    /// its declared size, content hash. `scratch` is reused between calls.
-    fn check_chunk(&self, chunk: &ChunkPart, scratch: &mut Vec<u8>) -> BundleResult<()> {
+    /// The catalog part, checked: hashed, parsed, consistent in itself and
+    /// with the manifest's chunk parts.
+    pub fn checked_catalog(&self) -> BundleResult<TransferRows> {
+        let rows = self.catalog()?;
+        check_rows_against_manifest(&rows, &self.manifest)?;
+        Ok(rows)
+    }
+
+    /// One chunk part's frame, checked: frame hash, bounded decompression
+    /// to exactly its declared size, content hash. `scratch` is reused
+    /// between calls.
+    fn checked_frame<'b>(
+        &self,
+        chunk: &ChunkPart,
+        frame: &'b mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) -> BundleResult<&'b [u8]> {
         let part = chunk_part(&chunk.chunk);
-        let frame = self.frame(chunk)?;
+        // The layout check bounds every length by the file's real size.
+        let len = usize::try_from(chunk.part.length).map_err(|_| damaged(&part, "too long"))?;
+        // Buffers are reused between chunks: only growth is zeroed, and
+        // every byte used is overwritten first.
+        if frame.len() < len {
+            frame.resize(len, 0);
+        }
+        let frame = &mut frame[..len];
+        self.source
+            .read_exact_at(frame, chunk.part.offset)
+            .map_err(|e| damaged(&part, format!("unreadable: {e}")))?;
+        if part_hash(frame) != chunk.part.hash {
+            return Err(damaged(part, "its bytes do not match the manifest's hash"));
+        }
         let size = usize::try_from(chunk.size).map_err(|_| damaged(&part, "too large"))?;
-        scratch.clear();
-        scratch.resize(size, 0);
+        if scratch.len() < size {
+            scratch.resize(size, 0);
+        }
         let mut decoder =
             zstd::bulk::Decompressor::new().map_err(|e| damaged(&part, e.to_string()))?;
         let written = decoder
-            .decompress_to_buffer(&frame, &mut scratch[..])
+            .decompress_to_buffer(&*frame, &mut scratch[..size])
             .map_err(|e| {
                 damaged(
                     &part,
@@ -213,32 +241,44 @@ impl<S: Source + ?Sized> BundleReader<S> {
                 format!("decompresses to {written} bytes where it declares {size}"),
             ));
         }
-        let actual = part_hash(scratch);
+        let actual = part_hash(&scratch[..size]);
         if actual != chunk.chunk {
             return Err(damaged(&part, format!("its content hashes to {actual}")));
         }
-        Ok(())
+        Ok(frame)
     }
 
-    /// Checks every part: the catalog (parsed, every reference present),
-    /// then every chunk on `threads` threads. Reads everything once and
-    /// writes nothing.
-    pub fn verify(&self, threads: usize, progress: &dyn Progress) -> BundleResult<Verified> {
-        let rows = self.catalog()?;
-        check_rows_against_manifest(&rows, &self.manifest)?;
-        let total: u64 = self.manifest.chunks.iter().map(|c| c.part.length).sum();
-        progress.start("verifying", total);
+    /// Checks the frame of each of `chunks` on `threads` threads (none
+    /// spawned when `threads <= 1`) and hands each checked frame to `use_frame`,
+    /// reading every frame once. Stops at the first failure; the error
+    /// returned is that of the earliest failing chunk in `chunks` order.
+    pub fn each_checked_frame<F>(
+        &self,
+        chunks: &[&ChunkPart],
+        threads: usize,
+        phase: &str,
+        progress: &dyn Progress,
+        use_frame: F,
+    ) -> BundleResult<()>
+    where
+        F: Fn(&ChunkPart, &[u8]) -> BundleResult<()> + Sync,
+    {
+        let total: u64 = chunks.iter().map(|c| c.part.length).sum();
+        progress.start(phase, total);
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<(usize, BundleError)>> = Mutex::new(None);
         let work = || {
-            let mut scratch = Vec::new();
+            let (mut frame, mut scratch) = (Vec::new(), Vec::new());
             while !failed.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(chunk) = self.manifest.chunks.get(i) else {
+                let Some(chunk) = chunks.get(i) else {
                     break;
                 };
-                match self.check_chunk(chunk, &mut scratch) {
+                let done = self
+                    .checked_frame(chunk, &mut frame, &mut scratch)
+                    .and_then(|frame| use_frame(chunk, frame));
+                match done {
                     Ok(()) => progress.advance(chunk.part.length),
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed);
@@ -269,6 +309,16 @@ impl<S: Source + ?Sized> BundleReader<S> {
         if failed.load(Ordering::Relaxed) {
             return Err(damaged("chunks", "verification failed"));
         }
+        Ok(())
+    }
+
+    /// Checks every part: the catalog (parsed, every reference present),
+    /// then every chunk on `threads` threads. Reads everything once and
+    /// writes nothing.
+    pub fn verify(&self, threads: usize, progress: &dyn Progress) -> BundleResult<Verified> {
+        let rows = self.checked_catalog()?;
+        let chunks: Vec<&ChunkPart> = self.manifest.chunks.iter().collect();
+        self.each_checked_frame(&chunks, threads, "verifying", progress, |_, _| Ok(()))?;
         Ok(Verified {
             manifest: self.manifest.clone(),
             rows,

@@ -637,6 +637,182 @@ fn a_failure_while_writing_chunk_files_removes_those_written() {
     assert!(tried > 0);
 }
 
+#[test]
+fn a_record_planted_under_another_objects_hash_is_replaced_by_the_capture() {
+    // Imported records are not re-hashed (the agent hashes its own JSON,
+    // which the catalog does not keep byte for byte). A bundle can carry a
+    // record under the hash of an object a later local capture produces;
+    // that capture's record must win, so a local restore never meets the
+    // planted one.
+    let f = fixture(13);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = pieces(&f.bytes);
+    let planted = p
+        .rows
+        .objects
+        .iter_mut()
+        .find(|o| o.record.contains("\"pickle\""))
+        .unwrap();
+    let legit: serde_json::Value = serde_json::from_str(&planted.record).unwrap();
+    let mut evil = legit.clone();
+    evil["type"] = json!("os.system");
+    planted.record = evil.to_string();
+    let hash = planted.hash.clone();
+    p.rows.run.id = "f00d".into();
+    p.manifest.run = "f00d".into();
+    let file = f.root.join("planted.snapline");
+    std::fs::write(&file, assemble(&p)).unwrap();
+    // A store that made the same objects (same seed) before the import
+    // keeps its own record.
+    let (dst, _) = source_store(&tmp.path().join("dst"), 13);
+    import_bundle(dst.dir(), &file, &NoProgress).unwrap();
+    assert_eq!(dst.object(&hash).unwrap().type_name, "foo.Bar");
+    // Into a store that lacks it, the planted record goes in as carried...
+    let mut fresh = Store::create(tmp.path().join("fresh")).unwrap();
+    import_bundle(fresh.dir(), &file, &NoProgress).unwrap();
+    assert_eq!(fresh.object(&hash).unwrap().type_name, "os.system");
+    // ... and the first capture that produces that object replaces it.
+    let legit: ObjectRecord = serde_json::from_value(legit).unwrap();
+    let capture = fresh
+        .begin_run(&RunInfo {
+            script: "local.py".into(),
+            started_at: 5000.0,
+            lineage: json!({"host": "here", "pid": 7}),
+            parent_run: None,
+            parent_seq: None,
+        })
+        .unwrap();
+    fresh
+        .commit_snapshot(&SnapshotCommit {
+            run_id: capture,
+            meta: SnapshotMeta {
+                seq: 0,
+                trigger: Trigger::Iteration,
+                file: Some("local.py".into()),
+                line: Some(1),
+                loops: vec![],
+                label: None,
+                time: 5001.0,
+                capture_ms: 1.0,
+                bytes_new: 0,
+                bytes_reused: 0,
+                objects: 1,
+                nonfinite: 0,
+                position: None,
+            },
+            chunks: Vec::new(),
+            objects: vec![(hash.clone(), legit)],
+            entries: vec![EntryRow {
+                path: "obj".into(),
+                node: 0,
+                hash: hash.clone(),
+            }],
+            metrics: Vec::new(),
+        })
+        .unwrap();
+    assert_eq!(fresh.object(&hash).unwrap().type_name, "foo.Bar");
+}
+
+// ------------------------------------------------ imports beside a gc or rm
+
+#[test]
+fn chunks_swept_after_the_plan_are_answered_before_anything_is_written() {
+    let f = fixture(14);
+    let dst = destination(&f.root);
+    import_bundle(&dst, &f.bundle, &NoProgress).unwrap();
+    // The same chunks under another run id: the store holds them all, so
+    // an import would write none and rely on them staying.
+    let reader = snapline_bundle::BundleReader::open_file(&f.bundle).unwrap();
+    let mut rows = reader.checked_catalog().unwrap();
+    rows.run.id = "f00d".into();
+    let no_inline = std::collections::HashMap::new();
+    let none_written = std::collections::HashSet::new();
+    let origin = json!({"host": "lab"});
+    let file = rows
+        .chunks
+        .iter()
+        .find(|c| c.size > INLINE_LIMIT as u64)
+        .unwrap()
+        .hash
+        .clone();
+    let inline = rows
+        .chunks
+        .iter()
+        .find(|c| c.size <= INLINE_LIMIT as u64)
+        .unwrap()
+        .hash
+        .clone();
+    // What a gc committing in between does: a row gone, a file gone.
+    let conn = rusqlite::Connection::open(dst.join("catalog.sqlite")).unwrap();
+    conn.execute("DELETE FROM chunks WHERE hash = ?1", [&inline])
+        .unwrap();
+    let path = Store::open(&dst)
+        .unwrap()
+        .chunk_files()
+        .path_of(&file)
+        .unwrap();
+    let kept = dst.join("kept-frame");
+    std::fs::rename(&path, &kept).unwrap();
+    let mut store = Store::open(&dst).unwrap();
+    let before = store.row_counts().unwrap();
+    let outcome = store
+        .import_rows(&rows, &origin, &no_inline, &none_written)
+        .unwrap();
+    let snapline_store::ImportOutcome::ChunksGone(mut gone) = outcome else {
+        panic!("imported over swept chunks: {outcome:?}");
+    };
+    gone.sort();
+    let mut want = vec![file.clone(), inline.clone()];
+    want.sort();
+    assert_eq!(gone, want);
+    assert_eq!(store.row_counts().unwrap(), before, "nothing is written");
+    // Written again (the file by this import, the inline frame carried):
+    // the commit goes through.
+    std::fs::rename(&kept, &path).unwrap();
+    let frame = reader
+        .manifest
+        .chunks
+        .iter()
+        .find(|c| c.chunk == inline)
+        .map(|c| reader.frame(c).unwrap())
+        .unwrap();
+    let carried = std::collections::HashMap::from([(inline.clone(), frame)]);
+    let written = std::collections::HashSet::from([file.clone()]);
+    let outcome = store
+        .import_rows(&rows, &origin, &carried, &written)
+        .unwrap();
+    assert_eq!(outcome, snapline_store::ImportOutcome::New);
+    for c in &rows.chunks {
+        store.read_chunk(&c.hash).unwrap();
+    }
+}
+
+#[test]
+fn taking_back_an_import_spares_files_committed_or_replaced_since() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::create(tmp.path()).unwrap();
+    let files = store.chunk_files();
+    let frame = compress(&[7u8; 4096]).unwrap();
+    let names = ["a".repeat(32), "b".repeat(32), "c".repeat(32)];
+    let written: Vec<_> = names
+        .iter()
+        .map(|n| files.write_unsynced(n, &frame).unwrap())
+        .collect();
+    // "a": another import committed a row naming it. "b": another writer
+    // replaced the file since. "c": only this import's.
+    let conn = rusqlite::Connection::open(tmp.path().join("catalog.sqlite")).unwrap();
+    conn.execute(
+        "INSERT INTO chunks (hash, size, stored, inline) VALUES (?1, 4096, ?2, NULL)",
+        rusqlite::params![names[0], frame.len() as i64],
+    )
+    .unwrap();
+    files.write_unsynced(&names[1], &frame).unwrap();
+    assert_eq!(store.remove_import_leftovers(&written).unwrap(), 1);
+    assert!(files.exists(&names[0]).unwrap());
+    assert!(files.exists(&names[1]).unwrap());
+    assert!(!files.exists(&names[2]).unwrap());
+}
+
 // ------------------------------------------------- the fuzz targets, stable
 
 #[test]

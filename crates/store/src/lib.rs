@@ -34,5 +34,5 @@ pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;
 pub use transfer::{
     is_chunk_name, lineage_chunks, record_chunks, ChunkFiles, ChunkRow, ImportOutcome, RunRow,
-    TransferEntry, TransferObject, TransferRows,
+    TransferEntry, TransferObject, TransferRows, WrittenFile,
 };

@@ -149,13 +149,13 @@ pub(crate) fn list_chunk_files(store_dir: &Path) -> StoreResult<Vec<ChunkFile>> 
 }
 
 #[cfg(unix)]
-fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (meta.dev(), meta.ino())
 }
 
 #[cfg(not(unix))]
-fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+pub(crate) fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
     let modified = meta
         .modified()
         .ok()

@@ -6,7 +6,7 @@
 //! speaks rows and chunk frames, and never trusts a name it is handed: chunk
 //! hashes must be 32 lowercase hex digits before they become a path.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
@@ -89,6 +89,10 @@ pub enum ImportOutcome {
     /// A different run with the same id, or a snapshot that differs: nothing
     /// is written. The string says what differs.
     Conflict(String),
+    /// Chunks the import relied on the store holding were swept (by a `gc`
+    /// or `rm` that committed meanwhile): nothing is written; write these
+    /// and import again.
+    ChunksGone(Vec<String>),
 }
 
 /// Whether `s` can name a chunk: 32 lowercase hex digits, nothing else (so
@@ -143,27 +147,62 @@ impl ChunkFiles {
         self.dir().write(hash, frame)
     }
 
-    /// Writes a compressed frame under the chunk's name (temporary file,
-    /// rename) WITHOUT fsync: the caller makes many files durable at once
-    /// with `sync_files` before the commit that refers to them (one fsync
-    /// per file in sequence costs a journal commit each). Until then the
-    /// file is an orphan no catalog row names, and an import only skips
-    /// writing a chunk whose row is committed, so a torn orphan left by a
-    /// crash is rewritten, never trusted. Returns the directory to fsync.
-    pub fn write_unsynced(&self, hash: &str, frame: &[u8]) -> StoreResult<PathBuf> {
+    /// Writes a compressed frame under the chunk's name WITHOUT fsync: the
+    /// caller makes many files durable at once (`syncfs` or `sync_files`)
+    /// before the commit that refers to them (one fsync per file in
+    /// sequence costs a journal commit each). A new name is written in
+    /// place; an existing file is replaced whole (temporary file, rename).
+    /// Until the commit the file is an orphan no catalog row names, and an
+    /// import only skips writing a chunk whose row is committed, so a torn
+    /// orphan left by a crash is rewritten, never trusted. Returns where
+    /// the file went and which file it is.
+    pub fn write_unsynced(&self, hash: &str, frame: &[u8]) -> StoreResult<WrittenFile> {
+        use std::io::Write;
         let path = self.path_of(hash)?;
         let dir = path.parent().map(PathBuf::from).unwrap_or_default();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let tmp = dir.join(format!("{hash}.tmp-{}", std::process::id()));
-        if let Err(e) = std::fs::write(&tmp, frame) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io_err(&tmp)(e));
+        let done = |meta: std::fs::Metadata| WrittenFile {
+            hash: hash.to_owned(),
+            dir: dir.clone(),
+            identity: crate::retention::identity(&meta),
+        };
+        let write = |file: &mut std::fs::File| {
+            file.write_all(frame)?;
+            start_writeback(file);
+            file.metadata()
+        };
+        // No file under that name yet: write it in place (one file created
+        // where a temporary file and a rename cost two directory changes).
+        // Until a row names it, no reader opens it, and a torn one left by
+        // a crash is an orphan that is rewritten, never trusted.
+        match std::fs::File::create_new(&path) {
+            Ok(mut file) => {
+                return match write(&mut file) {
+                    Ok(meta) => Ok(done(meta)),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&path);
+                        Err(io_err(&path)(e))
+                    }
+                };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&path)(e)),
         }
+        // A file is there (an orphan, or a capture writing the same chunk):
+        // replace it whole, never write into it.
+        let tmp = dir.join(format!("{hash}.tmp-{}", std::process::id()));
+        let meta = match std::fs::File::create(&tmp).and_then(|mut f| write(&mut f)) {
+            Ok(meta) => meta,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io_err(&tmp)(e));
+            }
+        };
         if let Err(e) = std::fs::rename(&tmp, &path) {
             let _ = std::fs::remove_file(&tmp);
             return Err(io_err(&path)(e));
         }
-        Ok(dir)
+        Ok(done(meta))
     }
 
     /// fsyncs the files of `hashes` on `threads` threads (concurrent fsyncs
@@ -205,16 +244,35 @@ impl ChunkFiles {
     pub fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> StoreResult<()> {
         self.dir().sync_dirs(dirs)
     }
+}
 
-    /// Removes a chunk file (an import undoing what it wrote).
-    pub fn remove(&self, hash: &str) -> StoreResult<()> {
-        let path = self.path_of(hash)?;
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(&path)(e)),
+/// Asks the kernel to start writing `file`'s pages to disk now, without
+/// waiting (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`): the disk works
+/// while the next chunks are checked, and the one flush before the commit
+/// finds little left to do. Durability still comes from that flush.
+fn start_writeback(file: &std::fs::File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range takes an open descriptor, which `file`
+        // owns for the duration of the call; offset 0 and length 0 mean the
+        // whole file. Its result is only a hint, so it is not checked.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+}
+
+/// A chunk file one writer created: its directory (to fsync) and the
+/// file's identity (device, inode), so that taking it back never removes
+/// a file someone else wrote under the same name since.
+#[derive(Clone, Debug)]
+pub struct WrittenFile {
+    pub hash: String,
+    pub dir: PathBuf,
+    pub identity: (u64, u64),
 }
 
 /// Chunk hashes an object record needs: `chunks`, and the chunk lists of
@@ -422,6 +480,45 @@ impl Store {
         })
     }
 
+    /// Takes back the chunk files a refused import wrote: under the write
+    /// lock, each is removed only while no chunk row names it (another
+    /// import may have committed the same chunk meanwhile) and it is still
+    /// the file that import wrote (same device and inode). Returns how
+    /// many were removed.
+    pub fn remove_import_leftovers(&mut self, written: &[WrittenFile]) -> StoreResult<usize> {
+        let sql = |e| crate::schema::classify(&self.catalog, e);
+        let files = self.chunk_files();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut removed = 0;
+        {
+            let mut row = tx
+                .prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            for file in written {
+                let named = row
+                    .query_row([&file.hash], |_| Ok(()))
+                    .optional()
+                    .map_err(sql)?
+                    .is_some();
+                if named {
+                    continue;
+                }
+                let path = files.path_of(&file.hash)?;
+                let same = std::fs::symlink_metadata(&path)
+                    .map(|m| crate::retention::identity(&m) == file.identity)
+                    .unwrap_or(false);
+                if same && std::fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(removed)
+    }
+
     /// What importing `rows` would do now (before any chunk file is written).
     pub fn import_plan(&self, rows: &TransferRows) -> StoreResult<ImportOutcome> {
         plan(&self.conn, rows).map_err(self.sql())
@@ -433,13 +530,22 @@ impl Store {
     /// `origin` and the next local ordinal), snapshots, entries, metrics,
     /// events and warnings. The plan is checked again inside the
     /// transaction; `AlreadyImported` and `Conflict` write nothing.
+    ///
+    /// Every chunk neither in `inline` nor in `written` (the files this
+    /// import wrote) is one the store held when the import looked. Under the
+    /// write lock each must still have its row (and, unless inline, its
+    /// file): a `gc` or `rm` that committed in between may have swept it.
+    /// Those are answered as `ChunksGone`, nothing written, for the caller
+    /// to write and try again.
     pub fn import_rows(
         &mut self,
         rows: &TransferRows,
         origin: &serde_json::Value,
         inline: &HashMap<String, Vec<u8>>,
+        written: &HashSet<String>,
     ) -> StoreResult<ImportOutcome> {
         let sql = |e| crate::schema::classify(&self.catalog, e);
+        let files = self.chunk_files();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -448,8 +554,36 @@ impl Store {
         let seqs: BTreeSet<i64> = match &outcome {
             ImportOutcome::New => rows.snapshots.iter().map(|s| s.seq).collect(),
             ImportOutcome::AddSnapshots(seqs) => seqs.iter().copied().collect(),
-            ImportOutcome::AlreadyImported | ImportOutcome::Conflict(_) => return Ok(outcome),
+            ImportOutcome::AlreadyImported
+            | ImportOutcome::Conflict(_)
+            | ImportOutcome::ChunksGone(_) => return Ok(outcome),
         };
+        let mut gone = Vec::new();
+        {
+            let mut row = tx
+                .prepare_cached("SELECT inline IS NOT NULL FROM chunks WHERE hash = ?1")
+                .map_err(sql)?;
+            for c in &rows.chunks {
+                if inline.contains_key(&c.hash) || written.contains(&c.hash) {
+                    continue;
+                }
+                let here: Option<bool> = row
+                    .query_row([&c.hash], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                let present = match here {
+                    Some(true) => true,
+                    Some(false) => files.exists(&c.hash)?,
+                    None => false,
+                };
+                if !present {
+                    gone.push(c.hash.clone());
+                }
+            }
+        }
+        if !gone.is_empty() {
+            return Ok(ImportOutcome::ChunksGone(gone));
+        }
         insert_rows(
             &tx,
             rows,

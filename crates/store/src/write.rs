@@ -89,8 +89,16 @@ impl Store {
                     .execute(params![c.hash, c.size as i64, c.stored as i64, c.inline])
                     .map_err(sql)?;
             }
+            // The capture's own record wins over one already stored under
+            // the same hash: that one may have come in with an imported
+            // bundle, whose records are not re-hashed (a bundle could plant
+            // a record under the hash of an object this capture produces).
             let mut put_object = tx
-                .prepare_cached("INSERT OR IGNORE INTO objects (hash, record) VALUES (?1, ?2)")
+                .prepare_cached(
+                    "INSERT INTO objects (hash, record) VALUES (?1, ?2)
+                     ON CONFLICT(hash) DO UPDATE SET record = excluded.record
+                     WHERE objects.record <> excluded.record",
+                )
                 .map_err(sql)?;
             for (hash, record) in &commit.objects {
                 let json = serde_json::to_string(record).unwrap_or_default();
