@@ -14,6 +14,23 @@ if ! command -v cc >/dev/null || ! command -v git >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential git >/dev/null
 fi
 
+# The desktop app: WebKitGTK and GTK for Tauri; Xvfb, WebKitWebDriver and
+# ImageMagick for its end-to-end tests and screenshots (../shared/TOOLCHAIN.md).
+APP_PACKAGES="libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
+  libxdo-dev libssl-dev pkg-config file xvfb xauth imagemagick xdotool webkit2gtk-driver
+  libgl1-mesa-dri libfontconfig1-dev libfreetype-dev"
+if ! pkg-config --exists webkit2gtk-4.1 2>/dev/null || ! command -v Xvfb >/dev/null \
+   || ! command -v WebKitWebDriver >/dev/null; then
+  log "apt packages for the desktop app"
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APP_PACKAGES >/dev/null
+fi
+if ! command -v npm >/dev/null; then
+  log "apt packages: Node.js and npm (the app's front end)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
 PYTHON=${SNAPLINE_SETUP_PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   log "Python virtual environment (.venv, $($PYTHON --version))"
@@ -27,10 +44,20 @@ log "cargo build (release)"
 cargo build --release -q -p snapline-cli
 install -m 755 target/release/snapline .venv/bin/snapline
 
+log "desktop app front end (ui/: npm ci, vite build)"
+if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd ui && npm run --silent build >/dev/null)
+
+log "desktop app (cargo build --release -p snapline-app)"
+cargo build --release -q -p snapline-app
+install -m 755 target/release/snapline-app .venv/bin/snapline-app
+
 log "capture agent (maturin wheel, abi3)"
 rm -rf target/wheels
 .venv/bin/maturin build --release -q -m capture-agent/Cargo.toml -i .venv/bin/python -o target/wheels
 .venv/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
 .venv/bin/python -m pip install -q cloudpickle
 
-log "ready: .venv/bin/snapline and .venv/bin/python -m snapline"
+log "ready: .venv/bin/snapline, .venv/bin/python -m snapline and .venv/bin/snapline open (the app)"

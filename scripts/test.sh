@@ -31,6 +31,8 @@ log "cargo clippy -D warnings"
 cargo clippy --release --workspace --all-targets -q -- -D warnings
 log "ruff"
 .venv/bin/ruff check capture-agent tests examples bench
+log "ui: eslint and vitest (tsc ran in the setup's build)"
+(cd ui && npm run --silent lint && npm test --silent)
 
 log "Rust tests"
 cargo test --release --workspace --exclude snapline-agent -q 2>&1 | grep -v '^$'
@@ -51,6 +53,11 @@ if cargo +nightly --version > /dev/null 2>&1 && cargo fuzz --version > /dev/null
   done
 else
   echo "skipped: no nightly toolchain or no cargo-fuzz here (crates/bundle/tests/hostile.rs still mutates bundles)"
+fi
+
+log "tauri-driver (the desktop app's end-to-end tests drive it through WebKitWebDriver)"
+if [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  cargo install -q tauri-driver --locked --version ^2
 fi
 
 log "Python tests on $(.venv/bin/python --version)"

@@ -17,6 +17,7 @@ use crate::DType;
 /// Statistics of a buffer. `min`/`max`/`mean`/`l2` are over the finite elements only and are
 /// `None` when there are none.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stats {
     /// Number of elements (including NaN and infinities).
     pub count: u64,

@@ -122,6 +122,15 @@ enum Command {
         /// The bundle file (`snapline export ... -o FILE`).
         bundle: PathBuf,
     },
+    /// Open the desktop app on this store; with a bundle, import it and
+    /// open its run.
+    Open {
+        /// A bundle (`.snapline`) to import and open.
+        bundle: Option<PathBuf>,
+        /// Wait for the window to close (default: return at once).
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -172,6 +181,10 @@ fn main() -> ExitCode {
         }
         Command::Import { bundle } => {
             commands::import::import(&cli.store, &bundle, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Open { bundle, wait } => {
+            commands::open::open(&cli.store, bundle.as_deref(), wait, cli.json)
+                .map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -44,6 +44,7 @@ impl Default for DiffOptions {
 
 /// The stable `snapline diff --json` shape.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnapshotDiff {
     pub a: SnapshotRef,
     pub b: SnapshotRef,
@@ -64,6 +65,7 @@ pub struct SnapshotDiff {
 
 /// How a path changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Added,
@@ -74,6 +76,7 @@ pub enum ChangeKind {
 
 /// One changed path.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Change {
     pub change: ChangeKind,
     /// The path in B (in A for a removal).
@@ -101,6 +104,7 @@ pub struct Change {
 
 /// What changed inside an object, by kind.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Detail {
     Array(Box<ArrayDiff>),

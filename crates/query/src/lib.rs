@@ -5,6 +5,7 @@
 
 mod diff;
 mod error;
+mod history;
 mod metrics;
 mod nan;
 mod objects;
@@ -20,6 +21,7 @@ pub use diff::{
     ValueDiff,
 };
 pub use error::{QueryError, QueryResult};
+pub use history::{changed_paths, object_history, StatsPoint};
 pub use metrics::{list_series, metric_series, resolve_series, Series, SeriesInfo};
 pub use nan::{
     first_nonfinite, BadMetric, BadObject, HookEvent, NanReport, SnapshotPlace, FOLLOW_WINDOW,

@@ -7,6 +7,7 @@ use crate::error::{QueryError, QueryResult};
 
 /// A series name and its size (`snapline metrics RUN --json` without names).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SeriesInfo {
     pub name: String,
     pub points: i64,
@@ -14,6 +15,7 @@ pub struct SeriesInfo {
 
 /// A whole series.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Series {
     pub run: String,
     pub name: String,

@@ -17,6 +17,7 @@ pub const FOLLOW_WINDOW: usize = 100;
 
 /// The stable `snapline nan --json` shape.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NanReport {
     pub run: String,
     /// Committed snapshots of the run.
@@ -40,6 +41,7 @@ pub struct NanReport {
 
 /// Where a snapshot was taken.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnapshotPlace {
     pub seq: i64,
     pub trigger: Trigger,
@@ -52,6 +54,7 @@ pub struct SnapshotPlace {
 
 /// An object holding NaN or Inf.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BadObject {
     pub path: String,
     pub seq: i64,
@@ -70,6 +73,7 @@ pub struct BadObject {
 
 /// The first non-finite point of a metric series.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BadMetric {
     pub name: String,
     pub step: f64,
@@ -77,12 +81,14 @@ pub struct BadMetric {
     /// The snapshot it was read from (null for `snapline.log()` points).
     pub seq: Option<i64>,
     #[serde(with = "snapline_store::wire_float")]
+    #[cfg_attr(feature = "ts", ts(type = "number | \"nan\" | \"inf\" | \"-inf\""))]
     pub value: f64,
     pub time: f64,
 }
 
 /// One `--nan-hooks` event.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HookEvent {
     pub time: f64,
     /// The last snapshot committed before it.

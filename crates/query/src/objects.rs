@@ -16,6 +16,7 @@ pub use value_text::render_value;
 
 /// One object at one path (the stable `snapline show --json` shape).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ObjectView {
     pub path: String,
     #[serde(rename = "type")]
@@ -44,6 +45,7 @@ pub struct ObjectView {
 
 /// A child of a container or instance, in `show PATH`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChildView {
     pub path: String,
     /// The child's type, or "value" text for inline values.

@@ -8,6 +8,7 @@ use crate::error::{QueryError, QueryResult};
 
 /// A resolved snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnapshotRef {
     pub run: String,
     pub seq: i64,

@@ -10,6 +10,7 @@ pub type SnapshotRow = SnapshotMeta;
 
 /// A run as front ends show it (the stable `snapline runs --json` shape).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunSummary {
     pub id: String,
     pub script: String,

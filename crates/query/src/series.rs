@@ -32,6 +32,7 @@ use crate::metrics::{list_series, resolve_series};
 
 /// What the x axis of a series is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum XAxis {
     /// The point's step: the snapshot's seq for scalars the agent saw, the
@@ -89,6 +90,7 @@ impl FromStr for XAxis {
 
 /// What a front end wants to draw: an axis, a range, a width, a smoothing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ViewOptions {
     pub x_axis: XAxis,
     /// Left edge of the range; `None`: the series' first point.
@@ -151,6 +153,7 @@ impl ViewOptions {
 
 /// Which non-finite value a marker stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MarkerKind {
     #[serde(rename = "nan")]
     Nan,
@@ -185,6 +188,7 @@ impl MarkerKind {
 
 /// A NaN or infinite value of the series, drawn as a marker at `x`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Marker {
     /// The x of the first such point in its pixel column.
     pub x: f64,
@@ -195,6 +199,7 @@ pub struct Marker {
 
 /// A series cut to a range and decimated (what `decimate` returns).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Decimated {
     /// `[x, y]` of the finite points drawn, in x order.
     pub points: Vec<[f64; 2]>,
@@ -213,6 +218,7 @@ pub struct Decimated {
 
 /// A series of a run as a chart draws it (`snapline plot --json`).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SeriesView {
     pub run: String,
     /// The full series name.
@@ -230,6 +236,7 @@ pub struct SeriesView {
 
 /// A series with an x for each point (`snapline metrics --x ... --json`).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AxisSeries {
     pub run: String,
     pub name: String,
@@ -239,6 +246,7 @@ pub struct AxisSeries {
 
 /// A stored point plus its x on the chosen axis (null: none, see `XAxis`).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AxisPoint {
     #[serde(flatten)]
     pub point: MetricPoint,

@@ -6,6 +6,7 @@ use snapline_array_scan::Stats;
 
 /// Why a snapshot was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     Statement,
@@ -39,6 +40,7 @@ impl Trigger {
 
 /// Life-cycle state of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Running,
@@ -98,6 +100,7 @@ pub struct RunRecord {
 
 /// One snapshot's row.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnapshotMeta {
     pub seq: i64,
     pub trigger: Trigger,
@@ -122,6 +125,7 @@ pub struct SnapshotMeta {
 
 /// What kind of thing an object record describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
     /// An immutable value (number, string, tuple of numbers...) held as tagged JSON.
@@ -222,11 +226,13 @@ pub struct NewChunk {
 
 /// One point of a metric series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MetricPoint {
     pub name: String,
     pub step: f64,
     /// In JSON, NaN and infinities are the strings "nan", "inf" and "-inf".
     #[serde(with = "wire_float")]
+    #[cfg_attr(feature = "ts", ts(type = "number | \"nan\" | \"inf\" | \"-inf\""))]
     pub value: f64,
     pub time: f64,
     #[serde(default)]
@@ -240,6 +246,7 @@ pub struct MetricPoint {
 /// output, gradient or numpy result of a run, with `--nan-hooks`); `detail`
 /// is a JSON object whose fields depend on the kind (docs/store-format.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Event {
     pub time: f64,
     /// The seq of the last snapshot committed before the event; `None` when

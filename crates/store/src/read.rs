@@ -196,6 +196,21 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
+    /// (seq, object hash) of every snapshot of a run holding `path`, in
+    /// order: one object's life over a run.
+    pub fn path_history(&self, run_id: &str, path: &str) -> StoreResult<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, hash FROM entries WHERE run_id = ?1 AND path = ?2 ORDER BY seq",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![run_id, path], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The object record with this content hash.
     pub fn object(&self, hash: &str) -> StoreResult<ObjectRecord> {
         let json: String = self

@@ -8,6 +8,7 @@ pub mod import;
 pub mod log;
 pub mod metrics;
 pub mod nan;
+pub mod open;
 pub mod plot;
 pub mod python;
 pub mod restore;

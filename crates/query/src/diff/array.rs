@@ -13,6 +13,7 @@ pub const DEFAULT_ELEMENTS: usize = 10;
 
 /// What changed between two arrays or tensors.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ArrayDiff {
     pub old_shape: Option<Vec<i64>>,
     pub new_shape: Option<Vec<i64>>,
@@ -46,6 +47,7 @@ pub struct ArrayDiff {
 
 /// Differences of two arrays' stats (new minus old).
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatsDelta {
     pub norm: Option<f64>,
     pub mean: Option<f64>,
@@ -57,11 +59,14 @@ pub struct StatsDelta {
 
 /// One changed element: its index and both values.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ElementChange {
     pub index: Vec<u64>,
     #[serde(with = "snapline_store::wire_float")]
+    #[cfg_attr(feature = "ts", ts(type = "number | \"nan\" | \"inf\" | \"-inf\""))]
     pub old: f64,
     #[serde(with = "snapline_store::wire_float")]
+    #[cfg_attr(feature = "ts", ts(type = "number | \"nan\" | \"inf\" | \"-inf\""))]
     pub new: f64,
 }
 

@@ -12,6 +12,7 @@ use crate::objects::{child_suffix, render_value};
 
 /// Old and new value of a plain value (numbers, strings, lists...).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ValueDiff {
     pub old: String,
     pub new: String,
@@ -26,6 +27,7 @@ pub struct ValueDiff {
 
 /// What changed inside a container or instance.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StructureDiff {
     /// Child paths (keys, attributes) that appeared / disappeared.
     pub added: Vec<String>,
@@ -39,6 +41,7 @@ pub struct StructureDiff {
 
 /// An inline child whose value changed.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChildValueChange {
     pub path: String,
     pub old: String,
@@ -47,6 +50,7 @@ pub struct ChildValueChange {
 
 /// What changed in a pandas DataFrame or Series.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FrameDiff {
     pub old_shape: Option<Vec<i64>>,
     pub new_shape: Option<Vec<i64>>,
@@ -60,6 +64,7 @@ pub struct FrameDiff {
 
 /// A column whose dtype changed.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DtypeChange {
     pub column: String,
     pub old: String,
@@ -68,6 +73,7 @@ pub struct DtypeChange {
 
 /// Changed cells of one column.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnCells {
     pub column: String,
     /// Changed cells; `None` when the rows changed and cells cannot be paired.

@@ -1,0 +1,85 @@
+//! Snapline's desktop app: the Tauri shell around `ui/`. Every command is a
+//! thin call into snapline-query (commands.rs); the types the window gets
+//! are generated into `ui/src/bindings/` by ts-rs (tests/bindings.rs); the
+//! store is watched for live runs (watch.rs).
+
+pub mod commands;
+pub mod progress;
+pub mod views;
+pub mod watch;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tauri::{Manager, Runtime};
+
+use crate::commands::AppState;
+
+/// `snapline-app [--store DIR] [BUNDLE.snapline]` (`snapline open` starts it).
+#[derive(Debug, Parser)]
+#[command(name = "snapline-app", version, about = "Snapline's desktop app")]
+pub struct Args {
+    /// The store directory.
+    #[arg(long, env = "SNAPLINE_STORE", default_value = ".snapline")]
+    pub store: PathBuf,
+    /// A bundle to import into the store and open.
+    pub bundle: Option<PathBuf>,
+}
+
+/// Adds the app's commands and state to `builder`, on any runtime (the
+/// real one, or tauri's mock runtime in tests).
+pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    builder
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::startup,
+            commands::store_info,
+            commands::list_runs,
+            commands::open_run,
+            commands::series_view,
+            commands::snapshot_objects,
+            commands::object_detail,
+            commands::object_history,
+            commands::diff_snapshots,
+            commands::first_nan,
+            commands::restore_command,
+            commands::export_bundle,
+            commands::import_bundle,
+        ])
+}
+
+/// Starts the app window; returns the exit status.
+pub fn run() -> i32 {
+    let args = Args::parse();
+    let store_dir = std::path::absolute(&args.store).unwrap_or(args.store.clone());
+    let state = AppState {
+        store_dir: store_dir.clone(),
+        bundle: args.bundle.clone(),
+        opened: std::sync::Mutex::new(None),
+    };
+    let app = configure(tauri::Builder::default(), state)
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            match watch::watch(app.handle().clone(), store_dir.clone()) {
+                Ok(watcher) => {
+                    app.manage(watcher);
+                }
+                Err(e) => eprintln!(
+                    "snapline-app: not watching {} for live runs: {e}",
+                    store_dir.display()
+                ),
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => {
+            app.run(|_, _| {});
+            0
+        }
+        Err(e) => {
+            eprintln!("snapline-app: the window could not start: {e}");
+            1
+        }
+    }
+}

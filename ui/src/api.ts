@@ -1,0 +1,168 @@
+// Every call into the Tauri shell, typed. Views import from here only, so
+// tests can mock this one module (vi.mock('./api')).
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { open, save } from '@tauri-apps/plugin-dialog';
+
+import type { AppError } from './bindings/AppError';
+import type { NanReport } from './bindings/NanReport';
+import type { ObjectView } from './bindings/ObjectView';
+import type { ProgressEvent } from './bindings/ProgressEvent';
+import type { RunSummary } from './bindings/RunSummary';
+import type { RunView } from './bindings/RunView';
+import type { SeriesView } from './bindings/SeriesView';
+import type { SnapshotDiff } from './bindings/SnapshotDiff';
+import type { SnapshotObjects } from './bindings/SnapshotObjects';
+import type { Startup } from './bindings/Startup';
+import type { StatsPoint } from './bindings/StatsPoint';
+import type { StoreChanged } from './bindings/StoreChanged';
+import type { StoreInfo } from './bindings/StoreInfo';
+import type { XAxis } from './bindings/XAxis';
+
+export type RestoreMode = 'resume' | 'repl' | 'kernel';
+export type ExportFormat = 'snapline' | 'safetensors' | 'npz';
+
+/** What `series_view` is asked for (besides the run and the name). */
+export interface SeriesQuery {
+  x: XAxis;
+  from: number | null;
+  to: number | null;
+  width: number;
+  smooth: number | null;
+  logY: boolean;
+}
+
+/** A failed command: the shell's AppError message (or whatever was thrown, as text). */
+export class ApiError extends Error {
+  readonly command: string;
+  constructor(command: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.command = command;
+  }
+}
+
+/** The message of anything a command rejected with. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  if (e && typeof e === 'object' && typeof (e as AppError).message === 'string') {
+    return (e as AppError).message;
+  }
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/** Whether the page runs inside the Tauri shell (not in a plain browser). */
+export function inShell(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
+
+export const NO_SHELL = 'The Snapline app is not running this window: start it with `snapline-app` (or use `npm run dev` for demo data).';
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  if (!inShell()) throw new ApiError(command, NO_SHELL);
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw new ApiError(command, errorMessage(e));
+  }
+}
+
+/** The window's first call: the store, a run to open (a bundle the app was started with), or an error. */
+export function startup(): Promise<Startup> {
+  return call('startup');
+}
+
+export function listRuns(): Promise<RunSummary[]> {
+  return call('list_runs');
+}
+
+export function storeInfo(): Promise<StoreInfo> {
+  return call('store_info');
+}
+
+export function openRun(run: string): Promise<RunView> {
+  return call('open_run', { run });
+}
+
+export function seriesView(run: string, name: string, q: SeriesQuery): Promise<SeriesView> {
+  return call('series_view', {
+    run,
+    name,
+    x: q.x,
+    from: q.from,
+    to: q.to,
+    width: Math.max(1, Math.round(q.width)),
+    smooth: q.smooth,
+    logY: q.logY,
+  });
+}
+
+export function snapshotObjects(run: string, seq: number): Promise<SnapshotObjects> {
+  return call('snapshot_objects', { run, seq });
+}
+
+export function objectDetail(run: string, seq: number, path: string): Promise<ObjectView> {
+  return call('object_detail', { run, seq, path });
+}
+
+export function objectHistory(run: string, path: string): Promise<StatsPoint[]> {
+  return call('object_history', { run, path });
+}
+
+export function diffSnapshots(a: string, b: string): Promise<SnapshotDiff> {
+  return call('diff_snapshots', { a, b });
+}
+
+export function firstNan(run: string): Promise<NanReport> {
+  return call('first_nan', { run });
+}
+
+export function restoreCommand(snapshot: string, mode: RestoreMode): Promise<string> {
+  return call('restore_command', { snapshot, mode });
+}
+
+export function exportBundle(snapshot: string, path: string, format: ExportFormat): Promise<string> {
+  return call('export_bundle', { snapshot, path, format });
+}
+
+export function importBundle(path: string): Promise<string> {
+  return call('import_bundle', { path });
+}
+
+export function onProgress(handler: (p: ProgressEvent) => void): Promise<UnlistenFn> {
+  if (!inShell()) return Promise.reject(new ApiError('listen', NO_SHELL));
+  return listen<ProgressEvent>('progress', (e) => handler(e.payload));
+}
+
+export function onStoreChanged(handler: (runs: string[]) => void): Promise<UnlistenFn> {
+  if (!inShell()) return Promise.reject(new ApiError('listen', NO_SHELL));
+  return listen<StoreChanged>('store-changed', (e) => handler(e.payload?.runs ?? []));
+}
+
+/** Asks for a bundle to import; null when cancelled. */
+export async function pickBundle(): Promise<string | null> {
+  const picked = await open({
+    multiple: false,
+    directory: false,
+    filters: [{ name: 'Snapline bundle', extensions: ['snapline'] }],
+  });
+  return typeof picked === 'string' ? picked : null;
+}
+
+/** Asks where to write an export; null when cancelled. */
+export async function pickSavePath(defaultPath: string, format: ExportFormat): Promise<string | null> {
+  const name = { snapline: 'Snapline bundle', safetensors: 'safetensors', npz: 'NumPy npz' }[format];
+  const picked = await save({ defaultPath, filters: [{ name, extensions: [format] }] });
+  return picked ?? null;
+}
+
+/** A snapshot reference as commands take it: RUN@SEQ. */
+export function snapshotRef(run: string, seq: number): string {
+  return `${run}@${seq}`;
+}

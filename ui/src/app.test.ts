@@ -1,0 +1,452 @@
+// @vitest-environment jsdom
+// The app wired to a mocked ./api: runs listed, a run opened, scrubbing by
+// keyboard, stale answers dropped, errors in the banner, the NaN panel, and
+// live updates keeping the cursor.
+
+import indexHtml from '../index.html?raw';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import type * as ApiModule from './api';
+import type { NanReport } from './bindings/NanReport';
+import type { ObjectView } from './bindings/ObjectView';
+import type { RunSummary } from './bindings/RunSummary';
+import type { RunView } from './bindings/RunView';
+import type { SeriesView } from './bindings/SeriesView';
+import type { SnapshotMeta } from './bindings/SnapshotMeta';
+
+vi.mock('./api', async (importOriginal) => {
+  const real = await importOriginal<typeof ApiModule>();
+  return {
+    ...real,
+    inShell: vi.fn(() => true),
+    startup: vi.fn(),
+    listRuns: vi.fn(),
+    storeInfo: vi.fn(),
+    openRun: vi.fn(),
+    seriesView: vi.fn(),
+    snapshotObjects: vi.fn(),
+    objectDetail: vi.fn(),
+    objectHistory: vi.fn(),
+    diffSnapshots: vi.fn(),
+    firstNan: vi.fn(),
+    restoreCommand: vi.fn(),
+    exportBundle: vi.fn(),
+    importBundle: vi.fn(),
+    onProgress: vi.fn(async () => () => {}),
+    onStoreChanged: vi.fn(async () => () => {}),
+    pickBundle: vi.fn(),
+    pickSavePath: vi.fn(),
+  };
+});
+
+import * as api from './api';
+import { App, Lru, defaultSeries, seriesLeaf } from './app';
+
+const m = vi.mocked(api);
+
+const RUN: RunSummary = {
+  id: '3f2a9c1b0d4e5f60',
+  script: '/home/u/train.py',
+  status: 'failed',
+  started_at: 1_700_000_000,
+  ended_at: 1_700_000_100,
+  duration: 100,
+  snapshots: 5,
+  bytes_stored: 1000,
+  exit_code: 1,
+  exception: null,
+  parent: null,
+  parent_run: null,
+  parent_seq: null,
+  lineage: {},
+  origin: null,
+};
+
+function snap(seq: number): SnapshotMeta {
+  return {
+    seq,
+    trigger: seq === 4 ? 'exception' : 'iteration',
+    file: 'train.py',
+    line: 20,
+    loops: [seq],
+    label: null,
+    time: RUN.started_at + seq,
+    capture_ms: 2,
+    bytes_new: 0,
+    bytes_reused: 0,
+    objects: 2,
+    nonfinite: seq >= 3 ? 1 : 0,
+  };
+}
+
+const NAN: NanReport = {
+  run: RUN.id,
+  snapshots: 5,
+  first: { seq: 3, trigger: 'iteration', file: 'train.py', line: 20, loops: [3], label: null, time: RUN.started_at + 3 },
+  last_clean: 2,
+  began: [{ path: 'W', seq: 3, type: 'ndarray', shape: [2, 2], scalar: false, count: 4, nan: 1, posinf: 0, neginf: 0, began_as: 'nan' }],
+  followed: [],
+  searched: 2,
+  metrics: [],
+  hooks: [],
+};
+
+function view(count = 5): RunView {
+  return {
+    run: { ...RUN, snapshots: count },
+    snapshots: Array.from({ length: count }, (_, i) => snap(i)),
+    series: [
+      { name: 'train:loss', points: count },
+      { name: 'lr', points: count },
+    ],
+    nan: NAN,
+  };
+}
+
+function obj(path: string, mean: number): ObjectView {
+  return {
+    path,
+    type: 'ndarray',
+    kind: 'array',
+    shape: [2, 2],
+    dtype: 'float32',
+    stats: { count: 4, nan: 0, posinf: 0, neginf: 0, min: mean - 1, max: mean + 1, mean, l2: 1 },
+    restorable: true,
+    reason: null,
+    preview: '',
+    node: 1,
+    aliases: [],
+    hash: 'abc',
+    nbytes: 16,
+    value: null,
+    children: [],
+    extra: {},
+  };
+}
+
+function series(name: string): SeriesView {
+  return {
+    run: RUN.id,
+    name,
+    x_axis: 'step',
+    points: [[0, 2], [1, 1.5], [2, 1.2]],
+    markers: [{ x: 3, kind: 'nan', count: 1 }],
+    smoothed: null,
+    raw_points: 4,
+    decimated: false,
+    nonpositive: 0,
+    total_points: 4,
+    no_x: 0,
+    snapshots: [0, 1, 2, 3, 4],
+  };
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const $ = <T extends HTMLElement = HTMLElement>(sel: string) => document.querySelector<T>(sel);
+
+const page = (/<body>([\s\S]*)<\/body>/.exec(indexHtml)?.[1] ?? '').replace(/<script[\s\S]*?<\/script>/g, '');
+
+beforeAll(() => {
+  // jsdom has no layout, canvas or ResizeObserver.
+  vi.stubGlobal('ResizeObserver', class {
+    observe() {}
+    disconnect() {}
+  });
+  HTMLCanvasElement.prototype.getContext = (() => null) as unknown as HTMLCanvasElement['getContext'];
+});
+
+let app: App;
+
+beforeEach(async () => {
+  vi.clearAllMocks();
+  m.startup.mockResolvedValue({ store: '/data/.snapline', open_run: null, error: null });
+  m.listRuns.mockResolvedValue([RUN]);
+  m.storeInfo.mockResolvedValue({ path: '/data/.snapline', runs: 1 });
+  m.openRun.mockResolvedValue(view());
+  m.seriesView.mockImplementation(async (_run, name) => series(name));
+  m.snapshotObjects.mockImplementation(async (_run, seq) => ({
+    objects: [obj('model.fc1.weight', seq), obj('model.fc1.bias', seq), obj('W', seq)],
+    changed: seq > 0 ? ['W'] : [],
+  }));
+  m.objectDetail.mockImplementation(async (_run, seq, path) => obj(path, seq));
+  m.objectHistory.mockResolvedValue([]);
+  m.firstNan.mockResolvedValue(NAN);
+  // A fresh page per test: no listener of an earlier app is left on it.
+  document.body.innerHTML = page;
+  app = new App();
+  await app.start();
+});
+
+afterEach(() => {
+  $('.modal-head button')?.click();
+  app.dispose();
+});
+
+describe('app', () => {
+  it('lists the store’s runs', () => {
+    const items = document.querySelectorAll<HTMLElement>('#runs [data-run-id]');
+    expect(items).toHaveLength(1);
+    expect(items[0].dataset.runId).toBe(RUN.id);
+    expect(items[0].textContent).toContain('train.py');
+    expect(items[0].textContent).toContain('failed');
+    expect($('#store-path')?.textContent).toBe('/data/.snapline');
+  });
+
+  it('opens a run at its last snapshot with variables, chart and header', async () => {
+    $<HTMLElement>(`#runs [data-run-id="${RUN.id}"]`)?.click();
+    await vi.waitFor(() => expect(document.querySelectorAll('#variables [data-path]').length).toBeGreaterThan(0));
+    expect(m.openRun).toHaveBeenCalledWith(RUN.id);
+    expect($('#timeline')?.dataset.seq).toBe('4');
+    expect($('#run-script')?.textContent).toBe('train.py');
+    expect($<HTMLButtonElement>('#nan-button')?.disabled).toBe(false);
+    const paths = [...document.querySelectorAll<HTMLElement>('#variables [data-path]')].map((e) => e.dataset.path);
+    expect(paths).toEqual(['model', 'model.fc1', 'model.fc1.weight', 'model.fc1.bias', 'W']);
+    expect($('#variables [data-path="W"]')?.classList.contains('changed')).toBe(true);
+    expect($('#variables [data-path="model.fc1.bias"]')?.classList.contains('changed')).toBe(false);
+    // Default series: those named like a loss.
+    expect(m.seriesView).toHaveBeenCalledTimes(1);
+    expect(m.seriesView.mock.calls[0][1]).toBe('train:loss');
+    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: null, logY: false });
+    expect($('#status')?.textContent).toContain('snapshot 5 of 5');
+  });
+
+  it('scrubs with the keyboard and fetches only the snapshot it stops at', async () => {
+    await app.openRun(RUN.id);
+    await vi.waitFor(() => expect(m.snapshotObjects).toHaveBeenCalledWith(RUN.id, 4));
+    m.snapshotObjects.mockClear();
+    const key = (k: string, shift = false) => document.body.dispatchEvent(new KeyboardEvent('keydown', { key: k, shiftKey: shift, bubbles: true }));
+    key('ArrowLeft');
+    expect($('#timeline')?.dataset.seq).toBe('3');
+    key('ArrowLeft');
+    key('ArrowLeft');
+    expect($('#timeline')?.dataset.seq).toBe('1');
+    key('Home');
+    expect($('#timeline')?.dataset.seq).toBe('0');
+    key('ArrowRight', true);
+    expect($('#timeline')?.dataset.seq).toBe('4');
+    key('ArrowLeft');
+    await vi.waitFor(() => expect(m.snapshotObjects).toHaveBeenCalled());
+    await tick(100);
+    // Debounced: one request, for where the cursor stopped.
+    expect(m.snapshotObjects.mock.calls).toEqual([[RUN.id, 3]]);
+  });
+
+  it('drops a stale snapshot answer that arrives after a newer one', async () => {
+    await app.openRun(RUN.id);
+    await vi.waitFor(() => expect(document.querySelector('#variables [data-path="W"]')).not.toBeNull());
+    let release: () => void = () => {};
+    m.snapshotObjects.mockImplementationOnce(
+      (_run, seq) => new Promise((r) => {
+        release = () => r({ objects: [obj(`slow${seq}`, 0)], changed: [] });
+      }),
+    );
+    app.setCursor(1, true);
+    app.setCursor(2, true);
+    await vi.waitFor(() => expect(m.snapshotObjects).toHaveBeenLastCalledWith(RUN.id, 2));
+    await tick();
+    release();
+    await tick();
+    expect(document.querySelector('#variables [data-path="slow1"]')).toBeNull();
+    expect(document.querySelector('#variables [data-path="W"]')).not.toBeNull();
+  });
+
+  it('shows the selected variable at each snapshot, its history fetched once', async () => {
+    await app.openRun(RUN.id);
+    await vi.waitFor(() => expect(document.querySelector('#variables [data-path="W"]')).not.toBeNull());
+    $('#variables [data-path="W"] .name')?.click();
+    await vi.waitFor(() => expect($('#variable-detail .detail-path')?.textContent).toBe('W'));
+    expect(m.objectDetail).toHaveBeenLastCalledWith(RUN.id, 4, 'W');
+    await vi.waitFor(() => expect(m.objectHistory).toHaveBeenCalledTimes(1));
+    expect($('#variables [data-path="W"]')?.classList.contains('selected')).toBe(true);
+    app.setCursor(2, true);
+    await vi.waitFor(() => expect(m.objectDetail).toHaveBeenLastCalledWith(RUN.id, 2, 'W'));
+    await tick();
+    expect(m.objectHistory).toHaveBeenCalledTimes(1);
+    expect($('#variables [data-path="W"]')?.classList.contains('selected')).toBe(true);
+    expect($('#variable-detail')?.textContent).toContain('mean');
+    // Left/Right in the tree scrub the timeline (the selection stays); Down moves the selection.
+    const row = $('#variables [data-path="W"]');
+    row?.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+    expect($('#timeline')?.dataset.seq).toBe('1');
+    row?.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', bubbles: true }));
+    expect($('#timeline')?.dataset.seq).toBe('1');
+    await vi.waitFor(() => expect($('#variables .selected')?.dataset.path).toBe('model.fc1.bias'));
+  });
+
+  it('shows a failed command in a dismissable banner', async () => {
+    m.openRun.mockRejectedValueOnce(new api.ApiError('open_run', "no run matches 'zzz'"));
+    await app.openRun('zzz');
+    const banner = $('#error-banner');
+    expect(banner?.hidden).toBe(false);
+    expect(banner?.textContent).toContain("no run matches 'zzz'");
+    $('.banner-close')?.click();
+    expect(banner?.hidden).toBe(true);
+  });
+
+  it('opens the First NaN panel and goes to the last clean snapshot', async () => {
+    await app.openRun(RUN.id);
+    $('#nan-button')?.click();
+    await vi.waitFor(() => expect($('#nan-panel')).not.toBeNull());
+    expect($('#nan-panel')?.dataset.firstSeq).toBe('3');
+    expect($('#nan-panel')?.textContent).toContain('W');
+    $<HTMLButtonElement>('#nan-panel [data-goto="2"]')?.click();
+    expect($('#timeline')?.dataset.seq).toBe('2');
+    expect($('#nan-panel')).toBeNull();
+  });
+
+  it('shows the three restore commands with Copy buttons', async () => {
+    m.restoreCommand.mockImplementation(async (snapshot, mode) => `snapline --store /data restore ${snapshot}${mode === 'resume' ? ' --resume' : ''}`);
+    await app.openRun(RUN.id);
+    $('#restore-button')?.click();
+    await vi.waitFor(() => expect(document.querySelectorAll('#restore-dialog code.command')).toHaveLength(3));
+    await tick();
+    expect(m.restoreCommand.mock.calls.map((c) => c[1]).sort()).toEqual(['kernel', 'repl', 'resume']);
+    expect(m.restoreCommand.mock.calls[0][0]).toBe(`${RUN.id}@4`);
+    expect($('#restore-dialog code[data-mode="resume"]')?.textContent).toBe(`snapline --store /data restore ${RUN.id}@4 --resume`);
+  });
+
+  it('exports the current snapshot with progress and a result line', async () => {
+    let progress: (p: { task: string; phase: string; done: number; total: number }) => void = () => {};
+    m.onProgress.mockImplementation(async (h) => {
+      progress = h;
+      return () => {};
+    });
+    let finish: (line: string) => void = () => {};
+    m.pickSavePath.mockResolvedValue('/tmp/out.snapline');
+    m.exportBundle.mockImplementation(() => new Promise((r) => {
+      finish = r;
+    }));
+    await app.openRun(RUN.id);
+    $('#export-button')?.click();
+    expect($('#export-dialog')).not.toBeNull();
+    $('#export-go')?.click();
+    await vi.waitFor(() => expect(m.exportBundle).toHaveBeenCalledWith(`${RUN.id}@4`, '/tmp/out.snapline', 'snapline'));
+    progress({ task: 'export', phase: 'chunks', done: 50, total: 200 });
+    expect($<HTMLProgressElement>('#export-progress')?.value).toBe(50);
+    expect($<HTMLProgressElement>('#export-progress')?.max).toBe(200);
+    finish('wrote /tmp/out.snapline (1 snapshot)');
+    await vi.waitFor(() => expect($('#export-result')?.textContent).toBe('wrote /tmp/out.snapline (1 snapshot)'));
+  });
+
+  it('imports a bundle and opens the run it brought; a failed import goes to the banner', async () => {
+    m.pickBundle.mockResolvedValue('/tmp/nan.snapline');
+    m.importBundle.mockResolvedValueOnce(RUN.id);
+    $('#import-button')?.click();
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenCalledWith(RUN.id));
+    expect(m.importBundle).toHaveBeenCalledWith('/tmp/nan.snapline');
+    m.importBundle.mockRejectedValueOnce(new api.ApiError('import_bundle', '/tmp/nan.snapline: not a Snapline bundle'));
+    $('#import-button')?.click();
+    await vi.waitFor(() => expect($('#error-banner')?.textContent).toContain('not a Snapline bundle'));
+    m.pickBundle.mockResolvedValueOnce(null);
+    m.importBundle.mockClear();
+    $('#import-button')?.click();
+    await tick();
+    expect(m.importBundle).not.toHaveBeenCalled();
+  });
+
+  it('re-reads the open run on store-changed, keeping the cursor where it was', async () => {
+    await app.openRun(RUN.id);
+    app.setCursor(1, true);
+    const handler = m.onStoreChanged.mock.calls[0][0];
+    m.openRun.mockResolvedValue(view(8));
+    handler([RUN.id]);
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenCalledTimes(2));
+    await tick();
+    expect($('#timeline')?.dataset.seq).toBe('1');
+    expect($('#run-count')?.textContent).toContain('8 snapshots');
+    // Same snapshot: its variables are not fetched again.
+    expect(m.snapshotObjects).toHaveBeenCalledTimes(2);
+    // The cached series of the run were dropped: fetched again.
+    expect(m.seriesView.mock.calls.length).toBeGreaterThanOrEqual(2);
+    // Another run changed: the list is re-read, the open run is not.
+    handler(['someotherrun']);
+    await vi.waitFor(() => expect(m.listRuns.mock.calls.length).toBeGreaterThanOrEqual(3));
+    await tick();
+    expect(m.openRun).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('live updates', () => {
+  it('folds events that arrive during a refresh into one more refresh', async () => {
+    await app.openRun(RUN.id);
+    const handler = m.onStoreChanged.mock.calls[0][0];
+    m.openRun.mockClear();
+    let release: () => void = () => {};
+    m.openRun.mockImplementationOnce(() => new Promise((r) => {
+      release = () => r(view(6));
+    }));
+    handler([RUN.id]);
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenCalledTimes(1));
+    handler([RUN.id]);
+    handler([RUN.id]);
+    handler(['other']);
+    release();
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenCalledTimes(2));
+    await tick(20);
+    expect(m.openRun).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('startup', () => {
+  it('opens the run the app was started with, and shows a startup error', async () => {
+    app.dispose();
+    document.body.innerHTML = page;
+    m.startup.mockResolvedValue({ store: '/data/.snapline', open_run: RUN.id, error: 'bundle.snapline: not a bundle' });
+    app = new App();
+    await app.start();
+    expect(m.openRun).toHaveBeenLastCalledWith(RUN.id);
+    expect($('#timeline')?.dataset.seq).toBe('4');
+    expect($('#error-banner')?.hidden).toBe(false);
+    expect($('#error-banner')?.textContent).toContain('not a bundle');
+  });
+
+  it('says once that the shell is missing in a plain browser', async () => {
+    app.dispose();
+    document.body.innerHTML = page;
+    m.inShell.mockReturnValueOnce(false);
+    m.listRuns.mockClear();
+    app = new App();
+    await app.start();
+    expect(m.listRuns).not.toHaveBeenCalled();
+    expect($('#error-banner')?.textContent).toContain('not running this window');
+    expect($('#error-banner')?.querySelectorAll('.banner-message')).toHaveLength(1);
+  });
+
+  it('starts with no run open and no banner', () => {
+    expect(m.openRun).not.toHaveBeenCalled();
+    expect($('#error-banner')?.hidden).toBe(true);
+    expect($('#run-script')?.textContent).toBe('No run open');
+    expect($<HTMLButtonElement>('#diff-button')?.disabled).toBe(true);
+  });
+});
+
+describe('helpers', () => {
+  it('picks loss series by default, else the first three', () => {
+    const s = (name: string, points = 10) => ({ name, points });
+    expect(defaultSeries([s('lr'), s('train:loss'), s('val_loss'), s('acc')])).toEqual(['train:loss', 'val_loss']);
+    // A run's real names: constants and a loss function's settings are not losses.
+    expect(defaultSeries([s('args.lr', 1), s('final_loss', 1), s('loss_fn.ignore_index', 1), s('train:epoch_loss', 5), s('train:loss', 5)])).toEqual(['train:epoch_loss', 'train:loss']);
+    expect(defaultSeries([s('final_loss', 1), s('x', 4)])).toEqual(['final_loss']);
+    expect(defaultSeries([s('a', 1), s('b'), s('c'), s('d'), s('e')])).toEqual(['b', 'c', 'd']);
+    expect(defaultSeries([s('a', 1), s('b', 1)])).toEqual(['a', 'b']);
+    expect(defaultSeries([])).toEqual([]);
+  });
+  it('names the leaf of a series', () => {
+    expect(seriesLeaf('train:loss')).toBe('loss');
+    expect(seriesLeaf('loss_fn.ignore_index')).toBe('ignore_index');
+    expect(seriesLeaf('stats["Val_Loss"]')).toBe('val_loss');
+    expect(seriesLeaf('history[3]')).toBe('3');
+    expect(seriesLeaf('loss')).toBe('loss');
+  });
+  it('evicts the least recently used entry', () => {
+    const lru = new Lru<number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.get('a')).toBe(1);
+    lru.set('c', 3);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(1);
+    lru.dropPrefix('a');
+    expect(lru.size).toBe(1);
+  });
+});

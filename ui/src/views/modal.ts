@@ -1,0 +1,57 @@
+// One modal at a time: a titled box over a backdrop; Escape, the × button or
+// a click on the backdrop closes it.
+
+import { h } from './dom';
+
+export interface Modal {
+  el: HTMLElement;
+  body: HTMLElement;
+  close(): void;
+}
+
+let current: Modal | null = null;
+
+export function modalOpen(): boolean {
+  return current != null;
+}
+
+export function closeModal(): void {
+  current?.close();
+}
+
+export function openModal(id: string, title: string, onClose?: () => void, wide = false): Modal {
+  current?.close();
+  const body = h('div', { class: 'modal-body' });
+  const closeBtn = h('button', { class: 'icon', type: 'button', title: 'Close', 'aria-label': 'Close' }, '×');
+  const el = h('div', { class: `modal${wide ? ' wide' : ''}`, id, role: 'dialog', 'aria-modal': 'true', 'aria-label': title },
+    h('div', { class: 'modal-head' }, h('h2', { text: title }), closeBtn),
+    body,
+  );
+  const backdrop = h('div', { class: 'modal-backdrop' }, el);
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      modal.close();
+    }
+  };
+  const modal: Modal = {
+    el,
+    body,
+    close() {
+      if (!backdrop.isConnected) return;
+      backdrop.remove();
+      document.removeEventListener('keydown', onKey, true);
+      if (current === modal) current = null;
+      onClose?.();
+    },
+  };
+  closeBtn.addEventListener('click', () => modal.close());
+  backdrop.addEventListener('mousedown', (e) => {
+    if (e.target === backdrop) modal.close();
+  });
+  document.addEventListener('keydown', onKey, true);
+  document.body.append(backdrop);
+  current = modal;
+  closeBtn.focus();
+  return modal;
+}
