@@ -19,7 +19,7 @@ if [ -n "$NEWER" ]; then
   log "second Python for the agent tests: $($NEWER --version) in $VENV2"
   [ -x $VENV2/bin/python ] || "$NEWER" -m venv $VENV2
   $VENV2/bin/python -m pip install -q --upgrade pip
-  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle ipykernel jupyter_client pandas
+  $VENV2/bin/python -m pip install -q pytest numpy cloudpickle ipykernel jupyter_client pandas selenium
   $VENV2/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
 else
   echo "WARNING: no Python 3.12+ found (pyenv or PATH); the agent runs only on $(.venv/bin/python --version)"
@@ -54,6 +54,19 @@ if cargo +nightly --version > /dev/null 2>&1 && cargo fuzz --version > /dev/null
 else
   echo "skipped: no nightly toolchain or no cargo-fuzz here (crates/bundle/tests/hostile.rs still mutates bundles)"
 fi
+
+log "desktop app package (.deb: app, CLI, desktop entry, .snapline association)"
+DEB=$(bash packaging/build-deb.sh | tail -n 1)
+dpkg-deb --contents "$DEB" > target/deb-contents.txt
+for f in ./usr/bin/snapline-app ./usr/bin/snapline ./usr/share/applications/Snapline.desktop \
+         ./usr/share/mime/packages/snapline.xml ./usr/share/icons/hicolor/128x128/apps/snapline-app.png; do
+  grep -q " ${f#./}\$\| $f\$" target/deb-contents.txt || { echo "missing from $DEB: $f"; exit 1; }
+done
+dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/applications/Snapline.desktop 2>/dev/null \
+  | grep -q '^MimeType=application/x-snapline-bundle;' \
+  || dpkg-deb --fsys-tarfile "$DEB" | tar -xO usr/share/applications/Snapline.desktop \
+  | grep -q '^MimeType=application/x-snapline-bundle;' || { echo "no .snapline association"; exit 1; }
+echo "$DEB"
 
 log "tauri-driver (the desktop app's end-to-end tests drive it through WebKitWebDriver)"
 if [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
