@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x packaging/node_modules/.bin/tauri ]; then
-  (cd packaging && npm ci --no-audit --no-fund --loglevel=error)
+  # `npm install`, not `npm ci`: the lock names the CLI's prebuilt binaries
+  # for every platform, and registry mirrors that carry only this one's make
+  # `npm ci` refuse the lock. The versions are still the lock's.
+  (cd packaging && npm install --no-audit --no-fund --loglevel=error)
 fi
 (cd ui && npm run --silent build >/dev/null)
 cargo build --release -q -p snapline-cli

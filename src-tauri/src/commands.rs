@@ -196,7 +196,7 @@ pub async fn first_nan(state: State<'_, AppState>, run: String) -> Answer<NanRep
 }
 
 /// A shell-quoted word (single quotes unless it is plain).
-fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .bytes()

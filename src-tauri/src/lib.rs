@@ -1,10 +1,14 @@
 //! Snapline's desktop app: the Tauri shell around `ui/`. Every command is a
 //! thin call into snapline-query (commands.rs); the types the window gets
 //! are generated into `ui/src/bindings/` by ts-rs (tests/bindings.rs); the
-//! store is watched for live runs (watch.rs).
+//! store is watched for live runs (watch.rs); restore.rs starts the
+//! `snapline` tool to resume a snapshot or start a Jupyter kernel, and
+//! console.rs runs it behind a pseudo-terminal for the in-app console.
 
 pub mod commands;
+pub mod console;
 pub mod progress;
+pub mod restore;
 pub mod views;
 pub mod watch;
 
@@ -31,6 +35,8 @@ pub struct Args {
 pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     builder
         .manage(state)
+        .manage(restore::Processes::default())
+        .manage(console::Consoles::default())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::store_info,
@@ -45,6 +51,13 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::restore_command,
             commands::export_bundle,
             commands::import_bundle,
+            restore::restore_resume,
+            restore::resume_status,
+            restore::kernel_start,
+            console::console_open,
+            console::console_input,
+            console::console_resize,
+            console::console_close,
         ])
 }
 
@@ -74,7 +87,13 @@ pub fn run() -> i32 {
         .build(tauri::generate_context!());
     match app {
         Ok(app) => {
-            app.run(|_, _| {});
+            app.run(|handle, event| {
+                // The consoles' Python processes end with the app (resumed
+                // runs and kernels go on: they are detached).
+                if let tauri::RunEvent::Exit = event {
+                    handle.state::<console::Consoles>().close_all();
+                }
+            });
             0
         }
         Err(e) => {

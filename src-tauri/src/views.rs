@@ -70,3 +70,46 @@ impl<E: std::fmt::Display> From<E> for AppError {
         }
     }
 }
+
+/// `restore_resume`'s answer: the `snapline restore --resume` process
+/// started, and the file its output goes to.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ResumeStarted {
+    pub pid: u32,
+    pub log: String,
+}
+
+/// `resume_status`'s answer: whether the resumed process still runs, its
+/// exit code once it ended (null while running, or when a signal ended it),
+/// and the last lines of its log.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ResumeStatus {
+    pub running: bool,
+    pub exit_code: Option<i32>,
+    pub log_tail: String,
+}
+
+/// `kernel_start`'s answer: a Jupyter kernel holding a snapshot's state, and
+/// the command that connects to it.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct KernelStarted {
+    pub connection_file: String,
+    pub pid: u32,
+    pub command: String,
+}
+
+/// The `console-output` event: output of the in-app console `id` (UTF-8;
+/// a character split between two reads arrives whole in the second).
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ConsoleOutput {
+    pub id: u32,
+    pub data: String,
+}
+
+/// The `console-exit` event: console `id`'s process ended (its exit code;
+/// null when unknown).
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct ConsoleExit {
+    pub id: u32,
+    pub code: Option<i32>,
+}

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use snapline_app::views::{
-    AppError, ProgressEvent, RunView, SnapshotObjects, Startup, StoreChanged, StoreInfo,
+    AppError, ConsoleExit, ConsoleOutput, KernelStarted, ProgressEvent, ResumeStarted,
+    ResumeStatus, RunView, SnapshotObjects, Startup, StoreChanged, StoreInfo,
 };
 use snapline_query::{NanReport, ObjectView, SeriesView, SnapshotDiff, StatsPoint, XAxis};
 use ts_rs::{Config, TS};
@@ -30,6 +31,11 @@ fn generate(dir: &Path) {
     SnapshotDiff::export_all(&cfg).unwrap();
     NanReport::export_all(&cfg).unwrap();
     XAxis::export_all(&cfg).unwrap();
+    ResumeStarted::export_all(&cfg).unwrap();
+    ResumeStatus::export_all(&cfg).unwrap();
+    KernelStarted::export_all(&cfg).unwrap();
+    ConsoleOutput::export_all(&cfg).unwrap();
+    ConsoleExit::export_all(&cfg).unwrap();
 }
 
 /// Relative path -> text of every .ts file under `dir`.

@@ -312,3 +312,108 @@ for step in range(400):
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_restore_opens_a_python_console_in_the_app(sl, app):
+    assert sl.capture(DIVERGES).returncode == 0
+    run = sl.last_run()
+    a = app(sl.store)
+    open_run(a, run["id"])
+    seq = a.seq()
+    # What the same code prints in a plain `snapline restore -c` of that snapshot.
+    expected = sl.cli_raw("restore", f"{run['id']}@{seq}", "-c", "print(int(step) * 1000)",
+                          json_out=False)
+    assert expected.returncode == 0, expected.stderr
+    number = expected.stdout.strip().splitlines()[-1]
+    assert number.endswith("000"), expected.stdout
+
+    a.click("#restore-button")
+    a.find("#restore-dialog")
+    a.click("#restore-console")
+    a.find("#console-panel #console-term")
+
+    def screen() -> str:
+        # xterm's DOM renderer may draw spaces as no-break spaces.
+        return a.text("#console-term").replace("\xa0", " ")
+    # The prompt: IPython's `In [1]:` or the plain `>>>`.
+    a.wait(lambda: "In [" in screen() or ">>>" in screen(), timeout=60,
+           message="the Python prompt in the console")
+    a.click("#console-term")
+    webdriver.ActionChains(a.driver).send_keys("print(int(step) * 1000)" + Keys.ENTER).perform()
+    a.wait(lambda: number in screen().replace("1000)", ""), timeout=60,
+           message=f"{number} printed in the console")
+    a.shot("console")
+    # Closing the panel ends the console's process.
+    a.click("#console-panel .modal-head button")
+    a.wait(lambda: not a.all("#console-panel"), message="the console panel closed")
+
+
+def test_resume_here_opens_and_follows_the_new_run(sl, app):
+    assert sl.capture(DIVERGES).returncode == 0
+    run = sl.last_run()
+    seqs = [row["seq"] for row in sl.log()]
+    a = app(sl.store)
+    open_run(a, run["id"])
+    a.click("#timeline")
+    a.keys("#timeline", Keys.HOME)
+    for _ in range(5):
+        a.keys("#timeline", Keys.ARROW_RIGHT)
+    a.wait(lambda: a.seq() == seqs[5], message="an earlier snapshot under the cursor")
+    parent = f"{run['id']}@{seqs[5]}"
+
+    a.click("#restore-button")
+    a.find("#restore-dialog")
+    a.click("#restore-resume")
+
+    def resumed() -> dict | None:
+        return next((r for r in sl.runs() if r["parent"] == parent), None)
+    child = a.wait(resumed, timeout=120, message=f"a run resumed from {parent}")
+    a.wait(lambda: a.all(f'#runs [data-run-id="{child["id"]}"]'), timeout=60,
+           message="the resumed run listed")
+    a.wait(lambda: a.text("#run-id") == child["id"], timeout=60, message="the resumed run opened")
+    # (textContent: the header line may be cut off with an ellipsis.)
+    a.wait(lambda: f"resumed from {parent}" in a.find("#run-count").get_attribute("textContent"),
+           message="the header names the parent")
+    # Followed to its end once it finished.
+    a.wait(lambda: next(r for r in sl.runs() if r["id"] == child["id"])["status"] != "running",
+           timeout=120, message="the resumed run ended")
+    last = sl.log(child["id"])[-1]["seq"]
+    a.wait(lambda: a.seq() == last, timeout=30, message="the cursor at the resumed run's end")
+    a.shot("resumed")
+    assert not a.all("#error-banner .banner-message"), a.text("#error-banner")
+
+
+@pytest.mark.usefixtures("need_ipykernel")
+def test_restore_starts_a_jupyter_kernel_from_the_app(sl, app):
+    jupyter_client = pytest.importorskip("jupyter_client")
+    assert sl.capture(DIVERGES).returncode == 0
+    run = sl.last_run()
+    a = app(sl.store)
+    open_run(a, run["id"])
+    a.click("#restore-button")
+    a.click("#restore-kernel")
+    a.wait(lambda: a.all('#kernel-result code[data-kernel="command"]') or a.all("#kernel-result .bad"),
+           timeout=60, message="the kernel started (or why not)")
+    assert not a.all("#kernel-result .bad"), a.text("#kernel-result")
+    file = a.find('#kernel-result code[data-kernel="connection-file"]').get_attribute("textContent")
+    command = a.find('#kernel-result code[data-kernel="command"]').get_attribute("textContent")
+    assert command == f"jupyter console --existing {file}"
+    assert Path(file).is_relative_to(sl.store / "kernels")
+    a.shot("kernel")
+    client = jupyter_client.BlockingKernelClient(connection_file=file)
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        out: list = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+        reply = client.execute_interactive("print(int(step) * 1000)", timeout=60,
+                                           output_hook=hook)
+        assert reply["content"]["status"] == "ok", out
+        assert "".join(out).strip() == "29000"
+    finally:
+        client.shutdown()
+        client.stop_channels()

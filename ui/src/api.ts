@@ -6,9 +6,14 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
 import type { AppError } from './bindings/AppError';
+import type { ConsoleExit } from './bindings/ConsoleExit';
+import type { ConsoleOutput } from './bindings/ConsoleOutput';
+import type { KernelStarted } from './bindings/KernelStarted';
 import type { NanReport } from './bindings/NanReport';
 import type { ObjectView } from './bindings/ObjectView';
 import type { ProgressEvent } from './bindings/ProgressEvent';
+import type { ResumeStarted } from './bindings/ResumeStarted';
+import type { ResumeStatus } from './bindings/ResumeStatus';
 import type { RunSummary } from './bindings/RunSummary';
 import type { RunView } from './bindings/RunView';
 import type { SeriesView } from './bindings/SeriesView';
@@ -125,6 +130,49 @@ export function firstNan(run: string): Promise<NanReport> {
 
 export function restoreCommand(snapshot: string, mode: RestoreMode): Promise<string> {
   return call('restore_command', { snapshot, mode });
+}
+
+/** Starts `snapline restore SNAPSHOT --resume` (the script goes on as a new run, whose parent is SNAPSHOT). */
+export function restoreResume(snapshot: string): Promise<ResumeStarted> {
+  return call('restore_resume', { snapshot });
+}
+
+/** Whether a resumed process still runs, how it ended, the end of its log. */
+export function resumeStatus(pid: number): Promise<ResumeStatus> {
+  return call('resume_status', { pid });
+}
+
+/** Starts a Jupyter kernel holding the snapshot's state (waits for its connection file). */
+export function kernelStart(snapshot: string): Promise<KernelStarted> {
+  return call('kernel_start', { snapshot });
+}
+
+/** Starts a Python prompt holding the snapshot's state behind a terminal; answers the console's id. */
+export function consoleOpen(snapshot: string, cols: number, rows: number): Promise<number> {
+  return call('console_open', { snapshot, cols, rows });
+}
+
+export function consoleInput(id: number, data: string): Promise<void> {
+  return call('console_input', { id, data });
+}
+
+export function consoleResize(id: number, cols: number, rows: number): Promise<void> {
+  return call('console_resize', { id, cols, rows });
+}
+
+/** Kills the console's process (closing one that ended is fine). */
+export function consoleClose(id: number): Promise<void> {
+  return call('console_close', { id });
+}
+
+export function onConsoleOutput(handler: (e: ConsoleOutput) => void): Promise<UnlistenFn> {
+  if (!inShell()) return Promise.reject(new ApiError('listen', NO_SHELL));
+  return listen<ConsoleOutput>('console-output', (e) => handler(e.payload));
+}
+
+export function onConsoleExit(handler: (e: ConsoleExit) => void): Promise<UnlistenFn> {
+  if (!inShell()) return Promise.reject(new ApiError('listen', NO_SHELL));
+  return listen<ConsoleExit>('console-exit', (e) => handler(e.payload));
 }
 
 export function exportBundle(snapshot: string, path: string, format: ExportFormat): Promise<string> {

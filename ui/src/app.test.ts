@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 // The app wired to a mocked ./api: runs listed, a run opened, scrubbing by
-// keyboard, stale answers dropped, errors in the banner, the NaN panel, and
-// live updates keeping the cursor.
+// keyboard, stale answers dropped, errors in the banner, the NaN panel,
+// live updates keeping the cursor, and the Restore dialog's actions (resume
+// and follow the new run, a Jupyter kernel).
 
 import indexHtml from '../index.html?raw';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -30,6 +31,9 @@ vi.mock('./api', async (importOriginal) => {
     diffSnapshots: vi.fn(),
     firstNan: vi.fn(),
     restoreCommand: vi.fn(),
+    restoreResume: vi.fn(),
+    resumeStatus: vi.fn(),
+    kernelStart: vi.fn(),
     exportBundle: vi.fn(),
     importBundle: vi.fn(),
     onProgress: vi.fn(async () => () => {}),
@@ -60,6 +64,7 @@ const RUN: RunSummary = {
   parent_seq: null,
   lineage: {},
   origin: null,
+  last_metrics: [],
 };
 
 function snap(seq: number): SnapshotMeta {
@@ -305,6 +310,66 @@ describe('app', () => {
     expect($('#restore-dialog code[data-mode="resume"]')?.textContent).toBe(`snapline --store /data restore ${RUN.id}@4 --resume`);
   });
 
+  it('offers resume, console and kernel, and shows a started kernel with Copy buttons', async () => {
+    m.restoreCommand.mockResolvedValue('snapline restore x');
+    m.kernelStart.mockResolvedValue({ connection_file: '/data/.snapline/kernels/kernel-1.json', pid: 77, command: 'jupyter console --existing /data/.snapline/kernels/kernel-1.json' });
+    await app.openRun(RUN.id);
+    $('#restore-button')?.click();
+    for (const id of ['#restore-resume', '#restore-console', '#restore-kernel']) expect($(id)).not.toBeNull();
+    $('#restore-kernel')?.click();
+    await vi.waitFor(() => expect($('#restore-dialog code[data-kernel="command"]')?.textContent).toBe('jupyter console --existing /data/.snapline/kernels/kernel-1.json'));
+    expect(m.kernelStart).toHaveBeenCalledWith(`${RUN.id}@4`);
+    expect($('#kernel-result')?.textContent).toContain('pid 77');
+    expect($('#kernel-result')?.querySelectorAll('button')).toHaveLength(2);
+    m.kernelStart.mockRejectedValueOnce(new api.ApiError('kernel_start', "the Jupyter kernel exited: No module named 'ipykernel'"));
+    $('#restore-kernel')?.click();
+    await vi.waitFor(() => expect($('#error-banner')?.textContent).toContain('ipykernel'));
+    expect($('#kernel-result')?.textContent).toContain('ipykernel');
+  });
+
+  it('resumes here, then opens the new run and follows it as it grows', async () => {
+    const child: RunSummary = { ...RUN, id: 'c0ffee00aa11bb22', status: 'running', started_at: Date.now() / 1000, snapshots: 2, parent: `${RUN.id}@2`, parent_run: RUN.id, parent_seq: 2 };
+    const childView = (count: number): RunView => ({ ...view(count), run: { ...child, snapshots: count }, nan: null });
+    m.restoreCommand.mockResolvedValue('snapline restore x');
+    m.restoreResume.mockImplementation(async () => {
+      m.listRuns.mockResolvedValue([RUN, child]);
+      return { pid: 42, log: '/data/.snapline/logs/resume-1.log' };
+    });
+    m.resumeStatus.mockResolvedValue({ running: true, exit_code: null, log_tail: '' });
+    m.openRun.mockImplementation(async (id) => (id === child.id ? childView(3) : view()));
+    await app.openRun(RUN.id);
+    app.setCursor(2, true);
+    $('#restore-button')?.click();
+    $('#restore-resume')?.click();
+    expect($('#restore-dialog')).toBeNull();
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenLastCalledWith(child.id));
+    expect(m.restoreResume).toHaveBeenCalledWith(`${RUN.id}@2`);
+    await vi.waitFor(() => expect($('#timeline')?.dataset.seq).toBe('2'));
+    expect($(`#runs [data-run-id="${child.id}"]`)).not.toBeNull();
+    // New snapshots: the cursor stays at the end.
+    const handler = m.onStoreChanged.mock.calls[0][0];
+    m.openRun.mockImplementation(async () => childView(6));
+    handler([child.id]);
+    await vi.waitFor(() => expect($('#timeline')?.dataset.seq).toBe('5'));
+    // Moved away by the user: it stays there.
+    app.setCursor(1, true);
+    m.openRun.mockImplementation(async () => childView(9));
+    handler([child.id]);
+    await vi.waitFor(() => expect($('#run-count')?.textContent).toContain('9 snapshots'));
+    expect($('#timeline')?.dataset.seq).toBe('1');
+  });
+
+  it('shows the end of the log when a resume fails before its run appears', async () => {
+    m.restoreResume.mockResolvedValue({ pid: 43, log: '/data/.snapline/logs/resume-2.log' });
+    m.resumeStatus.mockResolvedValue({ running: false, exit_code: 1, log_tail: 'Traceback (most recent call last)\nRuntimeError: cannot resume here' });
+    await app.resume(`${RUN.id}@2`, 1);
+    expect($('#error-banner')?.textContent).toContain('exited with code 1');
+    expect($('#error-banner')?.textContent).toContain('RuntimeError: cannot resume here');
+    m.restoreResume.mockRejectedValueOnce(new api.ApiError('restore_resume', 'the snapline command-line tool was not found'));
+    await app.resume(`${RUN.id}@2`, 1);
+    expect($('#error-banner')?.textContent).toContain('command-line tool was not found');
+  });
+
   it('exports the current snapshot with progress and a result line', async () => {
     let progress: (p: { task: string; phase: string; done: number; total: number }) => void = () => {};
     m.onProgress.mockImplementation(async (h) => {
@@ -448,5 +513,65 @@ describe('helpers', () => {
     expect(lru.get('a')).toBe(1);
     lru.dropPrefix('a');
     expect(lru.size).toBe(1);
+  });
+});
+
+describe('compare with other runs', () => {
+  const BRANCH: RunSummary = { ...RUN, id: 'c0ffee00aa11bb22', started_at: RUN.started_at + 500, parent: `${RUN.id}@2`, parent_run: RUN.id, parent_seq: 2 };
+  const OTHER: RunSummary = { ...RUN, id: '9c8b7a6f5e4d3c2b', script: '/home/u/finetune.py', started_at: RUN.started_at - 500 };
+
+  it('offers the branch first, fetches the same series for compared runs, labels them and notes what is missing', async () => {
+    m.listRuns.mockResolvedValue([RUN, BRANCH, OTHER]);
+    m.seriesView.mockImplementation(async (run, name) => {
+      if (run === OTHER.id) throw new api.ApiError('series_view', `unknown series '${name}'`);
+      return { ...series(name), run };
+    });
+    await app.loadRuns();
+    await app.openRun(RUN.id);
+    const options = [...document.querySelectorAll<HTMLInputElement>('#compare-list [data-compare]')];
+    expect(options.map((o) => o.dataset.compare)).toEqual([BRANCH.id, OTHER.id]);
+    expect(options[0].parentElement?.textContent).toContain('branch at @2');
+    expect($('#compare-picker')?.hidden).toBe(false);
+    m.seriesView.mockClear();
+
+    options[0].checked = true;
+    options[0].dispatchEvent(new Event('change', { bubbles: true }));
+    await vi.waitFor(() => expect($('#legend')?.textContent).toContain('train:loss (c0ffee00)'));
+    // The open run's series come from the cache; the branch's with the same query.
+    expect(m.seriesView).toHaveBeenCalledTimes(1);
+    expect(m.seriesView.mock.calls[0][0]).toBe(BRANCH.id);
+    expect(m.seriesView.mock.calls[0][1]).toBe('train:loss');
+    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: null, logY: false });
+    expect($('#compare-count')?.textContent).toBe('(1)');
+    expect($('#compare-note')?.hidden).toBe(true);
+
+    // A second compared run lacking the series: skipped, and a note says so.
+    options[1].checked = true;
+    options[1].dispatchEvent(new Event('change', { bubbles: true }));
+    await vi.waitFor(() => expect($('#compare-note')?.textContent).toBe('train:loss not in 9c8b7a6f'));
+    expect($('#compare-note')?.hidden).toBe(false);
+    expect($('#legend')?.textContent).not.toContain('9c8b7a6f');
+    expect(document.querySelectorAll('#error-banner .banner-message, #error-banner li').length).toBe(0);
+    // The cursor stays the open run's.
+    expect($('#timeline')?.dataset.seq).toBe('4');
+
+    // Cached per run: unticking and ticking again asks for nothing new.
+    m.seriesView.mockClear();
+    options[0].checked = false;
+    options[0].dispatchEvent(new Event('change', { bubbles: true }));
+    await vi.waitFor(() => expect($('#legend')?.textContent).not.toContain('c0ffee00'));
+    options[0].checked = true;
+    options[0].dispatchEvent(new Event('change', { bubbles: true }));
+    await vi.waitFor(() => expect($('#legend')?.textContent).toContain('train:loss (c0ffee00)'));
+    expect(m.seriesView.mock.calls.filter((c) => c[0] === BRANCH.id)).toHaveLength(0);
+  });
+
+  it('shows the last metrics and the branch in the run list', async () => {
+    m.listRuns.mockResolvedValue([{ ...RUN, last_metrics: [{ name: 'train:loss', step: 4, value: 'nan' }] }, { ...BRANCH, last_metrics: [{ name: 'train:loss', step: 9, value: 0.25 }] }]);
+    await app.loadRuns();
+    const rows = [...document.querySelectorAll<HTMLElement>('#runs [data-run-id]')];
+    expect(rows.map((r) => r.dataset.runId)).toEqual([RUN.id, BRANCH.id]);
+    expect(rows[0].querySelector('.run-metric.bad')?.textContent).toBe('loss NaN');
+    expect(rows[1].querySelector('.run-branch')?.textContent).toBe('↳ from 3f2a9c1b@2');
   });
 });

@@ -3,17 +3,22 @@
 // comes through ./api; every failure lands in the error banner.
 
 import * as api from './api';
+import type { RunSummary } from './bindings/RunSummary';
 import type { RunView } from './bindings/RunView';
 import type { SeriesInfo } from './bindings/SeriesInfo';
 import type { SeriesView } from './bindings/SeriesView';
 import type { SnapshotMeta } from './bindings/SnapshotMeta';
 import type { XAxis } from './bindings/XAxis';
 import { snapshotX, type Range } from './chart';
+import { compareCandidates, compareDash, compareFetchList, compareLabel, lighter, missingNote, type CompareFetch } from './compare';
+import { followIndex, resumedRun, waitForResumedRun } from './follow';
 import { formatCount, formatDuration, formatNumber, formatTime } from './format';
 import { describeSnapshot, indexOfSeq, stepIndex } from './timeline';
 import { progressText, showExportDialog, showRestoreDialog } from './views/actions';
 import { Banner } from './views/banner';
+import { showConsole } from './views/consolePanel';
 import { ChartView, type ChartSeries } from './views/chartView';
+import { ComparePicker } from './views/comparePicker';
 import { showDiffPanel } from './views/diffPanel';
 import { byId, clear, cssVar, debounce, h } from './views/dom';
 import { modalOpen } from './views/modal';
@@ -79,6 +84,12 @@ export class App {
   private readonly timeline: TimelineView;
   private readonly chart: ChartView;
   private readonly variables: VariablesView;
+  private readonly comparePicker: ComparePicker;
+  /** The store's runs (as last listed), and the runs drawn with the open one (picked order; reset when another run opens). */
+  private runs: RunSummary[] = [];
+  private compared: string[] = [];
+  /** The compared runs' series last drawn (for the legend). */
+  private comparedShown: ChartSeries[] = [];
   private storeText = '';
   private view: RunView | null = null;
   private cursor = -1;
@@ -101,6 +112,10 @@ export class App {
   private pendingRuns: string[] | null = null;
   /** The latest progress line of a long task (export, import), while it runs. */
   private progress = '';
+  /** The run resumed from here: while it is open, the cursor stays at its end as it grows (unless moved). */
+  private following: string | null = null;
+  /** Bumped by each Resume: an older one stops waiting for its run. */
+  private resumeToken = 0;
 
   constructor() {
     this.banner = new Banner(byId('error-banner'));
@@ -122,7 +137,17 @@ export class App {
     this.fetchObjectsSoon = debounce((seq: number) => void this.fetchObjects(seq), 60);
     this.fetchSeriesSoon = debounce(() => void this.fetchSeries(), 150);
     this.chart.setSeries([], 'Open a run from the list on the left');
+    this.comparePicker = new ComparePicker(byId<HTMLDetailsElement>('compare-picker'), byId('compare-list'), byId('compare-count'), byId('compare-note'), {
+      change: (ids) => {
+        this.compared = ids;
+        void this.fetchSeries();
+      },
+    });
     this.wire();
+    // The compare picker is a popup too: a click elsewhere closes it.
+    document.addEventListener('mousedown', (e) => {
+      if (!this.comparePicker.contains(e.target as Node)) this.comparePicker.close();
+    }, { signal: this.lifetime.signal });
   }
 
   /**
@@ -270,6 +295,8 @@ export class App {
       const [runs, info] = await Promise.all([api.listRuns(), api.storeInfo().catch(() => null)]);
       this.sidebar.setRuns(runs);
       this.sidebar.setSelected(this.view?.run.id ?? null);
+      this.runs = runs;
+      this.renderCompare();
       if (info) {
         this.storeText = `${formatCount(info.runs)} run${info.runs === 1 ? '' : 's'} in ${info.path}`;
         const el = byId('store-path');
@@ -283,10 +310,15 @@ export class App {
     }
   }
 
-  /** Opens a run (or re-reads the open one, keeping the cursor's seq when `keep`). */
-  async openRun(id: string, keep = false): Promise<void> {
+  /**
+   * Opens a run (or re-reads the open one, keeping the cursor's seq when
+   * `keep`; with `follow`, a cursor at the end stays at the new end).
+   */
+  async openRun(id: string, keep = false, follow = false): Promise<void> {
     const token = ++this.openToken;
     const keepSeq = keep ? this.currentSnapshot?.seq ?? null : null;
+    const oldCursor = this.cursor;
+    const oldLength = this.view?.snapshots.length ?? 0;
     this.busyOn('run', true);
     let view: RunView;
     try {
@@ -303,14 +335,19 @@ export class App {
     if (!same) {
       this.variables.reset();
       this.chart.resetRange();
+      this.compared = [];
+      this.comparedShown = [];
     }
     this.sidebar.setSelected(view.run.id);
     this.renderHeader();
     this.renderSeriesPicker();
+    this.renderCompare();
     this.timeline.setData(view.snapshots, view.nan?.first?.seq ?? null);
     this.updateChartContext();
     const seqs = view.snapshots.map((s) => s.seq);
-    const index = keepSeq != null && same ? indexOfSeq(seqs, keepSeq) : view.snapshots.length - 1;
+    const index = follow && same
+      ? followIndex(oldCursor, oldLength, view.snapshots.length)
+      : keepSeq != null && same ? indexOfSeq(seqs, keepSeq) : view.snapshots.length - 1;
     // Re-reading the open run at the same snapshot: its variables have not changed, no need to fetch them.
     const unchanged = same && keepSeq != null && seqs[index] === keepSeq;
     this.cursor = -1;
@@ -437,6 +474,17 @@ export class App {
       if (!selected.has(s.name)) continue;
       legend.append(h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${this.colourOf(s.name)}` }), s.name));
     }
+    for (const c of this.comparedShown) {
+      if (!selected.has(c.view.name)) continue;
+      legend.append(h('span', { class: 'legend-item compared', 'data-compare': c.view.run }, h('span', { class: 'swatch dashed', style: `border-color:${c.color}` }), c.label));
+    }
+  }
+
+  /** The compare picker: the store's other runs (branches of the open run first). */
+  private renderCompare(): void {
+    const current = this.view?.run.id ?? null;
+    this.comparePicker.set(current ? compareCandidates(this.runs, current) : [], this.compared, current != null);
+    this.compared = this.comparePicker.selected;
   }
 
   private updateChartContext(): void {
@@ -465,28 +513,44 @@ export class App {
     };
     if (names.length === 0) {
       this.chart.setSeries([], v.series.length === 0 ? 'This run has no metric series' : 'No series selected');
+      this.comparedShown = [];
+      this.comparePicker.setNote('');
+      this.renderLegend();
       return;
     }
+    const cached = async (r: string, name: string): Promise<SeriesView> => {
+      const key = `${r}|${name}|${q.x}|${q.from}|${q.to}|${q.width}|${q.smooth}|${q.logY}`;
+      const hit = this.seriesCache.get(key);
+      if (hit) return hit;
+      const sv = await api.seriesView(r, name, q);
+      this.seriesCache.set(key, sv);
+      return sv;
+    };
+    // Compared runs: the same names, axis, range, width, smoothing and log-y; a series a run lacks is left out (and noted).
+    const wanted = compareFetchList(this.compared, names, run, this.runs.map((r) => r.id));
     this.busyOn('series', true);
     try {
-      const views = await Promise.all(
-        names.map(async (name) => {
-          const key = `${run}|${name}|${q.x}|${q.from}|${q.to}|${q.width}|${q.smooth}|${q.logY}`;
-          const hit = this.seriesCache.get(key);
-          if (hit) return hit;
-          const sv = await api.seriesView(run, name, q);
-          this.seriesCache.set(key, sv);
-          return sv;
-        }),
-      );
+      const [views, others] = await Promise.all([
+        Promise.all(names.map((name) => cached(run, name))),
+        Promise.allSettled(wanted.map((f) => cached(f.run, f.name))),
+      ]);
       if (gen !== this.seriesGen || this.view?.run.id !== run) return;
       const series: ChartSeries[] = views.map((sv, i) => ({ key: `${run}|${names[i]}`, label: names[i], color: this.colourOf(names[i]), view: sv }));
-      this.chart.setSeries(series);
-      if (range == null) {
-        const loss = views.find((sv) => seriesLeaf(sv.name).includes('loss') && sv.points.length > 1) ?? views.find((sv) => seriesLeaf(sv.name).includes('loss'));
-        const last = loss?.points[loss.points.length - 1];
-        if (loss) this.sidebar.setLastLoss(run, last ? last[1] : null);
-      }
+      const missing: CompareFetch[] = [];
+      const shown: ChartSeries[] = [];
+      others.forEach((o, i) => {
+        const f = wanted[i];
+        if (o.status === 'rejected') {
+          missing.push(f);
+          return;
+        }
+        const order = this.compared.indexOf(f.run);
+        shown.push({ key: `${f.run}|${f.name}`, label: compareLabel(f.name, f.run), color: lighter(this.colourOf(f.name)), dash: compareDash(order), view: { ...o.value, name: f.name } });
+      });
+      this.comparedShown = shown;
+      this.comparePicker.setNote(missingNote(missing));
+      this.renderLegend();
+      this.chart.setSeries([...series, ...shown]);
     } catch (e) {
       if (gen === this.seriesGen) {
         this.error(api.errorMessage(e));
@@ -513,10 +577,15 @@ export class App {
     try {
       await this.loadRuns();
       const v = this.view;
+      // Compared runs that grew: their cached series are stale too.
+      const grown = this.compared.filter((id) => runs.length === 0 || runs.includes(id));
+      for (const id of grown) this.seriesCache.dropPrefix(`${id}|`);
       if (v && (runs.length === 0 || runs.includes(v.run.id))) {
         this.seriesCache.dropPrefix(`${v.run.id}|`);
         this.variables.invalidateHistory();
-        await this.openRun(v.run.id, true);
+        await this.openRun(v.run.id, true, this.following === v.run.id);
+      } else if (v && grown.length > 0) {
+        await this.fetchSeries();
       }
     } finally {
       this.refreshing = false;
@@ -555,7 +624,44 @@ export class App {
 
   private showRestore(seq: number): void {
     if (!this.view) return;
-    showRestoreDialog(api.snapshotRef(this.view.run.id, seq), { error: (m) => this.error(m) });
+    showRestoreDialog(api.snapshotRef(this.view.run.id, seq), {
+      error: (m) => this.error(m),
+      resume: (snapshot) => void this.resume(snapshot),
+      console: (snapshot) => showConsole(snapshot, { error: (m) => this.error(m) }),
+    });
+  }
+
+  /**
+   * Resume here: starts `snapline restore SNAPSHOT --resume`, waits for the
+   * run it captures (polling the process every 500 ms), then opens it and
+   * follows it live. A process that fails first: the end of its log goes to
+   * the banner.
+   */
+  async resume(snapshot: string, interval = 500): Promise<void> {
+    const token = ++this.resumeToken;
+    // Runs resumed from the same snapshot before this one are not it.
+    const after = Date.now() / 1000 - 5;
+    this.busyOn('resumed run', true);
+    try {
+      const started = await api.restoreResume(snapshot);
+      const outcome = await waitForResumedRun(snapshot, {
+        status: () => api.resumeStatus(started.pid),
+        findRun: async () => resumedRun(await api.listRuns(), snapshot, after)?.id ?? null,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        cancelled: () => token !== this.resumeToken || this.lifetime.signal.aborted,
+      }, interval);
+      if ('error' in outcome) {
+        this.error(outcome.error);
+      } else if ('run' in outcome) {
+        this.following = outcome.run;
+        await this.loadRuns();
+        await this.openRun(outcome.run);
+      }
+    } catch (e) {
+      this.error(api.errorMessage(e));
+    } finally {
+      this.busyOn('resumed run', false);
+    }
   }
 
   private async showNan(): Promise<void> {

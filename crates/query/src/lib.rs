@@ -28,10 +28,10 @@ pub use nan::{
 };
 pub use objects::{show_object, show_snapshot, ObjectView};
 pub use reference::{resolve_snapshot, SnapshotRef};
-pub use runs::{list_runs, run_log, run_summary, RunSummary, SnapshotRow};
+pub use runs::{list_runs, run_log, run_summary, LastMetric, RunSummary, SnapshotRow};
 pub use series::{
     axis_series, decimate, series_view, snapshot_positions, x_values, AxisPoint, AxisSeries,
-    Decimated, Marker, MarkerKind, SeriesView, ViewOptions, XAxis,
+    Decimated, Marker, MarkerKind, SeriesPoint, SeriesView, ViewOptions, XAxis,
 };
 pub use snapline_store::{Stats, Store};
 pub use tensors::{export_tensors, SkippedArray, TensorExport, TensorFormat};

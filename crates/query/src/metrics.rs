@@ -25,14 +25,13 @@ pub struct Series {
 /// Finds the series a user means: the exact name, or the one series whose
 /// last component is that name (`loss` finds `train:loss` or `stats["loss"]`).
 pub fn resolve_series(store: &Store, run: &str, name: &str) -> QueryResult<String> {
-    let names = store.metric_names(run)?;
-    if names.iter().any(|(n, _)| n == name) {
+    let names = store.series_names(run)?;
+    if names.iter().any(|n| n == name) {
         return Ok(name.to_owned());
     }
     let quoted = format!("[{}]", serde_json::Value::String(name.to_owned()));
     let matches: Vec<&String> = names
         .iter()
-        .map(|(n, _)| n)
         .filter(|n| {
             n.strip_suffix(name)
                 .is_some_and(|head| head.ends_with(':') || head.ends_with('.'))
@@ -47,11 +46,7 @@ pub fn resolve_series(store: &Store, run: &str, name: &str) -> QueryResult<Strin
             available: if names.is_empty() {
                 "no series".into()
             } else {
-                names
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                names.join(", ")
             },
         }),
         many => Err(QueryError::AmbiguousSeries {

@@ -34,6 +34,58 @@ pub struct RunSummary {
     /// Where an imported run came from (`snapline import`): host, exporter,
     /// exported_at, imported_at, bundle; null for runs captured here.
     pub origin: Option<serde_json::Value>,
+    /// The last point of the run's main series (names ending in loss or
+    /// acc/accuracy, at most three, losses first): what a run list shows.
+    pub last_metrics: Vec<LastMetric>,
+}
+
+/// The last value of one series.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LastMetric {
+    pub name: String,
+    pub step: f64,
+    #[serde(with = "snapline_store::wire_float")]
+    #[cfg_attr(feature = "ts", ts(type = "number | \"nan\" | \"inf\" | \"-inf\""))]
+    pub value: f64,
+}
+
+/// Whether a series is one a run list shows: its last name part (after
+/// `.`, `:` or a `["key"]`) says loss or accuracy. Losses sort first.
+fn main_series_rank(name: &str) -> Option<u8> {
+    let leaf = name
+        .rsplit(['.', ':', '['])
+        .next()
+        .unwrap_or(name)
+        .trim_matches(|c| c == '"' || c == ']')
+        .to_ascii_lowercase();
+    if leaf.contains("loss") {
+        Some(0)
+    } else if leaf == "acc" || leaf.ends_with("_acc") || leaf.contains("accuracy") {
+        Some(1)
+    } else {
+        None
+    }
+}
+
+fn last_metrics(store: &Store, run: &str) -> QueryResult<Vec<LastMetric>> {
+    let mut names: Vec<(u8, String)> = store
+        .series_names(run)?
+        .into_iter()
+        .filter_map(|n| main_series_rank(&n).map(|r| (r, n)))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for (_, name) in names.into_iter().take(3) {
+        if let Some(p) = store.last_point(run, &name)? {
+            out.push(LastMetric {
+                name,
+                step: p.step,
+                value: p.value,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn this_host() -> Option<String> {
@@ -67,6 +119,7 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
             .unwrap_or(run.started_at),
     };
     Ok(RunSummary {
+        last_metrics: last_metrics(store, &run.id)?,
         duration: (end - run.started_at).max(0.0),
         parent: run.parent_run.as_ref().map(|p| match run.parent_seq {
             Some(seq) => format!("{p}@{seq}"),

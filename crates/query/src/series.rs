@@ -25,7 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-use snapline_store::{MetricPoint, SnapshotMeta, Store};
+use snapline_store::{MetricPoint, PointRow, SnapshotMeta, Store};
 
 use crate::error::{QueryError, QueryResult};
 use crate::metrics::{list_series, resolve_series};
@@ -253,23 +253,66 @@ pub struct AxisPoint {
     pub x: Option<f64>,
 }
 
+/// What the axis math reads of a point: a stored `MetricPoint`, or the
+/// nameless `PointRow` a chart loads a million of.
+pub trait SeriesPoint {
+    fn step(&self) -> f64;
+    fn time(&self) -> f64;
+    fn seq(&self) -> Option<i64>;
+    fn epoch(&self) -> Option<i64>;
+}
+
+impl SeriesPoint for MetricPoint {
+    fn step(&self) -> f64 {
+        self.step
+    }
+    fn time(&self) -> f64 {
+        self.time
+    }
+    fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+    fn epoch(&self) -> Option<i64> {
+        self.epoch
+    }
+}
+
+impl SeriesPoint for PointRow {
+    fn step(&self) -> f64 {
+        self.step
+    }
+    fn time(&self) -> f64 {
+        self.time
+    }
+    fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+    fn epoch(&self) -> Option<i64> {
+        self.epoch
+    }
+}
+
 /// The x of each point on an axis (`None` where it has none), in the order
 /// given. `run_started_at` is the run's start in Unix seconds (for `Time`);
 /// points are expected in the store's order (by step) for `Epoch`.
-pub fn x_values(points: &[MetricPoint], axis: XAxis, run_started_at: f64) -> Vec<Option<f64>> {
+pub fn x_values<P: SeriesPoint>(
+    points: &[P],
+    axis: XAxis,
+    run_started_at: f64,
+) -> Vec<Option<f64>> {
     match axis {
-        XAxis::Step => points.iter().map(|p| Some(p.step)).collect(),
+        XAxis::Step => points.iter().map(|p| Some(p.step())).collect(),
         XAxis::Time => points
             .iter()
-            .map(|p| Some(p.time - run_started_at))
+            .map(|p| Some(p.time() - run_started_at))
             .collect(),
         XAxis::Epoch => {
             let mut xs = vec![None; points.len()];
             let mut start = 0;
             while start < points.len() {
-                let epoch = points[start].epoch;
+                let epoch = points[start].epoch();
                 let mut end = start + 1;
-                while end < points.len() && points[end].epoch == epoch {
+                while end < points.len() && points[end].epoch() == epoch {
                     end += 1;
                 }
                 if let Some(e) = epoch {
@@ -312,9 +355,9 @@ pub fn axis_series(store: &Store, run: &str, name: &str, axis: XAxis) -> QueryRe
 /// - `Time`: the snapshot's time since the run started;
 /// - `Epoch`: the snapshot's completed iterations of the outermost loop
 ///   (snapshots outside any loop are left out).
-pub fn snapshot_positions(
+pub fn snapshot_positions<P: SeriesPoint>(
     snapshots: &[SnapshotMeta],
-    points: &[MetricPoint],
+    points: &[P],
     axis: XAxis,
     run_started_at: f64,
 ) -> Vec<f64> {
@@ -324,11 +367,12 @@ pub fn snapshot_positions(
             .iter()
             .filter_map(|s| s.loops.first().map(|&e| e as f64))
             .collect(),
-        XAxis::Step if points.iter().any(|p| p.seq.is_some()) => {
+        XAxis::Step if points.iter().any(|p| p.seq().is_some()) => {
             snapshots.iter().map(|s| s.seq as f64).collect()
         }
         XAxis::Step => {
-            let mut by_time: Vec<(f64, f64)> = points.iter().map(|p| (p.time, p.step)).collect();
+            let mut by_time: Vec<(f64, f64)> =
+                points.iter().map(|p| (p.time(), p.step())).collect();
             if !by_time.is_sorted_by(|a, b| a.0 <= b.0) {
                 by_time.sort_by(|a, b| a.0.total_cmp(&b.0));
             }
@@ -388,7 +432,7 @@ pub fn series_view(
         resolved => resolved?,
     };
     let started = store.run(&run)?.started_at;
-    let points = store.metric_series(&run, &full)?;
+    let points = store.metric_points(&run, &full)?;
     let xs = x_values(&points, opts.x_axis, started);
     let mut xy: Vec<[f64; 2]> = Vec::with_capacity(points.len());
     let mut no_x = 0;

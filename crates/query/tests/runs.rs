@@ -47,3 +47,58 @@ fn a_resumed_run_names_its_parent() {
     assert!(root["parent"].is_null() && root["parent_run"].is_null());
     assert!(root["parent_seq"].is_null());
 }
+
+#[test]
+fn series_are_listed_and_their_first_nonfinite_point_found_through_the_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = snapline_bench::SyntheticRun::create(dir.path(), "train.py").unwrap();
+    for i in 0..5 {
+        let loss = if i == 3 {
+            f64::NAN
+        } else {
+            1.0 / (i + 1) as f64
+        };
+        run.snapshot(
+            &[],
+            &[("loss", loss), ("acc", 0.1 * i as f64), ("lr", 0.01)],
+        )
+        .unwrap();
+    }
+    let names: Vec<(String, i64)> = snapline_query::list_series(&run.store, &run.run)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.points))
+        .collect();
+    assert_eq!(
+        names,
+        [("acc".into(), 5), ("loss".into(), 5), ("lr".into(), 5)]
+    );
+    // The run list's main series: losses first, then accuracies; not lr.
+    let summary = snapline_query::run_summary(&run.store, &run.run).unwrap();
+    let last: Vec<(&str, f64)> = summary
+        .last_metrics
+        .iter()
+        .map(|m| (m.name.as_str(), m.value))
+        .collect();
+    assert_eq!(last, [("loss", 0.2), ("acc", 0.4)]);
+    let bad = run.store.first_nonfinite_metrics(&run.run).unwrap();
+    assert_eq!(bad.len(), 1);
+    assert_eq!((bad[0].name.as_str(), bad[0].step), ("loss", 4.0));
+    // The query must keep the partial index's condition word for word, or
+    // SQLite reads every point again (1,000,000 in the app's benchmark).
+    let conn = rusqlite::Connection::open(dir.path().join("catalog.sqlite")).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            snapline_store::FIRST_NONFINITE_METRICS
+        ))
+        .unwrap()
+        .query_map([&run.run], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("metrics_nonfinite")),
+        "{plan:?}"
+    );
+}

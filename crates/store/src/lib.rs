@@ -25,10 +25,10 @@ pub use error::{StoreError, StoreResult};
 pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
 pub use model::wire_float;
 pub use model::{
-    Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo, RunRecord,
-    RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
+    Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, PointRow, RunInfo,
+    RunRecord, RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
 };
-pub use nonfinite::NonfiniteEntry;
+pub use nonfinite::{NonfiniteEntry, FIRST_NONFINITE_METRICS};
 pub use retention::{KeepRules, RunRetention, SweepReport};
 pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;

@@ -241,6 +241,17 @@ pub struct MetricPoint {
     pub epoch: Option<i64>,
 }
 
+/// One point of a series without its name: what a chart reads, a million
+/// at a time (`Store::metric_points`). NaN is NaN here.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PointRow {
+    pub step: f64,
+    pub value: f64,
+    pub time: f64,
+    pub seq: Option<i64>,
+    pub epoch: Option<i64>,
+}
+
 /// Something the agent noticed between snapshots, stored in time order
 /// with them. `kind` says what (`"nonfinite"`: the first non-finite module
 /// output, gradient or numpy result of a run, with `--nan-hooks`); `detail`

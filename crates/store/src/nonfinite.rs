@@ -100,13 +100,7 @@ impl Store {
         // NaN is stored as NULL (SQLite has no NaN); infinities as REAL.
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT name, step, value, time, seq, epoch FROM metrics
-                 WHERE run_id = ?1
-                   AND (value IS NULL OR value > 1.7976931348623157e308
-                        OR value < -1.7976931348623157e308)
-                 ORDER BY name, step, time",
-            )
+            .prepare_cached(FIRST_NONFINITE_METRICS)
             .map_err(self.sql())?;
         let rows = stmt
             .query_map([run_id], metric_from_row)
@@ -121,3 +115,12 @@ impl Store {
         Ok(first)
     }
 }
+
+/// The non-finite points of a run's series, in order (NaN is stored as
+/// NULL: SQLite has no NaN; the infinities as REAL). The condition is word
+/// for word the one of the partial index `metrics_nonfinite` (migration
+/// 0005), which SQLite then reads instead of every point.
+pub const FIRST_NONFINITE_METRICS: &str = "SELECT name, step, value, time, seq, epoch FROM metrics
+     WHERE run_id = ?1
+       AND (value IS NULL OR value > 1.7976931348623157e308 OR value < -1.7976931348623157e308)
+     ORDER BY name, step, time";

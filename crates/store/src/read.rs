@@ -7,7 +7,7 @@ use crate::catalog::Store;
 use crate::chunks::decompress_verified;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    EntryRow, MetricPoint, ObjectRecord, RunRecord, RunStatus, SnapshotMeta, Trigger,
+    EntryRow, MetricPoint, ObjectRecord, PointRow, RunRecord, RunStatus, SnapshotMeta, Trigger,
 };
 
 const RUN_COLUMNS: &str =
@@ -269,14 +269,85 @@ impl Store {
 
     /// Names of a run's metric series with their point counts.
     pub fn metric_names(&self, run_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        let mut count = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM metrics WHERE run_id = ?1 AND name = ?2")
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for name in self.series_names(run_id)? {
+            let points: i64 = count
+                .query_row(params![run_id, name], |r| r.get(0))
+                .map_err(self.sql())?;
+            out.push((name, points));
+        }
+        Ok(out)
+    }
+
+    /// A run's series names, sorted: one index seek per series (SQLite does
+    /// not skip-scan by itself; GROUP BY would read every point).
+    pub fn series_names(&self, run_id: &str) -> StoreResult<Vec<String>> {
+        let mut next = self
+            .conn
+            .prepare_cached(
+                "SELECT name FROM metrics WHERE run_id = ?1 AND name > ?2 ORDER BY name LIMIT 1",
+            )
+            .map_err(self.sql())?;
+        let mut out: Vec<String> = Vec::new();
+        while let Some(name) = next
+            .query_row(
+                params![run_id, out.last().map_or("", String::as_str)],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(self.sql())?
+        {
+            out.push(name);
+        }
+        Ok(out)
+    }
+
+    /// The last point (by step) of one series, by one index seek.
+    pub fn last_point(&self, run_id: &str, name: &str) -> StoreResult<Option<PointRow>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT name, COUNT(*) FROM metrics WHERE run_id = ?1 GROUP BY name ORDER BY name",
+            .prepare_cached(
+                "SELECT step, value, time, seq, epoch FROM metrics
+                 WHERE run_id = ?1 AND name = ?2 ORDER BY step DESC, rowid DESC LIMIT 1",
+            )
+            .map_err(self.sql())?;
+        stmt.query_row(params![run_id, name], |r| {
+            Ok(PointRow {
+                step: r.get(0)?,
+                value: r.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                time: r.get(2)?,
+                seq: r.get(3)?,
+                epoch: r.get(4)?,
+            })
+        })
+        .optional()
+        .map_err(self.sql())
+    }
+
+    /// The points of one series without their name, by step then insertion
+    /// order (the index's order: no sort): what a chart reads.
+    pub fn metric_points(&self, run_id: &str, name: &str) -> StoreResult<Vec<PointRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT step, value, time, seq, epoch FROM metrics
+                 WHERE run_id = ?1 AND name = ?2 ORDER BY step, rowid",
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![run_id, name], |r| {
+                Ok(PointRow {
+                    step: r.get(0)?,
+                    value: r.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                    time: r.get(2)?,
+                    seq: r.get(3)?,
+                    epoch: r.get(4)?,
+                })
+            })
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }

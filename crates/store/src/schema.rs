@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_position.sql"),
     include_str!("../migrations/0003_events.sql"),
     include_str!("../migrations/0004_origin.sql"),
+    include_str!("../migrations/0005_metric_indexes.sql"),
 ];
 
 /// The schema version this build writes and reads.

@@ -15,6 +15,8 @@ type Args = Record<string, unknown>;
 const START = 1_700_000_000;
 const N = 10_000;
 const NAN_AT = 9_400;
+/** The snapshot the resumed run started from. */
+const RESUME_AT = 9_000;
 
 function rand(seed: number): number {
   const x = Math.sin(seed * 12.9898) * 43758.5453;
@@ -56,6 +58,32 @@ const runs: RunSummary[] = [
     parent_seq: null,
     lineage: {},
     origin: null,
+    last_metrics: [
+      { name: 'train:loss', step: N - 1, value: 'nan' },
+      { name: 'val_loss', step: N - 1, value: 'inf' },
+    ],
+  },
+  {
+    // Resumed from the first run before its loss went NaN (the sidebar shows it under its parent).
+    id: 'b7e1c0de5a4f3e2d1c00',
+    script: '/home/user/project/train.py',
+    status: 'finished',
+    started_at: START + N * 0.5 + 600,
+    ended_at: START + N * 0.5 + 600 + (N - RESUME_AT) * 0.5,
+    duration: (N - RESUME_AT) * 0.5,
+    snapshots: N - RESUME_AT,
+    bytes_stored: 9 << 20,
+    exit_code: 0,
+    exception: null,
+    parent: `3f2a9c1b0d4e5f60a1b2@${RESUME_AT}`,
+    parent_run: '3f2a9c1b0d4e5f60a1b2',
+    parent_seq: RESUME_AT,
+    lineage: {},
+    origin: null,
+    last_metrics: [
+      { name: 'train:loss', step: N - 1, value: 0.1312 },
+      { name: 'val_loss', step: N - 1, value: 0.2247 },
+    ],
   },
   {
     id: '9c8b7a6f5e4d3c2b1a00',
@@ -73,6 +101,10 @@ const runs: RunSummary[] = [
     parent_seq: null,
     lineage: {},
     origin: null,
+    last_metrics: [
+      { name: 'train:loss', step: 119, value: 0.4821 },
+      { name: 'stats["acc"]', step: 119, value: 0.9412 },
+    ],
   },
 ];
 
@@ -139,7 +171,15 @@ function objectsAt(seq: number): ObjectView[] {
 
 function seriesView(a: Args): SeriesView {
   const name = String(a.name);
-  const fn = name.includes('val') ? valLoss : name === 'lr' ? () => 0.01 : loss;
+  const run = runs.find((r) => r.id.startsWith(String(a.run))) ?? runs[0];
+  if (run === runs[2] && name.includes('val')) throw { message: `run ${run.id.slice(0, 8)} has no series '${name}'` };
+  // The resumed run: steps from RESUME_AT, a smaller learning rate, no NaN.
+  const resumed = run === runs[1];
+  const calm = (seq: number) => 2.5 * Math.exp(-seq / 2000) + 0.02 + rand(seq + 3) * 0.04;
+  const calmVal = (seq: number) => 2.6 * Math.exp(-seq / 2200) + 0.1 + rand(seq + 11) * 0.03;
+  const fn = name.includes('val') ? (resumed ? calmVal : valLoss) : name === 'lr' ? () => (resumed ? 0.003 : 0.01) : resumed ? calm : loss;
+  const first = resumed ? RESUME_AT : 0;
+  const end = N;
   const axis = (a.x as 'step' | 'epoch' | 'time') ?? 'step';
   const xOf = (seq: number) => (axis === 'step' ? seq : axis === 'epoch' ? Math.floor(seq / 500) + (seq % 500) / 500 : seq * 0.5);
   const from = (a.from as number | null) ?? Number.NEGATIVE_INFINITY;
@@ -151,7 +191,7 @@ function seriesView(a: Args): SeriesView {
   const smoothed: [number, number][] = [];
   let last = 0;
   let n = 0;
-  for (let seq = 0; seq < N; seq++) {
+  for (let seq = first; seq < end; seq++) {
     const x = xOf(seq);
     const y = fn(seq);
     if (Number.isFinite(y) && w > 0) {
@@ -198,13 +238,13 @@ function seriesView(a: Args): SeriesView {
     return out;
   };
   const snaps: number[] = [];
-  const step = Math.max(1, Math.floor(N / width));
-  for (let seq = 0; seq < N; seq += step) {
+  const step = Math.max(1, Math.floor((end - first) / width));
+  for (let seq = first; seq < end; seq += step) {
     const x = xOf(seq);
     if (x >= from && x <= to) snaps.push(x);
   }
   return {
-    run: runs[0].id,
+    run: run.id,
     name,
     x_axis: axis,
     points: decimate(inRange),
@@ -231,10 +271,12 @@ function answer(cmd: string, a: Args): unknown {
       const run = runs.find((r) => r.id.startsWith(String(a.run)));
       if (!run) throw { message: `no run matches '${String(a.run)}'` };
       const mine = run === runs[0];
+      const resumed = run === runs[1];
       return {
         run,
-        snapshots: mine ? snapshots : snapshots.slice(0, 120),
-        series: [{ name: 'train:loss', points: N }, { name: 'val_loss', points: N }, { name: 'lr', points: N }],
+        snapshots: mine ? snapshots : resumed ? snapshots.slice(RESUME_AT).map((s) => ({ ...s, nonfinite: 0 })) : snapshots.slice(0, 120),
+        // The finetune run has no val_loss (comparing with it says so).
+        series: [{ name: 'train:loss', points: N }, ...(run === runs[2] ? [] : [{ name: 'val_loss', points: N }]), { name: 'lr', points: N }],
         nan: mine ? nan : null,
       };
     }
@@ -278,6 +320,14 @@ function answer(cmd: string, a: Args): unknown {
       };
     case 'restore_command':
       return `snapline restore ${String(a.snapshot)}${a.mode === 'resume' ? ' --resume' : a.mode === 'kernel' ? ' --jupyter' : ''}`;
+    case 'restore_resume':
+    case 'resume_status':
+    case 'kernel_start':
+    case 'console_open':
+    case 'console_input':
+    case 'console_resize':
+    case 'console_close':
+      throw { message: 'the demo data (npm run dev) has no Python to restore into: use the desktop app (snapline open)' };
     case 'export_bundle':
       return `wrote ${String(a.path)} (1 snapshot, 12 chunks)`;
     case 'import_bundle':

@@ -41,29 +41,88 @@ export async function copyText(text: string): Promise<boolean> {
   }
 }
 
-export function showRestoreDialog(snapshot: string, handlers: ActionHandlers): void {
+export interface RestoreHandlers extends ActionHandlers {
+  /** Resume here: the script goes on from the snapshot as a new run, which the window follows. */
+  resume(snapshot: string): void;
+  /** The Python console panel on the snapshot. */
+  console(snapshot: string): void;
+}
+
+/** A code line with a Copy button (disabled until the line is there). */
+function copyLine(cmd: HTMLElement): HTMLElement {
+  const copy = h('button', { type: 'button', class: 'small', disabled: !cmd.textContent || cmd.textContent === '…' }, 'Copy');
+  copy.addEventListener('click', async () => {
+    const ok = await copyText(cmd.textContent ?? '');
+    copy.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => {
+      copy.textContent = 'Copy';
+    }, 1500);
+  });
+  return h('div', { class: 'row gap' }, cmd, copy);
+}
+
+function option(title: string, help: string, ...rest: HTMLElement[]): HTMLElement {
+  return h('div', { class: 'restore-option' },
+    h('div', { class: 'option-title' }, h('strong', { text: title }), ' ', h('span', { class: 'muted', text: help })),
+    ...rest,
+  );
+}
+
+/** Starts a Jupyter kernel and shows its connection file and the command that connects to it. */
+async function startKernel(snapshot: string, button: HTMLButtonElement, out: HTMLElement, handlers: ActionHandlers): Promise<void> {
+  button.disabled = true;
+  clear(out);
+  out.append(h('span', { class: 'muted', text: 'Starting the kernel (up to 30 s)…' }));
+  try {
+    const k = await api.kernelStart(snapshot);
+    clear(out);
+    const file = h('code', { class: 'kernel-line', 'data-kernel': 'connection-file' }, k.connection_file);
+    const command = h('code', { class: 'kernel-line', 'data-kernel': 'command' }, k.command);
+    out.append(
+      h('div', { class: 'muted small', text: `Kernel running (pid ${k.pid}). Its connection file:` }),
+      copyLine(file),
+      h('div', { class: 'muted small', text: 'Connect from a terminal (or give the file to your notebook or editor):' }),
+      copyLine(command),
+    );
+  } catch (e) {
+    clear(out);
+    const message = api.errorMessage(e);
+    out.append(h('span', { class: 'bad', text: message }));
+    handlers.error(message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function showRestoreDialog(snapshot: string, handlers: RestoreHandlers): void {
   const modal = openModal('restore-dialog', `Restore ${snapshot}`);
   modal.el.dataset.snapshot = snapshot;
-  modal.body.append(h('p', { class: 'muted' }, 'Run one of these in a terminal (an in-app terminal comes later).'));
+  const resume = h('button', { type: 'button', class: 'primary', id: 'restore-resume' }, 'Resume here');
+  const consoleBtn = h('button', { type: 'button', id: 'restore-console' }, 'Open Python console');
+  const kernel = h('button', { type: 'button', id: 'restore-kernel' }, 'Start Jupyter kernel');
+  const kernelOut = h('div', { id: 'kernel-result', class: 'result' });
+  resume.addEventListener('click', () => {
+    modal.close();
+    handlers.resume(snapshot);
+  });
+  consoleBtn.addEventListener('click', () => handlers.console(snapshot));
+  kernel.addEventListener('click', () => void startKernel(snapshot, kernel, kernelOut, handlers));
+  modal.body.append(
+    option('Resume here', 'The script goes on from this snapshot as a new run; the app opens it and follows it live.', h('div', { class: 'row gap' }, resume)),
+    option('Python console', 'A Python prompt holding this snapshot’s state, in a terminal panel here.', h('div', { class: 'row gap' }, consoleBtn)),
+    option('Jupyter kernel', 'A kernel holding that state, for jupyter console, a notebook or your editor.', h('div', { class: 'row gap' }, kernel), kernelOut),
+    h('h3', { text: 'Copy command line' }),
+    h('p', { class: 'muted', text: 'The same, to run in a terminal of your own.' }),
+  );
   for (const m of MODES) {
     const cmd = h('code', { class: 'command', 'data-mode': m.mode }, '…');
-    const copy = h('button', { type: 'button', class: 'small', disabled: true }, 'Copy');
-    const block = h('div', { class: 'restore-option' },
-      h('div', { class: 'option-title' }, h('strong', { text: m.title }), ' ', h('span', { class: 'muted', text: m.help })),
-      h('div', { class: 'row gap' }, cmd, copy),
-    );
-    modal.body.append(block);
-    copy.addEventListener('click', async () => {
-      const ok = await copyText(cmd.textContent ?? '');
-      copy.textContent = ok ? 'Copied' : 'Copy failed';
-      setTimeout(() => {
-        copy.textContent = 'Copy';
-      }, 1500);
-    });
+    const line = copyLine(cmd);
+    const copy = line.querySelector('button');
+    modal.body.append(option(m.title, m.help, line));
     api.restoreCommand(snapshot, m.mode).then(
-      (line) => {
-        cmd.textContent = line;
-        copy.disabled = false;
+      (text) => {
+        cmd.textContent = text;
+        if (copy) copy.disabled = false;
       },
       (e: unknown) => {
         cmd.textContent = '(unavailable)';

@@ -123,6 +123,38 @@ describe('ChartView', () => {
     expect(chart.visibleRange).toEqual(r);
   });
 
+  it('draws a compared run dashed, and a click on its snapshots does not move the cursor', () => {
+    calls = [];
+    const c = canvas(800, 220);
+    const picked: number[] = [];
+    const chart = new ChartView(c, document.createElement('div'), { requestRange: () => {}, selectSnapshot: (i) => picked.push(i) });
+    chart.setContext({ axis: 'step', logY: false, snapshots: Array.from({ length: 11 }, (_, i) => snap(i)), startedAt: 0 });
+    const click = (x: number) => {
+      c.setPointerCapture = () => {};
+      c.hasPointerCapture = () => false;
+      for (const type of ['pointerdown', 'pointerup']) {
+        const ev = new MouseEvent(type, { bubbles: true });
+        Object.defineProperty(ev, 'offsetX', { value: x });
+        Object.defineProperty(ev, 'pointerId', { value: 1 });
+        c.dispatchEvent(ev);
+      }
+    };
+    const open = view({ points: [[0, 2], [10, 1]], smoothed: null, markers: [], snapshots: [0] });
+    const compared = view({ run: 'other', points: [[0, 3], [10, 0.5]], smoothed: null, markers: [], snapshots: [0, 5, 10] });
+    chart.setSeries([
+      { key: 'r|loss', label: 'loss', color: '#f00', view: open },
+      { key: 'other|loss', label: 'loss (other)', color: '#f88', view: compared, dash: [6, 4] },
+    ]);
+    const dashes = calls.filter(([m]) => m === 'setLineDash').map(([, a]) => a[0]);
+    expect(dashes).toContainEqual([6, 4]);
+    // x = 5 sits mid-plot: only the compared run has a snapshot there.
+    click(60 + (800 - 60 - 14) / 2);
+    expect(picked).toEqual([]);
+    // The open run's own snapshot (x = 0) still moves the cursor.
+    click(60);
+    expect(picked).toEqual([0]);
+  });
+
   it('says what is missing when there is nothing to draw', () => {
     calls = [];
     const chart = new ChartView(canvas(800, 220), document.createElement('div'), { requestRange: () => {}, selectSnapshot: () => {} });

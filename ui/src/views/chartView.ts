@@ -1,4 +1,5 @@
-// The metrics chart: a list of labelled series (one run now, several later),
+// The metrics chart: a list of labelled series (the open run's, solid, and
+// those of compared runs, dashed and lighter),
 // each a decimated SeriesView drawn as per-column min/max bands plus its
 // line (the smoothed line over a faint raw one), NaN/±Inf markers, the
 // snapshot positions and the current-snapshot cursor. Wheel zooms x around
@@ -33,6 +34,8 @@ export interface ChartSeries {
   label: string;
   color: string;
   view: SeriesView;
+  /** A compared run's series: drawn with this dash pattern, its snapshots not clickable (the cursor stays the open run's). */
+  dash?: number[];
 }
 
 export interface ChartContext {
@@ -173,7 +176,7 @@ export class ChartView {
       if (v.points.length > 0) xs.push(v.points[0][0], v.points[v.points.length - 1][0]);
       for (const m of v.markers) xs.push(m.x);
       // The run's snapshots too, so the cursor stays on the chart past the series' last point.
-      if (v.snapshots.length > 0) xs.push(v.snapshots[0], v.snapshots[v.snapshots.length - 1]);
+      if (!s.dash && v.snapshots.length > 0) xs.push(v.snapshots[0], v.snapshots[v.snapshots.length - 1]);
     }
     const e = extent(xs);
     if (!e) return null;
@@ -244,7 +247,8 @@ export class ChartView {
 
   private snapshotPositions(): number[] {
     const set = new Set<number>();
-    for (const s of this.series) for (const p of s.view.snapshots) set.add(p);
+    // Only the open run's: a click on a compared run's curve does not move the cursor.
+    for (const s of this.series) if (!s.dash) for (const p of s.view.snapshots) set.add(p);
     return [...set].sort((p, q) => p - q);
   }
 
@@ -376,7 +380,7 @@ export class ChartView {
     // The band: per pixel column, the smallest and largest value kept there.
     if (v.decimated) {
       ctx.fillStyle = s.color;
-      ctx.globalAlpha = 0.18;
+      ctx.globalAlpha = s.dash ? 0.1 : 0.18;
       for (const b of columnBands(v.points, this.x)) {
         const y0 = this.y.toPx(b.max);
         const y1 = this.y.toPx(b.min);
@@ -386,6 +390,7 @@ export class ChartView {
     }
     const line = (pts: readonly (readonly [number, number])[], alpha: number, width: number) => {
       ctx.strokeStyle = s.color;
+      ctx.setLineDash(s.dash ?? []);
       ctx.globalAlpha = alpha;
       ctx.lineWidth = width;
       ctx.lineJoin = 'round';
@@ -400,6 +405,7 @@ export class ChartView {
         } else ctx.lineTo(X, Y);
       }
       ctx.stroke();
+      ctx.setLineDash([]);
       ctx.globalAlpha = 1;
     };
     line(v.points, smoothed ? 0.3 : 1, smoothed ? 1 : 1.5);

@@ -1,5 +1,6 @@
 // One modal at a time: a titled box over a backdrop; Escape, the × button or
-// a click on the backdrop closes it.
+// a click on the backdrop closes it (a terminal inside keeps Escape and
+// stray clicks: `escape: false`, `backdrop: false`).
 
 import { h } from './dom';
 
@@ -19,7 +20,14 @@ export function closeModal(): void {
   current?.close();
 }
 
-export function openModal(id: string, title: string, onClose?: () => void, wide = false): Modal {
+export interface ModalOptions {
+  /** Escape closes it (default true). */
+  escape?: boolean;
+  /** A click on the backdrop closes it (default true). */
+  backdrop?: boolean;
+}
+
+export function openModal(id: string, title: string, onClose?: () => void, wide = false, options: ModalOptions = {}): Modal {
   current?.close();
   const body = h('div', { class: 'modal-body' });
   const closeBtn = h('button', { class: 'icon', type: 'button', title: 'Close', 'aria-label': 'Close' }, '×');
@@ -29,7 +37,7 @@ export function openModal(id: string, title: string, onClose?: () => void, wide 
   );
   const backdrop = h('div', { class: 'modal-backdrop' }, el);
   const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
+    if (e.key === 'Escape' && options.escape !== false) {
       e.preventDefault();
       modal.close();
     }
@@ -47,7 +55,7 @@ export function openModal(id: string, title: string, onClose?: () => void, wide 
   };
   closeBtn.addEventListener('click', () => modal.close());
   backdrop.addEventListener('mousedown', (e) => {
-    if (e.target === backdrop) modal.close();
+    if (e.target === backdrop && options.backdrop !== false) modal.close();
   });
   document.addEventListener('keydown', onKey, true);
   document.body.append(backdrop);

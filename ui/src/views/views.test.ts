@@ -8,7 +8,8 @@ import type { NanReport } from '../bindings/NanReport';
 import { progressText } from './actions';
 import { Banner } from './banner';
 import { groupChanges, validRef } from './diffPanel';
-import { closeModal, modalOpen } from './modal';
+import { ConsoleRouter } from './consolePanel';
+import { closeModal, modalOpen, openModal } from './modal';
 import { hookText, showNanPanel } from './nanPanel';
 import { shortType, statsBlock, statsText } from './variablesView';
 
@@ -121,5 +122,32 @@ describe('shortType', () => {
     expect(shortType('torch.nn.Parameter')).toBe('Parameter');
     expect(shortType('int')).toBe('int');
     expect(shortType("<class 'x.y'>")).toBe("<class 'x.y'>");
+  });
+});
+
+describe('console', () => {
+  it('replays output that came before the console id, and drops other consoles', () => {
+    const written: string[] = [];
+    const exits: (number | null)[] = [];
+    const router = new ConsoleRouter({ write: (d) => written.push(d), exit: (c) => exits.push(c) });
+    router.output({ id: 2, data: 'restored 3 variables\r\n' });
+    router.output({ id: 1, data: 'other' });
+    router.attach(2);
+    router.output({ id: 2, data: '>>> ' });
+    router.exit({ id: 1, code: 0 });
+    router.exit({ id: 2, code: 3 });
+    expect(written).toEqual(['restored 3 variables\r\n', '>>> ']);
+    expect(exits).toEqual([3]);
+  });
+
+  it('keeps a terminal panel open on Escape and backdrop clicks when asked', () => {
+    let closed = 0;
+    openModal('console-panel', 'Console', () => closed++, true, { escape: false, backdrop: false });
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    document.querySelector('.modal-backdrop')?.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+    expect(modalOpen()).toBe(true);
+    (document.querySelector('.modal-head button') as HTMLButtonElement).click();
+    expect(modalOpen()).toBe(false);
+    expect(closed).toBe(1);
   });
 });
