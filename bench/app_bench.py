@@ -20,6 +20,7 @@ Targets: open under 1 s, scrubbing redraws under 100 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -115,7 +116,9 @@ def main() -> None:
     snapshots, per_step = (50, 20) if args.smoke else (10_000, 100)
     reps = 1 if args.smoke else args.reps
 
-    import test_app  # the E2E harness: Xvfb, tauri-driver, the App session
+    import appdriver  # the E2E harness: Xvfb, tauri-driver, one session per window
+    if appdriver.missing():
+        sys.exit(f"needs {', '.join(appdriver.missing())} (bash scripts/setup.sh installs them)")
     work = Path(tempfile.mkdtemp(prefix="app-bench-"))
     try:
         store = work / "store"
@@ -130,9 +133,8 @@ def main() -> None:
         captured = time.monotonic() - t0
         runs = subprocess.run([str(REPO / ".venv" / "bin" / "snapline"), "--store", store,
                                "--json", "runs"], capture_output=True, text=True, check=True)
-        import json
         run = json.loads(runs.stdout)[-1]
-        with test_app.harness() as open_app:
+        with appdriver.harness(dict(os.environ)) as open_app:
             opens, invokes, painted, shown = [], {}, [], []
             for _ in range(reps):
                 app = open_app(store)

@@ -1,196 +1,50 @@
 """The desktop app end to end: the real `snapline-app` binary under Xvfb,
-driven through tauri-driver and WebKitWebDriver (selenium), on runs the real
-agent captured. Screenshots go to bench/out/screenshots/ (the README shows
-copies from docs/screenshots/).
+driven through tauri-driver and WebKitWebDriver (selenium, appdriver.py), on
+runs the real agent captured. Screenshots go to bench/out/screenshots/ (the
+README shows copies from docs/screenshots/).
 
-- SNAPLINE_TEST_APP: the app binary (default: .venv/bin/snapline-app, which
-  the setup command installs).
-- Needs tauri-driver (`cargo install tauri-driver`), WebKitWebDriver
-  (apt: webkit2gtk-driver), Xvfb and selenium. Missing pieces skip the
-  tests here, and fail them under CI (CI=true), where the setup installs them.
+Needs tauri-driver (`cargo install tauri-driver`), WebKitWebDriver (apt:
+webkit2gtk-driver), Xvfb and selenium. Missing pieces skip the tests here,
+and fail them under CI (CI=true), where the setup installs them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PYTHON, REPO, base_env, wait_for_iterations
+from appdriver import App, harness, missing
+from conftest import PYTHON, base_env, wait_for_iterations
 
-APP = os.environ.get("SNAPLINE_TEST_APP") or str(REPO / ".venv" / "bin" / "snapline-app")
-TAURI_DRIVER = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
-SHOTS = REPO / "bench" / "out" / "screenshots"
-WAIT = 30.0
-
-
-def _missing() -> list:
-    missing = []
-    if not Path(APP).is_file():
-        missing.append(f"the app binary {APP}")
-    if not Path(TAURI_DRIVER).is_file():
-        missing.append("tauri-driver")
-    for tool in ("WebKitWebDriver", "Xvfb"):
-        if not shutil.which(tool):
-            missing.append(tool)
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium")
-    return missing
-
-
-if _missing():
+if missing():
     if os.environ.get("CI"):
-        raise RuntimeError(f"the app's end-to-end tests need: {', '.join(_missing())}")
-    pytest.skip(f"needs {', '.join(_missing())}", allow_module_level=True)
+        raise RuntimeError(f"the app's end-to-end tests need: {', '.join(missing())}")
+    pytest.skip(f"needs {', '.join(missing())}", allow_module_level=True)
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.common.options import ArgOptions
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    """A private X display (Xvfb), 1280x800."""
-    number = 60 + os.getpid() % 200
-    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + WAIT
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        assert xvfb.poll() is None, "Xvfb exited"
-        assert time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.1)
-    yield f":{number}"
-    os.killpg(xvfb.pid, signal.SIGTERM)
-    xvfb.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def driver_server(display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """tauri-driver on 4444 (WebKitWebDriver behind it on 4445), in its own
-    process group, logging to a file (a pipe would hang its teardown)."""
-    for port in (4444, 4445):
-        assert not _port_open(port), f"port {port} is taken: another tauri-driver?"
-    log = tmp_path_factory.mktemp("driver") / "tauri-driver.log"
-    env = base_env({"DISPLAY": display})
-    with open(log, "w") as out:
-        proc = subprocess.Popen([TAURI_DRIVER], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    deadline = time.monotonic() + WAIT
-    while not _port_open(4444):
-        assert proc.poll() is None, f"tauri-driver exited: {log.read_text()}"
-        assert time.monotonic() < deadline, "tauri-driver did not listen on 4444"
-        time.sleep(0.1)
-    yield
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-class App:
-    """One app window on one store."""
-
-    def __init__(self, store: Path, bundle: Path | None = None) -> None:
-        options = ArgOptions()
-        options.set_capability("browserName", "wry")
-        args = ["--store", str(store)] + ([str(bundle)] if bundle else [])
-        options.set_capability("tauri:options", {"application": APP, "args": args})
-        deadline = time.monotonic() + WAIT
-        while True:
-            try:
-                # WebKitWebDriver may still be starting behind tauri-driver.
-                self.driver = webdriver.Remote("http://127.0.0.1:4444", options=options)
-                break
-            except WebDriverException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        self.driver.set_window_size(1280, 800)
-
-    def wait(self, what: Any, timeout: float = WAIT, message: str = "") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                got = what()
-                if got:
-                    return got
-            except WebDriverException:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {message or what}")
-            time.sleep(0.1)
-
-    def find(self, css: str) -> Any:
-        return self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, css), message=css)
-
-    def keys(self, css: str, *keys: str) -> None:
-        """Keys to the element at `css`, found again each time (the UI
-        redraws; a held element may be stale)."""
-        self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, css).send_keys(*keys) or True,
-                  message=f"keys to {css}")
-
-    def click(self, css: str) -> None:
-        self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click() or True,
-                  message=f"a click on {css}")
-
-    def text(self, css: str) -> str:
-        return self.wait(lambda: self.driver.find_element(By.CSS_SELECTOR, css).text or " ",
-                         message=f"text of {css}")
-
-    def all(self, css: str) -> list:
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def invoke(self, cmd: str, args: dict) -> Any:
-        """A command through the window's own IPC, as the UI calls it."""
-        return self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])"
-            ".then(r => done({ok: r}), e => done({err: e}));", cmd, args)
-
-    def seq(self) -> int:
-        value = self.find("#timeline").get_attribute("data-seq")
-        return int(value) if value not in (None, "") else -1
-
-    def shot(self, name: str) -> None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
-
-    def close(self) -> None:
-        try:
-            self.driver.quit()
-        except WebDriverException:
-            pass
+def open_app() -> Iterator[Any]:
+    with harness(base_env()) as opener:
+        yield opener
 
 
 @pytest.fixture
-def app(driver_server: None) -> Iterator[Any]:
+def app(open_app: Any) -> Iterator[Any]:
+    """Opens app windows; those a test opened are closed after it."""
     opened: list = []
 
-    def open_app(store: Path, bundle: Path | None = None) -> App:
-        a = App(store, bundle)
+    def opener(store: Path, bundle: Path | None = None) -> App:
+        a = open_app(store, bundle)
         opened.append(a)
         return a
 
-    yield open_app
+    yield opener
     for a in opened:
         a.close()
 

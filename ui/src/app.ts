@@ -476,7 +476,7 @@ export class App {
     }
     for (const c of this.comparedShown) {
       if (!selected.has(c.view.name)) continue;
-      legend.append(h('span', { class: 'legend-item compared', 'data-compare': c.view.run }, h('span', { class: 'swatch dashed', style: `border-color:${c.color}` }), c.label));
+      legend.append(h('span', { class: 'legend-item compared', 'data-compare': c.view.run, title: c.label }, h('span', { class: 'swatch dashed', style: `border-color:${c.color}` }), c.label));
     }
   }
 
