@@ -148,6 +148,11 @@ def main() -> None:
                 ]:
                     invokes.setdefault(cmd, []).append(
                         app.driver.execute_async_script(INVOKE_JS, cmd, cargs))
+                # Opening puts the cursor on the last snapshot: start from the first.
+                app.driver.execute_script(
+                    "document.querySelector('#timeline').dispatchEvent("
+                    "new KeyboardEvent('keydown', {key: 'Home', bubbles: true}))")
+                app.wait(lambda a=app: a.seq() == 0 or a.seq() == 1)
                 for _ in range(20):
                     p, s, ok = app.driver.execute_async_script(SCRUB_JS)
                     painted.append(p)

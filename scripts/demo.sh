@@ -45,3 +45,20 @@ step "snapline runs"
 $S runs
 step "snapline restore $RUN@$EPOCH2 -c 'print(model[0].weight.shape, optimizer.param_groups[0][\"params\"][0] is model[0].weight)'"
 $S restore "$RUN@$EPOCH2" -c 'print(model[0].weight.shape, optimizer.param_groups[0]["params"][0] is model[0].weight)'
+
+# The desktop app on the original run (the resume above made a newer one).
+# With a display, `snapline open` opens the window; without one (a server,
+# CI) the real app runs under Xvfb and a screenshot is saved.
+if [ -n "${DISPLAY:-}" ]; then
+  step "snapline open --run $RUN"
+  $S open --run "$RUN"
+else
+  step "snapline open --run $RUN  (no display here: the app under Xvfb, screenshot bench/out/demo_app.png)"
+  mkdir -p bench/out
+  xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    .venv/bin/snapline-app --store "$SNAPLINE_STORE" --run "$0" >/dev/null 2>&1 & app=$!
+    sleep 12
+    import -window root bench/out/demo_app.png
+    kill $app; wait $app 2>/dev/null || true' "$RUN"
+  echo "wrote bench/out/demo_app.png"
+fi

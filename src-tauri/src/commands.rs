@@ -8,13 +8,14 @@ use snapline_bundle::{export_bundle as write_bundle, import_bundle as read_bundl
 use snapline_query::{
     changed_paths, diff_snapshots as query_diff, first_nonfinite, list_runs as query_runs,
     list_series, object_history as query_history, resolve_snapshot, run_log, run_summary,
-    series_view as query_series, show_object, show_snapshot, DiffOptions, NanReport, ObjectView,
-    RunSummary, SeriesView, SnapshotDiff, SnapshotRef, StatsPoint, TensorFormat, ViewOptions,
+    show_object, show_snapshot, DiffOptions, NanReport, ObjectView, RunSummary, SeriesView,
+    SnapshotDiff, SnapshotRef, StatsPoint, TensorFormat, ViewOptions,
 };
 use snapline_store::Store;
 use tauri::{Emitter, Runtime, State};
 
 use crate::progress::EmitProgress;
+use crate::series_cache::SeriesCache;
 use crate::views::{AppError, RunView, SnapshotObjects, Startup, StoreInfo};
 
 /// What every command shares: where the store is, and the bundle the app
@@ -22,6 +23,8 @@ use crate::views::{AppError, RunView, SnapshotObjects, Startup, StoreInfo};
 pub struct AppState {
     pub store_dir: PathBuf,
     pub bundle: Option<PathBuf>,
+    /// A run to open first (`--run`: an id prefix or `last`).
+    pub run: Option<String>,
     /// What `startup` answered, so a reloaded window does not import again.
     pub opened: std::sync::Mutex<Option<Startup>>,
 }
@@ -69,8 +72,18 @@ pub async fn startup<R: Runtime>(
             Ok(done) => answer.open_run = Some(done.run),
             Err(e) => answer.error = Some(format!("{}: {e}", bundle.display())),
         }
-    } else if let Err(e) = open_store(&state.store_dir) {
-        answer.error = Some(e.message);
+    } else {
+        match open_store(&state.store_dir) {
+            Err(e) => answer.error = Some(e.message),
+            Ok(store) => {
+                if let Some(run) = &state.run {
+                    match store.resolve_run(run) {
+                        Ok(id) => answer.open_run = Some(id),
+                        Err(e) => answer.error = Some(e.to_string()),
+                    }
+                }
+            }
+        }
     }
     if let Ok(mut slot) = state.opened.lock() {
         *slot = Some(answer.clone());
@@ -99,7 +112,13 @@ pub async fn list_runs(state: State<'_, AppState>) -> Answer<Vec<RunSummary>> {
 pub async fn open_run(state: State<'_, AppState>, run: String) -> Answer<RunView> {
     let store = store(&state)?;
     let summary = run_summary(&store, &run)?;
-    let (_, snapshots) = run_log(&store, &summary.id)?;
+    let (_, mut snapshots) = run_log(&store, &summary.id)?;
+    // Where the program was (frames, loop counters) is for `restore
+    // --resume`; the window never reads it, and for 10,000 snapshots it is
+    // most of the bytes to send and parse.
+    for s in &mut snapshots {
+        s.position = None;
+    }
     let series = list_series(&store, &summary.id)?;
     let nan = first_nonfinite(&store, &summary.id)?;
     Ok(RunView {
@@ -114,6 +133,7 @@ pub async fn open_run(state: State<'_, AppState>, run: String) -> Answer<RunView
 #[allow(clippy::too_many_arguments)] // one per view option, as the window sends them
 pub async fn series_view(
     state: State<'_, AppState>,
+    cache: State<'_, SeriesCache>,
     run: String,
     name: String,
     x: String,
@@ -132,7 +152,9 @@ pub async fn series_view(
         smoothing: smooth.unwrap_or(0.0),
         log_y,
     };
-    Ok(query_series(&store, &run, &name, &opts)?)
+    opts.validate()?;
+    let series = cache.get(&store, &run, &name, opts.x_axis)?;
+    Ok(series.view(&opts)?)
 }
 
 fn snapshot_ref(store: &Store, run: &str, seq: i64) -> Answer<SnapshotRef> {

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod console;
 pub mod progress;
 pub mod restore;
+pub mod series_cache;
 pub mod views;
 pub mod watch;
 
@@ -28,6 +29,9 @@ pub struct Args {
     pub store: PathBuf,
     /// A bundle to import into the store and open.
     pub bundle: Option<PathBuf>,
+    /// A run to open first (an id prefix or `last`).
+    #[arg(long)]
+    pub run: Option<String>,
 }
 
 /// Adds the app's commands and state to `builder`, on any runtime (the
@@ -35,6 +39,7 @@ pub struct Args {
 pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     builder
         .manage(state)
+        .manage(series_cache::SeriesCache::default())
         .manage(restore::Processes::default())
         .manage(console::Consoles::default())
         .invoke_handler(tauri::generate_handler![
@@ -68,6 +73,7 @@ pub fn run() -> i32 {
     let state = AppState {
         store_dir: store_dir.clone(),
         bundle: args.bundle.clone(),
+        run: args.run.clone(),
         opened: std::sync::Mutex::new(None),
     };
     let app = configure(tauri::Builder::default(), state)

@@ -19,9 +19,18 @@ fn app(
     store: &Path,
     bundle: Option<&Path>,
 ) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    app_opening(store, bundle, None)
+}
+
+fn app_opening(
+    store: &Path,
+    bundle: Option<&Path>,
+    run: Option<&str>,
+) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let state = AppState {
         store_dir: store.to_path_buf(),
         bundle: bundle.map(Path::to_path_buf),
+        run: run.map(str::to_owned),
         opened: std::sync::Mutex::new(None),
     };
     let app = snapline_app::configure(mock_builder(), state)
@@ -262,4 +271,61 @@ fn a_run_deleted_while_open_is_a_message() {
     assert!(err.contains(&id[..6]), "{err}");
     let err = call(&w, "snapshot_objects", json!({"run": id, "seq": 1})).unwrap_err();
     assert!(!err.is_empty());
+}
+
+#[test]
+fn a_run_named_at_start_is_opened_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = diverging(tmp.path());
+    let (_app, w) = app_opening(tmp.path(), None, Some("last"));
+    let start = call(&w, "startup", json!({})).unwrap();
+    assert_eq!(start["open_run"], id);
+    let (_app2, w2) = app_opening(tmp.path(), None, Some("zzz"));
+    let start = call(&w2, "startup", json!({})).unwrap();
+    assert!(start["open_run"].is_null());
+    assert!(start["error"].as_str().unwrap().contains("zzz"), "{start}");
+}
+
+#[test]
+fn a_loaded_series_is_reused_until_the_run_grows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(tmp.path(), "live.py").unwrap();
+    for i in 0..3 {
+        run.snapshot(
+            &[("b", &weights(0.5, 4))],
+            &[("loss", 1.0 / (i + 1) as f64)],
+        )
+        .unwrap();
+    }
+    let (_app, w) = app(tmp.path(), None);
+    let id = run.run.clone();
+    let view = |width: u32| {
+        call(
+            &w,
+            "series_view",
+            json!({"run": id, "name": "loss", "x": "step", "from": null, "to": null,
+                   "width": width, "smooth": null, "logY": false}),
+        )
+        .unwrap()
+    };
+    assert_eq!(view(400)["total_points"], 3);
+    assert_eq!(view(200)["total_points"], 3);
+    // A live run commits another snapshot: the next view has its point.
+    run.snapshot(&[("b", &weights(0.5, 4))], &[("loss", 0.1)])
+        .unwrap();
+    let grown = view(400);
+    assert_eq!(grown["total_points"], 4);
+    let last = grown["points"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last[1], 0.1);
+    // Another axis is another entry, and a wrong one a clear message.
+    assert_eq!(
+        call(
+            &w,
+            "series_view",
+            json!({"run": id, "name": "loss", "x": "time", "from": null, "to": null,
+                   "width": 400, "smooth": null, "logY": false}),
+        )
+        .unwrap()["x_axis"],
+        "time"
+    );
 }

@@ -68,6 +68,7 @@ fn app(store: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let state = AppState {
         store_dir: store.to_path_buf(),
         bundle: None,
+        run: None,
         opened: std::sync::Mutex::new(None),
     };
     let app = snapline_app::configure(mock_builder(), state)

@@ -127,6 +127,9 @@ enum Command {
     Open {
         /// A bundle (`.snapline`) to import and open.
         bundle: Option<PathBuf>,
+        /// A run to open first (an id prefix or `last`).
+        #[arg(long)]
+        run: Option<String>,
         /// Wait for the window to close (default: return at once).
         #[arg(long)]
         wait: bool,
@@ -182,10 +185,14 @@ fn main() -> ExitCode {
         Command::Import { bundle } => {
             commands::import::import(&cli.store, &bundle, cli.json).map(|()| ExitCode::SUCCESS)
         }
-        Command::Open { bundle, wait } => {
-            commands::open::open(&cli.store, bundle.as_deref(), wait, cli.json)
-                .map(|()| ExitCode::SUCCESS)
-        }
+        Command::Open { bundle, run, wait } => commands::open::open(
+            &cli.store,
+            bundle.as_deref(),
+            run.as_deref(),
+            wait,
+            cli.json,
+        )
+        .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -31,7 +31,7 @@ pub use reference::{resolve_snapshot, SnapshotRef};
 pub use runs::{list_runs, run_log, run_summary, LastMetric, RunSummary, SnapshotRow};
 pub use series::{
     axis_series, decimate, series_view, snapshot_positions, x_values, AxisPoint, AxisSeries,
-    Decimated, Marker, MarkerKind, SeriesPoint, SeriesView, ViewOptions, XAxis,
+    Decimated, LoadedSeries, Marker, MarkerKind, SeriesPoint, SeriesView, ViewOptions, XAxis,
 };
 pub use snapline_store::{Stats, Store};
 pub use tensors::{export_tensors, SkippedArray, TensorExport, TensorFormat};

@@ -34,7 +34,13 @@ struct Opened {
     bundle: Option<PathBuf>,
 }
 
-pub fn open(store: &Path, bundle: Option<&Path>, wait: bool, json: bool) -> anyhow::Result<()> {
+pub fn open(
+    store: &Path,
+    bundle: Option<&Path>,
+    run: Option<&str>,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<()> {
     if let Some(bundle) = bundle {
         if !bundle.is_file() {
             bail!(
@@ -49,6 +55,9 @@ pub fn open(store: &Path, bundle: Option<&Path>, wait: bool, json: bool) -> anyh
     let store = std::path::absolute(store).unwrap_or_else(|_| store.to_path_buf());
     let mut cmd = Command::new(&app);
     cmd.arg("--store").arg(&store);
+    if let Some(run) = run {
+        cmd.arg("--run").arg(run);
+    }
     if let Some(bundle) = bundle {
         cmd.arg(std::path::absolute(bundle).unwrap_or_else(|_| bundle.to_path_buf()));
     }
