@@ -72,6 +72,8 @@ log "tauri-driver (the desktop app's end-to-end tests drive it through WebKitWeb
 if [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
   cargo install -q tauri-driver --locked --version ^2
 fi
+log "desktop app benchmark, smoke mode (the real window under Xvfb; figures are not checked)"
+.venv/bin/python bench/app_bench.py --smoke > /dev/null
 
 log "Python tests on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest capture-agent/tests tests/e2e -q -p no:cacheprovider
