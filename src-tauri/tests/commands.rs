@@ -329,3 +329,17 @@ fn a_loaded_series_is_reused_until_the_run_grows() {
         "time"
     );
 }
+
+#[test]
+fn a_store_from_a_newer_version_is_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    diverging(tmp.path());
+    let conn = rusqlite::Connection::open(tmp.path().join("catalog.sqlite")).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let (_app, w) = app(tmp.path(), None);
+    let start = call(&w, "startup", json!({})).unwrap();
+    let error = start["error"].as_str().unwrap();
+    assert!(error.contains("999"), "{error}");
+    assert!(call(&w, "list_runs", json!({})).is_err());
+}

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from appdriver import App, harness, missing
-from conftest import PYTHON, base_env, wait_for_iterations
+from conftest import EXAMPLES, PYTHON, base_env, wait_for_iterations
 
 if missing():
     if os.environ.get("CI"):
@@ -271,3 +271,24 @@ def test_restore_starts_a_jupyter_kernel_from_the_app(sl, app):
     finally:
         client.shutdown()
         client.stop_channels()
+
+
+def test_an_example_that_diverges_opens_on_its_first_nan(sl, app):
+    """examples/numpy_mlp.py with its weights poisoned at epoch 5: the run
+    opens with its curves and variables, and First NaN names the same
+    snapshot and objects as `snapline nan`."""
+    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--nan-at", "5", "--epochs", "8")
+    assert done.returncode == 0, done.stderr
+    run = sl.last_run()
+    nan = sl.cli("nan")
+    began = {o["path"] for o in nan["began"]}
+    a = app(sl.store)
+    open_run(a, run["id"])
+    a.wait(lambda: a.all('#variables [data-path="args"]'), message="the example's variables")
+    a.click("#nan-button")
+    first = a.wait(lambda: a.find("#nan-panel").get_attribute("data-first-seq"),
+                   message="data-first-seq")
+    assert int(first) == nan["first"]["seq"]
+    text = a.text("#nan-panel")
+    assert all(path in text for path in began), (began, text)
+    a.shot("example-first-nan")
