@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use snapline_bundle::{export_bundle as write_bundle, import_bundle as read_bundle, Scope};
 use snapline_query::{
-    changed_paths, diff_snapshots as query_diff, first_nonfinite, list_runs as query_runs,
-    list_series, object_history as query_history, resolve_snapshot, run_log, run_summary,
-    show_object, show_snapshot, DiffOptions, NanReport, ObjectView, RunSummary, SeriesView,
-    SnapshotDiff, SnapshotRef, StatsPoint, TensorFormat, ViewOptions,
+    array_picture as query_picture, changed_paths, diff_snapshots as query_diff, first_nonfinite,
+    list_runs as query_runs, list_series, object_history as query_history, resolve_snapshot,
+    run_log, run_summary, show_object, show_snapshot, ArrayPicture, DiffOptions, NanReport,
+    ObjectView, RunSummary, SeriesView, SnapshotDiff, SnapshotRef, StatsPoint, TensorFormat,
+    ViewOptions,
 };
 use snapline_store::Store;
 use tauri::{Emitter, Runtime, State};
@@ -185,6 +186,28 @@ pub async fn object_detail(
     let store = store(&state)?;
     let snap = snapshot_ref(&store, &run, seq)?;
     Ok(show_object(&store, &snap, &path)?)
+}
+
+/// Histogram bins and heatmap cells a side the detail pane draws.
+const PICTURE_BINS: usize = 48;
+const PICTURE_GRID: usize = 64;
+
+#[tauri::command]
+pub async fn array_picture(
+    state: State<'_, AppState>,
+    run: String,
+    seq: i64,
+    path: String,
+) -> Answer<ArrayPicture> {
+    let store = store(&state)?;
+    let snap = snapshot_ref(&store, &run, seq)?;
+    Ok(query_picture(
+        &store,
+        &snap,
+        &path,
+        PICTURE_BINS,
+        PICTURE_GRID,
+    )?)
 }
 
 #[tauri::command]

@@ -51,6 +51,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::snapshot_objects,
             commands::object_detail,
             commands::object_history,
+            commands::array_picture,
             commands::diff_snapshots,
             commands::first_nan,
             commands::restore_command,

@@ -12,7 +12,9 @@ use snapline_app::views::{
     AppError, ConsoleExit, ConsoleOutput, KernelStarted, ProgressEvent, ResumeStarted,
     ResumeStatus, RunView, SnapshotObjects, Startup, StoreChanged, StoreInfo,
 };
-use snapline_query::{NanReport, ObjectView, SeriesView, SnapshotDiff, StatsPoint, XAxis};
+use snapline_query::{
+    ArrayPicture, NanReport, ObjectView, SeriesView, SnapshotDiff, StatsPoint, XAxis,
+};
 use ts_rs::{Config, TS};
 
 fn generate(dir: &Path) {
@@ -28,6 +30,7 @@ fn generate(dir: &Path) {
     SeriesView::export_all(&cfg).unwrap();
     ObjectView::export_all(&cfg).unwrap();
     StatsPoint::export_all(&cfg).unwrap();
+    ArrayPicture::export_all(&cfg).unwrap();
     SnapshotDiff::export_all(&cfg).unwrap();
     NanReport::export_all(&cfg).unwrap();
     XAxis::export_all(&cfg).unwrap();

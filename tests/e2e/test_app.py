@@ -285,6 +285,12 @@ def test_an_example_that_diverges_opens_on_its_first_nan(sl, app):
     a = app(sl.store)
     open_run(a, run["id"])
     a.wait(lambda: a.all('#variables [data-path="args"]'), message="the example's variables")
+    # A matrix of weights: its detail draws the values' histogram and heatmap.
+    a.click('#variables [data-path="params[\\"W2\\"]"]')
+    a.shot("example-variable")
+    a.wait(lambda: a.all("#array-histogram") and a.all("#array-heatmap"),
+           message="the histogram and heatmap of params['W2']")
+    a.shot("example-variable")
     a.click("#nan-button")
     first = a.wait(lambda: a.find("#nan-panel").get_attribute("data-first-seq"),
                    message="data-first-seq")

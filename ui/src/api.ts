@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
+import type { ArrayPicture } from './bindings/ArrayPicture';
 import type { AppError } from './bindings/AppError';
 import type { ConsoleExit } from './bindings/ConsoleExit';
 import type { ConsoleOutput } from './bindings/ConsoleOutput';
@@ -114,6 +115,10 @@ export function snapshotObjects(run: string, seq: number): Promise<SnapshotObjec
 
 export function objectDetail(run: string, seq: number, path: string): Promise<ObjectView> {
   return call('object_detail', { run, seq, path });
+}
+
+export function arrayPicture(run: string, seq: number, path: string): Promise<ArrayPicture> {
+  return call('array_picture', { run, seq, path });
 }
 
 export function objectHistory(run: string, path: string): Promise<StatsPoint[]> {

@@ -16,7 +16,7 @@ use crate::error::QueryResult;
 use crate::objects::render_value;
 use crate::reference::SnapshotRef;
 
-mod array;
+pub(crate) mod array;
 mod structure;
 
 pub use array::{ArrayDiff, ElementChange, StatsDelta, DEFAULT_ELEMENTS};

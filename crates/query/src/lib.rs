@@ -3,12 +3,13 @@
 //! snapshot, metric series. Front ends never write SQL or re-derive these.
 //! Nothing here unpickles anything.
 
-mod diff;
+pub(crate) mod diff;
 mod error;
 mod history;
 mod metrics;
 mod nan;
 mod objects;
+mod picture;
 mod reference;
 mod runs;
 mod series;
@@ -27,6 +28,7 @@ pub use nan::{
     first_nonfinite, BadMetric, BadObject, HookEvent, NanReport, SnapshotPlace, FOLLOW_WINDOW,
 };
 pub use objects::{show_object, show_snapshot, ObjectView};
+pub use picture::{array_picture, ArrayPicture, Heatmap, Histogram, READ_LIMIT};
 pub use reference::{resolve_snapshot, SnapshotRef};
 pub use runs::{list_runs, run_log, run_summary, LastMetric, RunSummary, SnapshotRow};
 pub use series::{

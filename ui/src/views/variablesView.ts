@@ -5,11 +5,13 @@
 // scroll position and nothing jumps.
 
 import * as api from '../api';
+import type { ArrayPicture } from '../bindings/ArrayPicture';
 import type { ObjectView } from '../bindings/ObjectView';
 import type { Stats } from '../bindings/Stats';
 import type { StatsPoint } from '../bindings/StatsPoint';
 import { extent, makeScale, paddedDomain } from '../chart';
 import { formatBytes, formatCount, formatNumber, formatShape, truncate } from '../format';
+import { cellColour, histogramBars } from '../picture';
 import { buildTree, filterRows, sortTree, visibleRows, type SortMode, type TreeNode } from '../tree';
 import { clear, cssVar, fitCanvas, h } from './dom';
 
@@ -68,6 +70,9 @@ export class VariablesView {
   private history = new Map<string, StatsPoint[]>();
   private detailToken = 0;
   private historyCanvas: HTMLCanvasElement | null = null;
+  /** Pictures of arrays (histogram, heatmap) by `run|seq|path`. */
+  private pictures = new Map<string, ArrayPicture>();
+  private pictureToken = 0;
   private historyData: StatsPoint[] = [];
   /** The path `historyData` is of (the chart shows nothing stale for another one). */
   private historyPath: string | null = null;
@@ -370,6 +375,7 @@ export class VariablesView {
     this.historyCanvas = h('canvas', { class: 'history', id: 'history-chart' });
     this.detailEl.append(h('div', { class: 'section-title', text: 'over the run: mean, min–max band; red: NaN/Inf' }), this.historyCanvas);
     if (o.stats) this.detailEl.append(statsBlock(o.stats));
+    if (o.kind === 'array' && o.shape && o.shape.length > 0) this.addPicture(path);
     const text = o.value ?? o.preview;
     if (text) this.detailEl.append(h('pre', { class: 'preview', text: truncate(text, 4000) }));
     if (o.children && o.children.length > 0) {
@@ -381,6 +387,40 @@ export class VariablesView {
       this.detailEl.append(h('div', { class: 'section-title', text: `children (${o.children.length})` }), ul);
     }
     this.drawHistory();
+  }
+
+  /** The array's histogram (and heatmap for a matrix), read from its chunks by the shell. */
+  private addPicture(path: string): void {
+    const run = this.run;
+    const seq = this.seq;
+    if (run == null || seq == null) return;
+    const box = h('div', { class: 'picture', id: 'array-picture' });
+    this.detailEl.append(h('div', { class: 'section-title', text: 'values' }), box);
+    const key = `${run}|${seq}|${path}`;
+    const token = ++this.pictureToken;
+    const show = (p: ArrayPicture) => {
+      if (token !== this.pictureToken || !box.isConnected) return;
+      drawPicture(box, p);
+    };
+    const cached = this.pictures.get(key);
+    if (cached) {
+      show(cached);
+      return;
+    }
+    box.append(h('div', { class: 'muted small', text: 'Reading…' }));
+    api.arrayPicture(run, seq, path).then(
+      (p) => {
+        if (this.pictures.size > 64) this.pictures.clear();
+        this.pictures.set(key, p);
+        show(p);
+      },
+      (e) => {
+        if (token === this.pictureToken && box.isConnected) {
+          clear(box);
+          box.append(h('div', { class: 'muted small', text: api.errorMessage(e) }));
+        }
+      },
+    );
   }
 
   private findNode(path: string): TreeNode<ObjectView> | null {
@@ -518,4 +558,44 @@ export function statsBlock(s: Stats): HTMLElement {
     ));
   }
   return wrap;
+}
+
+/** Draws an array's histogram and heatmap into `box` (replacing what was there). */
+function drawPicture(box: HTMLElement, p: ArrayPicture): void {
+  clear(box);
+  const note = p.sampled ? `sampled: ${formatCount(p.elements_read)} elements read` : `${formatCount(p.elements_read)} elements`;
+  if (p.histogram) {
+    const hist = p.histogram;
+    const canvas = h('canvas', { class: 'histogram', id: 'array-histogram' });
+    box.append(canvas);
+    const { ctx, width, height } = fitCanvas(canvas);
+    if (ctx) {
+      ctx.clearRect(0, 0, width, height);
+      ctx.fillStyle = cssVar('--accent', '#3b82f6');
+      for (const b of histogramBars(hist, width, height - 14)) ctx.fillRect(b.x + 0.5, b.y, Math.max(1, b.w - 1), b.h);
+      ctx.fillStyle = cssVar('--fg-muted');
+      ctx.font = `10px ${cssVar('--font-ui', 'system-ui')}`;
+      ctx.fillText(formatNumber(hist.min), 0, height - 2);
+      const right = formatNumber(hist.max);
+      ctx.fillText(right, width - ctx.measureText(right).width, height - 2);
+    }
+    box.append(h('div', { class: 'muted small', text: `${note}${hist.nonfinite ? ` · ${formatCount(hist.nonfinite)} NaN/Inf not binned` : ''}` }));
+  }
+  if (p.heatmap) {
+    const map = p.heatmap;
+    const canvas = h('canvas', { class: 'heatmap', id: 'array-heatmap' });
+    box.append(canvas);
+    const { ctx, width, height } = fitCanvas(canvas);
+    if (ctx) {
+      const cw = width / map.cols;
+      const ch = height / map.rows;
+      for (let r = 0; r < map.rows; r++) {
+        for (let c = 0; c < map.cols; c++) {
+          ctx.fillStyle = cellColour(map.values[r * map.cols + c] ?? null, map.min, map.max);
+          ctx.fillRect(c * cw, r * ch, Math.ceil(cw), Math.ceil(ch));
+        }
+      }
+    }
+    box.append(h('div', { class: 'muted small', text: `${formatCount(map.source_rows)} × ${formatCount(map.source_cols)} as ${map.rows} × ${map.cols} cells (means)` }));
+  }
 }

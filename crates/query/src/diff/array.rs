@@ -91,7 +91,7 @@ fn stats_delta(old: Option<&Stats>, new: Option<&Stats>) -> StatsDelta {
 
 /// Storage order of an array's chunks: numpy F-contiguous arrays are
 /// stored as they lie in memory, everything else in C order.
-fn fortran(record: &ObjectRecord) -> bool {
+pub(crate) fn fortran(record: &ObjectRecord) -> bool {
     record.extra.get("order").and_then(|o| o.as_str()) == Some("F")
         && record.shape.as_ref().is_some_and(|s| s.len() > 1)
 }
@@ -196,14 +196,14 @@ pub fn diff_arrays(
 
 /// How to read one element.
 #[derive(Clone, Copy, Debug)]
-enum ElementKind {
+pub(crate) enum ElementKind {
     Typed(DType),
     /// A dtype the scanner does not know: compared as raw bytes of this size.
     Raw(usize),
 }
 
 impl ElementKind {
-    fn of(record: &ObjectRecord) -> ElementKind {
+    pub(crate) fn of(record: &ObjectRecord) -> ElementKind {
         if let Some(d) = record.dtype.as_deref().and_then(DType::from_name) {
             return ElementKind::Typed(d);
         }
@@ -216,18 +216,18 @@ impl ElementKind {
         ElementKind::Raw(size.max(1))
     }
 
-    fn size(self) -> usize {
+    pub(crate) fn size(self) -> usize {
         match self {
             ElementKind::Typed(d) => d.size(),
             ElementKind::Raw(n) => n,
         }
     }
 
-    fn numeric(self) -> bool {
+    pub(crate) fn numeric(self) -> bool {
         matches!(self, ElementKind::Typed(_))
     }
 
-    fn value(self, bytes: &[u8]) -> f64 {
+    pub(crate) fn value(self, bytes: &[u8]) -> f64 {
         let ElementKind::Typed(d) = self else {
             return f64::NAN;
         };
