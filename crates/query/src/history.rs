@@ -22,7 +22,7 @@ pub struct StatsPoint {
 /// before it (or that it added), sorted. Empty for the first snapshot.
 pub fn changed_paths(store: &Store, run: &str, seq: i64) -> QueryResult<Vec<String>> {
     let now = store.entries(run, seq)?;
-    let snapshots = store.snapshots(run)?;
+    let snapshots = store.snapshot_rows(run)?;
     let Some(prev) = snapshots.iter().rev().map(|s| s.seq).find(|&s| s < seq) else {
         return Ok(Vec::new());
     };

@@ -112,11 +112,12 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
     }
     let end = match run.ended_at {
         Some(e) => e,
-        None => store
-            .snapshots(&run.id)?
-            .last()
-            .map(|s| s.time)
-            .unwrap_or(run.started_at),
+        None => match store.seq_range(&run.id)? {
+            Some((_, last)) => store
+                .snapshot(&run.id, last)?
+                .map_or(run.started_at, |s| s.time),
+            None => run.started_at,
+        },
     };
     Ok(RunSummary {
         last_metrics: last_metrics(store, &run.id)?,
@@ -159,6 +160,6 @@ pub fn run_summary(store: &Store, name: &str) -> QueryResult<RunSummary> {
 /// A run's committed snapshots, in order.
 pub fn run_log(store: &Store, name: &str) -> QueryResult<(String, Vec<SnapshotRow>)> {
     let id = store.resolve_run(name)?;
-    let rows = store.snapshots(&id)?;
+    let rows = store.snapshot_rows(&id)?;
     Ok((id, rows))
 }

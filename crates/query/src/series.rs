@@ -456,7 +456,7 @@ impl LoadedSeries {
             // Stable: points at the same x keep the store's (step) order.
             xy.sort_by(|a, b| a[0].total_cmp(&b[0]));
         }
-        let positions = snapshot_positions(&store.snapshots(&run)?, &points, axis, started);
+        let positions = snapshot_positions(&store.snapshot_rows(&run)?, &points, axis, started);
         Ok(LoadedSeries {
             run,
             name: full,
