@@ -6,59 +6,18 @@
 use std::path::Path;
 
 use serde_json::{json, Value};
-use snapline_app::commands::AppState;
 use snapline_bench::{Object, SyntheticRun};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
+use tauri::test::MockRuntime;
 use tauri::WebviewWindow;
+
+mod common;
+use common::{app_opening, call};
 
 fn app(
     store: &Path,
     bundle: Option<&Path>,
 ) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     app_opening(store, bundle, None)
-}
-
-fn app_opening(
-    store: &Path,
-    bundle: Option<&Path>,
-    run: Option<&str>,
-) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let state = AppState {
-        store_dir: store.to_path_buf(),
-        bundle: bundle.map(Path::to_path_buf),
-        run: run.map(str::to_owned),
-        opened: std::sync::Mutex::new(None),
-    };
-    let app = snapline_app::configure(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    (app, window)
-}
-
-fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
-    let response = get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    );
-    match response {
-        Ok(body) => Ok(body.deserialize::<Value>().unwrap()),
-        Err(e) => Err(e["message"].as_str().unwrap_or(&e.to_string()).to_owned()),
-    }
 }
 
 fn weights(value: f32, n: usize) -> Object {

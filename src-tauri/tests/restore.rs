@@ -11,15 +11,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use snapline_app::commands::AppState;
 use snapline_app::restore::find_snapline_in;
 use snapline_bench::{Object, SyntheticRun};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
-use tauri::webview::InvokeRequest;
+use tauri::test::MockRuntime;
 use tauri::{Listener, WebviewWindow};
+
+mod common;
+use common::{app_opening, call};
 
 const FAKE_SNAPLINE: &str = r#"#!/bin/sh
 echo "fake snapline $*"
@@ -65,41 +63,9 @@ fn fake_snapline() -> &'static Path {
 
 fn app(store: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     fake_snapline();
-    let state = AppState {
-        store_dir: store.to_path_buf(),
-        bundle: None,
-        run: None,
-        opened: std::sync::Mutex::new(None),
-    };
-    let app = snapline_app::configure(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    (app, window)
+    app_opening(store, None, None)
 }
 
-fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, String> {
-    let response = get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    );
-    match response {
-        Ok(body) => Ok(body.deserialize::<Value>().unwrap()),
-        Err(e) => Err(e["message"].as_str().unwrap_or(&e.to_string()).to_owned()),
-    }
-}
-
-/// A run of 3 snapshots.
 fn small_run(dir: &Path) -> String {
     let mut run = SyntheticRun::create(dir, "train.py").unwrap();
     for i in 0..3 {

@@ -140,23 +140,17 @@ impl Store {
 
     /// The committed snapshots of a run, in order.
     pub fn snapshots(&self, run_id: &str) -> StoreResult<Vec<SnapshotMeta>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE run_id = ?1 ORDER BY seq"
-            ))
-            .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([run_id], snapshot_from_row)
-            .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        self.list_snapshots(run_id, SNAPSHOT_COLUMNS)
     }
 
     /// A run's snapshots in order without `position` (where the program
     /// was, for `restore --resume` only; parsing it is most of the cost of
     /// listing 10,000 snapshots).
     pub fn snapshot_rows(&self, run_id: &str) -> StoreResult<Vec<SnapshotMeta>> {
-        let columns = SNAPSHOT_COLUMNS.replace("position", "NULL");
+        self.list_snapshots(run_id, &SNAPSHOT_COLUMNS.replace("position", "NULL"))
+    }
+
+    fn list_snapshots(&self, run_id: &str, columns: &str) -> StoreResult<Vec<SnapshotMeta>> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
