@@ -269,3 +269,24 @@ def torch_run(tmp_path_factory: pytest.TempPathFactory, need_torch: None) -> Tor
     plain = sl.plain(script, *args)
     captured = sl.capture(script, *args)
     return TorchRun(sl, plain, captured)
+
+
+# A numpy "training" loop whose weights overflow to Inf, then a NaN one step
+# after: what the diff/nan tests and the app tests capture.
+DIVERGES = """
+import json
+
+import numpy as np
+
+w = np.full(4, 0.5, dtype=np.float32)
+bias = np.zeros(2, dtype=np.float32)
+went_bad = False
+with np.errstate(all="ignore"):
+    for step in range(30):
+        w = w * np.float32(-60.0)
+        loss = float(np.abs(w).max())
+        if went_bad:
+            bias = bias + w[:2] - w[:2]  # inf - inf: NaN, one step after
+        went_bad = not np.isfinite(loss)
+print("finished")
+"""

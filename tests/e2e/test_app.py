@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from appdriver import App, harness, missing
-from conftest import EXAMPLES, PYTHON, base_env, wait_for_iterations
+from conftest import DIVERGES, EXAMPLES, PYTHON, base_env, wait_for_iterations
 
 if missing():
     if os.environ.get("CI"):
@@ -47,23 +47,6 @@ def app(open_app: Any) -> Iterator[Any]:
     yield opener
     for a in opened:
         a.close()
-
-
-DIVERGES = """
-import numpy as np
-
-w = np.full(4, 0.5, dtype=np.float32)
-bias = np.zeros(2, dtype=np.float32)
-went_bad = False
-with np.errstate(all="ignore"):
-    for step in range(30):
-        w = w * np.float32(-60.0)
-        loss = float(np.abs(w).max())
-        if went_bad:
-            bias = bias + w[:2] - w[:2]
-        went_bad = not np.isfinite(loss)
-print("finished")
-"""
 
 
 def open_run(a: App, run_id: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PYTHON, one_line, python_has, wait_for_iterations
+from conftest import DIVERGES, PYTHON, one_line, python_has, wait_for_iterations
 
 EPOCHS = """
 import json
@@ -120,25 +120,6 @@ def test_two_runs_and_bad_names(sl):
     assert "has no snapshot 99" in one_line(err)
     code, err = sl.cli_fail("diff", "nosuchrun@1", "last")
     assert code == 2 and "no run matches 'nosuchrun'" in err
-
-
-DIVERGES = """
-import json
-
-import numpy as np
-
-w = np.full(4, 0.5, dtype=np.float32)
-bias = np.zeros(2, dtype=np.float32)
-went_bad = False
-with np.errstate(all="ignore"):
-    for step in range(30):
-        w = w * np.float32(-60.0)
-        loss = float(np.abs(w).max())
-        if went_bad:
-            bias = bias + w[:2] - w[:2]  # inf - inf: NaN, one step after
-        went_bad = not np.isfinite(loss)
-print("finished")
-"""
 
 
 def first_bad_step() -> tuple:
