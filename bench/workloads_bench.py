@@ -1,0 +1,540 @@
+"""Snapline against what people use instead, on the seed workloads (issue #7).
+
+    .venv/bin/python bench/workloads_bench.py                 # everything, 3 reps (~50 min)
+    .venv/bin/python bench/workloads_bench.py --only pytorch_mnist --reps 5
+    .venv/bin/python bench/workloads_bench.py --smoke         # tiny sizes, 1 rep (the test command)
+    .venv/bin/python bench/workloads_bench.py --report        # RESULTS.md section from saved JSON
+
+Each workload (bench/workloads/) runs under every contender, interleaved in
+each repetition (the order rotates from one repetition to the next):
+
+* `baseline`: no capture;
+* `snapline-10s`: `python -m snapline run --no-statements --inner-every 10
+  --outer-every 10` (at most one snapshot per 10 s, the paper's setting);
+* `snapline-epoch`: `--no-statements --inner-every 1e9` (each iteration of
+  the outermost loop, the epoch);
+* `dill-var`: per-variable dill every 10 s, only the variables whose bytes
+  changed (the paper's approach; bench/workloads/contenders.py);
+* `dump-session`: `dill.dump_session` every 10 s;
+* `torch-save`: the script's own `torch.save` of model and optimizer each
+  epoch (torch workloads);
+* on the notebook, run cell by cell in a real kernel: `snapline`
+  (`%load_ext snapline`, a snapshot per cell), `kishu` (`init_kishu`, a
+  commit per cell), `dill-var` and `dump-session` after each cell.
+
+Reported per workload and contender: wall-time ratio to the baseline of the
+same repetition (median, min, max), bytes on disk in total and per
+snapshot, capture latency (median, p99), the longest pause the loop saw
+beyond a usual iteration, restore time of the last and of a middle snapshot
+against re-running to that point, and the store's growth over the run (a
+PNG drawn by the `growth_plot` binary with plotters). Raw figures go to
+bench/out/workloads/NAME.json; `--report` (run at the end of a full run)
+rewrites the "Issue #7" section of bench/RESULTS.md from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORKLOADS_DIR = REPO / "bench" / "workloads"
+OUT = REPO / "bench" / "out" / "workloads"
+RESULTS = REPO / "bench" / "RESULTS.md"
+PYTHON = os.environ.get("SNAPLINE_TEST_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+SNAPLINE = str(REPO / ".venv" / "bin" / "snapline")
+NOTEBOOK_VENV = REPO / ".venv-bench"
+# Every contender computes on one thread (the house rule for torch, and the
+# same for numpy, scikit-learn and OpenMP): the writer thread of Snapline's
+# agent gets the second core, as a background thread would on a laptop.
+THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Seconds between the time-based saves (0 in smoke mode: every safe point).
+EVERY = 10.0
+
+
+def snapline_settings(contender: str) -> list:
+    if contender == "snapline-10s":
+        return ["--no-statements", "--inner-every", str(EVERY), "--outer-every", str(EVERY)]
+    return ["--no-statements", "--inner-every", "1e9"]
+
+
+@dataclass
+class Workload:
+    script: str
+    full: list
+    smoke: list
+    torch: bool = False
+    # The paper's figures: overhead (%) and MB per snapshot (Chockchowwat et al., DEEM 2023).
+    paper: tuple | None = None
+    contenders: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.contenders:
+            self.contenders = ["baseline", "snapline-10s", "snapline-epoch", "dill-var",
+                               "dump-session"] + (["torch-save"] if self.torch else [])
+
+
+WORKLOADS = {
+    "skl_kmeans": Workload("skl_kmeans.py", ["--epochs", "10"],
+                           ["--samples", "3000", "--blobs", "10", "--epochs", "2", "--iters", "2"],
+                           paper=(1.5, 107.6)),
+    "skl_tsne": Workload("skl_tsne.py", ["--samples", "2000", "--perplexities", "5,15,30,50"],
+                         ["--samples", "120", "--side", "6", "--perplexities", "5,10"],
+                         paper=(10.5, 146.2)),
+    "pytorch_mnist": Workload("pytorch_mnist.py", ["--samples", "3200"],
+                              ["--samples", "128", "--epochs", "2"], torch=True,
+                              paper=(1.9, 24.0)),
+    "pytorch_dcgan": Workload("pytorch_dcgan.py", ["--samples", "256"],
+                              ["--samples", "8", "--epochs", "2", "--batch-size", "4"], torch=True,
+                              paper=(15.6, 238.2)),
+    "finetune_frozen": Workload("finetune_frozen.py", ["--epochs", "4"],
+                                ["--samples", "256", "--epochs", "2", "--width", "128"],
+                                torch=True),
+    "notebook": Workload("notebook_cells.py", ["200000"], ["2000"],
+                         contenders=["baseline", "snapline", "kishu", "dill-var", "dump-session"]),
+}
+
+
+def percentile(values: list, q: float) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def tree_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def cli_json(store: Path, *args: str):
+    out = subprocess.run([SNAPLINE, "--store", str(store), *args, "--json"], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def timed(cmd: list, env: dict, cwd: Path | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed ({done.returncode}):\n"
+                         f"{done.stderr[-2000:]}")
+    return seconds
+
+
+def loop_pause(gaps: list) -> float | None:
+    """The longest iteration beyond the median one: what a save cost the loop."""
+    if len(gaps) < 2:
+        return None
+    return max(gaps) - statistics.median(gaps)
+
+
+# --- scripts -----------------------------------------------------------------------
+
+def run_script(work: Workload, contender: str, args: list, tmp: Path) -> dict:
+    """One run of a script workload under one contender."""
+    script = str(WORKLOADS_DIR / work.script)
+    stats = tmp / "stats.json"
+    save_dir = tmp / "saved"
+    store = tmp / "store"
+    env = {**os.environ, **THREADS, "BENCH_STATS": str(stats)}
+    cmd = [PYTHON, script, *args]
+    if contender.startswith("snapline"):
+        cmd = [PYTHON, "-m", "snapline", "run", "--store", str(store),
+               *snapline_settings(contender), script, *args]
+    elif contender in ("dill-var", "dump-session"):
+        env.update(BENCH_CONTENDER=contender, BENCH_SAVE_DIR=str(save_dir), BENCH_EVERY=str(EVERY))
+    elif contender == "torch-save":
+        save_dir.mkdir()
+        cmd += ["--save-dir", str(save_dir)]
+    seconds = timed(cmd, env)
+    report = json.loads(stats.read_text())
+    result = {"seconds": seconds, "pause_s": loop_pause(report["gaps"])}
+    if contender.startswith("snapline"):
+        result.update(snapline_figures(store))
+    elif contender != "baseline":
+        saves = report["saves"]
+        result.update(saved_figures(saves, tree_bytes(save_dir) if save_dir.exists() else 0))
+        if report.get("skipped"):
+            result["skipped"] = report["skipped"]
+    return result
+
+
+def snapline_figures(store: Path) -> dict:
+    run = cli_json(store, "runs")[0]
+    log = cli_json(store, "log", run["id"])
+    start = run["started_at"]
+    latency = [row["capture_ms"] / 1000 for row in log]
+    growth, total = [[0.0, 0.0]], 0
+    for row in log:
+        total += row["bytes_new"]
+        growth.append([row["time"] - start, total / 1e6])
+    return {"snapshots": len(log), "bytes": tree_bytes(store), "latency_s": latency,
+            "growth": growth, "run": run["id"],
+            "at": [row["time"] - start for row in log]}
+
+
+def saved_figures(saves: list, on_disk: int) -> dict:
+    """Figures of a contender's saves; a save dill refused keeps nothing and
+    is counted apart (`failed`)."""
+    kept = [s for s in saves if not s.get("failed")]
+    growth, total = [[0.0, 0.0]], 0
+    for save in kept:
+        total += save["bytes"]
+        growth.append([save["t"], total / 1e6])
+    return {"snapshots": len(kept), "failed": len(saves) - len(kept), "bytes": on_disk,
+            "growth": growth, "latency_s": [s["seconds"] for s in saves],
+            "at": [s["t"] for s in kept], "indices": [s.get("index", k) for k, s in
+                                                      enumerate(kept)]}
+
+
+def restore_times(contender: str, result: dict, tmp: Path) -> dict:
+    """Seconds to bring back the last and a middle snapshot, in a fresh process,
+    against the seconds the run took to get there."""
+    count = result.get("snapshots", 0)
+    if count == 0:
+        return {}
+    env = {**os.environ, **THREADS}
+    picks = {"last": count - 1, "middle": (count - 1) // 2}
+    out = {}
+    for which, index in picks.items():
+        if contender.startswith("snapline"):
+            seconds = timed([PYTHON, "-m", "snapline", "restore", "--store", str(tmp / "store"),
+                             f"{result['run']}@{index}", "-c", "pass"], env)
+        else:
+            seconds = timed([PYTHON, str(WORKLOADS_DIR / "contenders.py"), "restore", contender,
+                             str(tmp / "saved"), str(result["indices"][index])], env)
+        out[which] = {"restore_s": seconds, "rerun_s": result["at"][index]}
+    return out
+
+
+def verify_snapline(store: Path, run: str) -> bool:
+    """Every chunk of every snapshot read back and checked against its hash."""
+    return subprocess.run([SNAPLINE, "--store", str(store), "log", run, "--verify"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0
+
+
+# --- notebook ----------------------------------------------------------------------
+
+NOTEBOOK_PACKAGES = ["kishu", "dill", "scikit-learn", "pandas", "ipykernel", "jupyter_client",
+                     "nbformat"]
+
+
+def notebook_python() -> str:
+    """A venv of its own for the notebook: Kishu pins and pulls packages the
+    test venv should not carry. The snapline wheel is installed beside it."""
+    python = NOTEBOOK_VENV / "bin" / "python"
+    marker = NOTEBOOK_VENV / ".ready"
+    wheels = sorted((REPO / "target" / "wheels").glob("snapline-*.whl"))
+    if not wheels:
+        raise SystemExit("no snapline wheel in target/wheels: run scripts/setup.sh first")
+    stamp = f"{wheels[-1].name} {wheels[-1].stat().st_mtime}"
+    if marker.exists() and marker.read_text() == stamp:
+        return str(python)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(NOTEBOOK_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, *NOTEBOOK_PACKAGES], check=True)
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(wheels[-1])], check=True)
+    marker.write_text(stamp)
+    return str(python)
+
+
+def notebook_cells() -> list:
+    source = (WORKLOADS_DIR / "notebook_cells.py").read_text()
+    return [c.strip() for c in re.split(r"^# %%\s*$", source, flags=re.MULTILINE)[1:] if c.strip()]
+
+
+KERNEL_DRIVER = r'''
+import json, os, sys, time
+import nbformat
+from jupyter_client.manager import KernelManager
+
+spec = json.loads(sys.argv[1])
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell(c) for c in spec["cells"]]
+nbformat.write(nb, spec["notebook"])
+km = KernelManager(kernel_name="python3")
+km.connection_file = os.path.join(spec["dir"], "kernel-bench.json")
+started = time.perf_counter()
+km.start_kernel(cwd=spec["dir"], env={**os.environ, **spec["env"]})
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=120)
+errors = []
+
+def run(code):
+    t = time.perf_counter()
+    reply = kc.execute_interactive(code, timeout=1800, output_hook=lambda m: (
+        errors.append(m["content"]) if m["msg_type"] == "error" else None))
+    if reply["content"]["status"] != "ok":
+        errors.append(reply["content"])
+    return time.perf_counter() - t
+
+for cell in spec["setup"]:
+    run(cell)
+# Kishu's hooks go in during its own cell, whose end then reports a post-run
+# hook without a pre-run one: setup errors are not the workload's.
+errors.clear()
+report = {"setup_s": time.perf_counter() - started, "cells_s": [], "sizes": []}
+t0 = time.perf_counter()
+for cell in spec["cells"]:
+    report["cells_s"].append(run(cell))
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(spec["watch"])
+               for f in fs) if os.path.exists(spec["watch"]) else 0
+    report["sizes"].append([time.perf_counter() - t0, size / 1e6])
+report["saves"] = json.loads(open(spec["saves"]).read()) if os.path.exists(spec["saves"]) else []
+kc.stop_channels()
+km.shutdown_kernel(now=False)
+report["errors"] = [str(e)[:400] for e in errors]
+print(json.dumps(report))
+'''
+
+# dill after each cell, as the contenders do every 10 s in the scripts.
+DILL_HOOK = r'''
+import json, sys, time
+sys.path.insert(0, {workloads!r})
+import contenders as _bench_contenders
+_bench_saver = _bench_contenders.make({kind!r}, {save_dir!r})
+_bench_saves = []
+def _bench_after_cell(result):
+    ns = {{k: v for k, v in get_ipython().user_ns.items()
+           if not k.startswith("_") and k not in ("In", "Out", "get_ipython", "exit", "quit")}}
+    t = time.perf_counter()
+    n = _bench_saver.save(ns) if {kind!r} == "dill-var" else _bench_saver.save(None)
+    _bench_saves.append({{"t": time.perf_counter(), "seconds": time.perf_counter() - t, "bytes": n}})
+    json.dump(_bench_saves, open({saves!r}, "w"))
+get_ipython().events.register("post_run_cell", _bench_after_cell)
+'''
+
+
+def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
+    python = notebook_python()
+    notebook = tmp / "workload.ipynb"
+    store = tmp / "store"
+    save_dir = tmp / "saved"
+    saves = tmp / "saves.json"
+    env = {**THREADS}
+    setup = [f"SAMPLES = {int(args[0])}"]
+    watch = tmp / "none"
+    if contender == "snapline":
+        env["SNAPLINE_STORE"] = str(store)
+        setup.insert(0, "%load_ext snapline")
+        watch = store
+    elif contender == "kishu":
+        # Kishu's own test mode: the same commits, without asking a browser
+        # front end to save the notebook (there is none here).
+        env.update(TEST_NOTEBOOK_PATH=str(notebook), HOME=str(tmp))
+        setup.insert(0, f"from kishu import init_kishu\ninit_kishu({str(notebook)!r})")
+        watch = tmp / "workload.kishudb"
+    elif contender in ("dill-var", "dump-session"):
+        setup.insert(0, DILL_HOOK.format(workloads=str(WORKLOADS_DIR), kind=contender,
+                                         save_dir=str(save_dir), saves=str(saves)))
+        watch = save_dir
+    spec = {"cells": notebook_cells(), "notebook": str(notebook), "dir": str(tmp), "env": env,
+            "setup": setup, "watch": str(watch), "saves": str(saves)}
+    done = subprocess.run([python, "-c", KERNEL_DRIVER, json.dumps(spec)], capture_output=True,
+                          text=True, check=False, cwd=tmp, env={**os.environ, **THREADS})
+    if done.returncode != 0:
+        raise SystemExit(f"notebook under {contender} failed:\n{done.stderr[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if report["errors"]:
+        raise SystemExit(f"notebook under {contender}: a cell failed: {report['errors'][0]}")
+    result = {"seconds": sum(report["cells_s"]), "setup_s": report["setup_s"],
+              "pause_s": None}
+    if contender == "snapline":
+        result.update(snapline_figures(store))
+        result["growth"] = [[0.0, 0.0], *report["sizes"]]
+        result["python"] = python
+    elif contender == "kishu":
+        kishudb = [p for p in tmp.iterdir() if p.name.startswith("workload.kishudb")]
+        result.update({"snapshots": len(report["cells_s"]),
+                       "bytes": sum(p.stat().st_size for p in kishudb),
+                       "growth": [[0.0, 0.0], *report["sizes"]], "latency_s": []})
+    elif contender != "baseline":
+        result.update({"snapshots": len(report["saves"]), "bytes": tree_bytes(save_dir),
+                       "growth": [[0.0, 0.0], *report["sizes"]],
+                       "latency_s": [s["seconds"] for s in report["saves"]],
+                       "at": [0.0] * len(report["saves"])})
+    return result
+
+
+# --- driving -----------------------------------------------------------------------
+
+def measure(name: str, work: Workload, reps: int, smoke: bool) -> dict:
+    args = work.smoke if smoke else work.full
+    runs: dict = {c: [] for c in work.contenders}
+    extra: dict = {}
+    for rep in range(reps):
+        order = work.contenders[rep % len(work.contenders):] + \
+            work.contenders[:rep % len(work.contenders)]
+        for contender in order:
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp_name:
+                tmp = Path(tmp_name)
+                if name == "notebook":
+                    result = run_notebook(work, contender, args, tmp)
+                else:
+                    result = run_script(work, contender, args, tmp)
+                if rep == 0 and contender not in ("baseline", "kishu"):
+                    if name != "notebook" or contender == "snapline":
+                        result["restore"] = restore_times(contender, result, tmp)
+                    if contender.startswith("snapline"):
+                        result["verified"] = verify_snapline(tmp / "store", result["run"])
+                runs[contender].append(result)
+                print(f"  {name} rep {rep} {contender}: {result['seconds']:.2f} s", flush=True)
+    return {"workload": name, "args": args, "reps": reps, "runs": runs, **extra}
+
+
+def summarize(measured: dict) -> dict:
+    runs = measured["runs"]
+    base = [r["seconds"] for r in runs["baseline"]]
+    rows = {}
+    for contender, results in runs.items():
+        ratios = [r["seconds"] / b for r, b in zip(results, base)]
+        first = results[0]
+        latency = first.get("latency_s", [])
+        snaps = first.get("snapshots", 0)
+        rows[contender] = {
+            "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
+            "ratio_max": max(ratios), "seconds_median": statistics.median(
+                r["seconds"] for r in results),
+            "snapshots": snaps, "bytes": first.get("bytes", 0),
+            "bytes_per_snapshot": first.get("bytes", 0) / snaps if snaps else None,
+            "latency_median_s": statistics.median(latency) if latency else None,
+            "latency_p99_s": percentile(latency, 0.99),
+            "pause_s": statistics.median([r["pause_s"] for r in results
+                                          if r.get("pause_s") is not None] or [0.0])
+            if any(r.get("pause_s") is not None for r in results) else None,
+            "restore": first.get("restore"), "verified": first.get("verified"),
+            "skipped": first.get("skipped"), "setup_s": first.get("setup_s"),
+            "failed": first.get("failed", 0),
+        }
+    return rows
+
+
+def draw_growth(name: str, measured: dict) -> Path | None:
+    series = [{"name": c, "points": rs[0]["growth"]} for c, rs in measured["runs"].items()
+              if rs and rs[0].get("growth")]
+    if not series:
+        return None
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = OUT / f"{name}_growth.json"
+    data.write_text(json.dumps({"title": f"{name}: bytes stored over the run", "series": series}))
+    png = OUT / f"{name}_growth.png"
+    binary = REPO / "target" / "release" / "growth_plot"
+    if not binary.exists():
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "snapline-bench", "--bin",
+                        "growth_plot"], cwd=REPO, check=True)
+    subprocess.run([str(binary), str(data), str(png)], check=True)
+    return png
+
+
+def mb(n) -> str:
+    return "-" if n is None else f"{n / 1e6:,.1f}"
+
+
+def ms(s) -> str:
+    return "-" if s is None else f"{s * 1000:,.0f}"
+
+
+def report_section() -> str:
+    lines = ["## Issue #7: side by side with dill, Kishu and manual checkpoints", "",
+             "Command (about 50 minutes; JSON in `bench/out/workloads/`, plots beside it):", "",
+             "```sh", ".venv/bin/python bench/workloads_bench.py --reps 3", "```", ""]
+    for name, work in WORKLOADS.items():
+        path = OUT / f"{name}.json"
+        if not path.exists():
+            continue
+        measured = json.loads(path.read_text())
+        rows = summarize(measured)
+        base = rows["baseline"]["seconds_median"]
+        lines += [f"### {name}", "",
+                  f"`{work.script} {' '.join(measured['args'])}`, baseline {base:.1f} s "
+                  f"(median of {measured['reps']}).", "",
+                  ("| contender | overhead (median) | min | max | snapshots | MB stored | "
+                   "MB per snapshot | latency median ms | p99 ms | longest pause ms | "
+                   "restore last / middle s | re-run to there s |"),
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for contender, row in rows.items():
+            if contender == "baseline":
+                continue
+            restore = row["restore"] or {}
+            rs = " / ".join(f"{restore[k]['restore_s']:.2f}" for k in ("last", "middle")
+                            if k in restore) or "-"
+            rerun = " / ".join(f"{restore[k]['rerun_s']:.1f}" for k in ("last", "middle")
+                               if k in restore) or "-"
+            lines.append(
+                f"| {contender} | {100 * (row['ratio_median'] - 1):+.1f}% | "
+                f"{100 * (row['ratio_min'] - 1):+.1f}% | {100 * (row['ratio_max'] - 1):+.1f}% | "
+                f"{row['snapshots']} | {mb(row['bytes'])} | {mb(row['bytes_per_snapshot'])} | "
+                f"{ms(row['latency_median_s'])} | {ms(row['latency_p99_s'])} | "
+                f"{ms(row['pause_s'])} | {rs} | {rerun} |")
+        if (OUT / f"{name}_growth.png").exists():
+            lines += ["", f"![{name}: store growth](out/workloads/{name}_growth.png)"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report() -> None:
+    section = report_section()
+    text = RESULTS.read_text()
+    start = text.find("## Issue #7")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + ("\n" + text[end + 1:] if end >= 0 else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one rep; print only")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--only", action="append", choices=list(WORKLOADS),
+                        help="one workload (repeat for several)")
+    parser.add_argument("--report", action="store_true",
+                        help="only rewrite RESULTS.md from bench/out/workloads/*.json")
+    args = parser.parse_args()
+    if args.report:
+        write_report()
+        return
+    reps = 1 if args.smoke else args.reps
+    if args.smoke:
+        global EVERY
+        EVERY = 0.0
+    for name in args.only or list(WORKLOADS):
+        print(f"{name}:", flush=True)
+        measured = measure(name, WORKLOADS[name], reps, args.smoke)
+        rows = summarize(measured)
+        if args.smoke:
+            problems = [f"{c}: nothing stored" for c, r in rows.items()
+                        if c != "baseline" and not r["bytes"] and not r["failed"]]
+            problems += [f"{c}: a snapshot does not verify" for c, r in rows.items()
+                         if r["verified"] is False]
+            if problems:
+                raise SystemExit(f"{name}: " + "; ".join(problems))
+            continue
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{name}.json").write_text(json.dumps(measured, indent=1))
+        draw_growth(name, measured)
+    if not args.smoke and not args.only:
+        write_report()
+
+
+if __name__ == "__main__":
+    main()
