@@ -463,8 +463,8 @@ def report_section() -> str:
         rows = summarize(measured)
         base = rows["baseline"]["seconds_median"]
         lines += [f"### {name}", "",
-                  f"`{work.script} {' '.join(measured['args'])}`, baseline {base:.1f} s "
-                  f"(median of {measured['reps']}).", "",
+                  (f"`{work.script} {' '.join(measured['args'])}`, baseline {base:.1f} s "
+                   f"(median of {measured['reps']})."), "",
                   ("| contender | overhead (median) | min | max | snapshots | MB stored | "
                    "MB per snapshot | latency median ms | p99 ms | longest pause ms | "
                    "restore last / middle s | re-run to there s |"),
