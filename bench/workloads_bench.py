@@ -35,6 +35,7 @@ rewrites the "Issue #7" section of bench/RESULTS.md from them.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import re
@@ -49,6 +50,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = REPO / "bench" / "workloads"
 OUT = REPO / "bench" / "out" / "workloads"
+PLOTS = REPO / "bench" / "plots"
 RESULTS = REPO / "bench" / "RESULTS.md"
 PYTHON = os.environ.get("SNAPLINE_TEST_PYTHON", str(REPO / ".venv" / "bin" / "python"))
 SNAPLINE = str(REPO / ".venv" / "bin" / "snapline")
@@ -134,13 +136,6 @@ def timed(cmd: list, env: dict, cwd: Path | None = None) -> float:
     return seconds
 
 
-def loop_pause(gaps: list) -> float | None:
-    """The longest iteration beyond the median one: what a save cost the loop."""
-    if len(gaps) < 2:
-        return None
-    return max(gaps) - statistics.median(gaps)
-
-
 # --- scripts -----------------------------------------------------------------------
 
 def run_script(work: Workload, contender: str, args: list, tmp: Path) -> dict:
@@ -161,7 +156,7 @@ def run_script(work: Workload, contender: str, args: list, tmp: Path) -> dict:
         cmd += ["--save-dir", str(save_dir)]
     seconds = timed(cmd, env)
     report = json.loads(stats.read_text())
-    result = {"seconds": seconds, "pause_s": loop_pause(report["gaps"])}
+    result = {"seconds": seconds}
     if contender.startswith("snapline"):
         result.update(snapline_figures(store))
     elif contender != "baseline":
@@ -173,17 +168,34 @@ def run_script(work: Workload, contender: str, args: list, tmp: Path) -> dict:
 
 
 def snapline_figures(store: Path) -> dict:
+    """Snapshots, latency and on-disk growth of the run in `store`. Each chunk
+    file is counted at the snapshot it was written for (its mtime against the
+    snapshots' times; the writer thread lands them just after), the catalog
+    at the first."""
     run = cli_json(store, "runs")[0]
     log = cli_json(store, "log", run["id"])
     start = run["started_at"]
-    latency = [row["capture_ms"] / 1000 for row in log]
+    at = [row["time"] - start for row in log]
+    per_snapshot = [0] * len(log)
+    catalog = 0
+    for path in store.rglob("*"):
+        if not path.is_file():
+            continue
+        info = path.stat()
+        if path.name.startswith("catalog"):
+            catalog += info.st_size
+            continue
+        k = bisect.bisect_right(at, info.st_mtime - start) - 1
+        per_snapshot[max(0, min(k, len(log) - 1))] += info.st_size
+    if per_snapshot:
+        per_snapshot[0] += catalog
     growth, total = [[0.0, 0.0]], 0
-    for row in log:
-        total += row["bytes_new"]
-        growth.append([row["time"] - start, total / 1e6])
-    return {"snapshots": len(log), "bytes": tree_bytes(store), "latency_s": latency,
-            "growth": growth, "run": run["id"],
-            "at": [row["time"] - start for row in log]}
+    for t, nbytes in zip(at, per_snapshot):
+        total += nbytes
+        growth.append([t, total / 1e6])
+    return {"snapshots": len(log), "bytes": tree_bytes(store),
+            "latency_s": [row["capture_ms"] / 1000 for row in log], "growth": growth,
+            "run": run["id"], "at": at}
 
 
 def saved_figures(saves: list, on_disk: int) -> dict:
@@ -355,7 +367,7 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
     if report["errors"]:
         raise SystemExit(f"notebook under {contender}: a cell failed: {report['errors'][0]}")
     result = {"seconds": sum(report["cells_s"]), "setup_s": report["setup_s"],
-              "pause_s": None}
+              "cells_s": report["cells_s"]}
     if contender == "snapline":
         result.update(snapline_figures(store))
         result["growth"] = [[0.0, 0.0], *report["sizes"]]
@@ -399,7 +411,13 @@ def measure(name: str, work: Workload, reps: int, smoke: bool) -> dict:
     return {"workload": name, "args": args, "reps": reps, "runs": runs, **extra}
 
 
+def growth(contender: str, result: dict) -> list:
+    """[seconds, MB on disk] after each save; the first point is [0, 0]."""
+    return result.get("growth") or []
+
+
 def summarize(measured: dict) -> dict:
+    """Per contender: overhead over the repetitions; the rest from the first."""
     runs = measured["runs"]
     base = [r["seconds"] for r in runs["baseline"]]
     rows = {}
@@ -407,18 +425,26 @@ def summarize(measured: dict) -> dict:
         ratios = [r["seconds"] / b for r, b in zip(results, base)]
         first = results[0]
         latency = first.get("latency_s", [])
+        if contender == "kishu":
+            # Kishu keeps no timings: what each cell took beyond the baseline's.
+            latency = [max(0.0, k - b) for k, b in
+                       zip(first["cells_s"], runs["baseline"][0]["cells_s"])]
         snaps = first.get("snapshots", 0)
+        grown = [v for _, v in growth(contender, first)[1:]]
+        later = (grown[-1] - grown[0]) * 1e6 / (len(grown) - 1) if len(grown) > 1 else None
         rows[contender] = {
             "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
-            "ratio_max": max(ratios), "seconds_median": statistics.median(
-                r["seconds"] for r in results),
+            "ratio_max": max(ratios),
+            "seconds_median": statistics.median(r["seconds"] for r in results),
             "snapshots": snaps, "bytes": first.get("bytes", 0),
             "bytes_per_snapshot": first.get("bytes", 0) / snaps if snaps else None,
+            "first_bytes": grown[0] * 1e6 if grown else None,
+            "later_bytes_per_snapshot": later,
             "latency_median_s": statistics.median(latency) if latency else None,
             "latency_p99_s": percentile(latency, 0.99),
-            "pause_s": statistics.median([r["pause_s"] for r in results
-                                          if r.get("pause_s") is not None] or [0.0])
-            if any(r.get("pause_s") is not None for r in results) else None,
+            # The loop stands still while a save runs: the longest save is
+            # the longest pause it saw.
+            "pause_s": max(latency) if latency else None,
             "restore": first.get("restore"), "verified": first.get("verified"),
             "skipped": first.get("skipped"), "setup_s": first.get("setup_s"),
             "failed": first.get("failed", 0),
@@ -426,15 +452,16 @@ def summarize(measured: dict) -> dict:
     return rows
 
 
-def draw_growth(name: str, measured: dict) -> Path | None:
-    series = [{"name": c, "points": rs[0]["growth"]} for c, rs in measured["runs"].items()
+def draw_growth(name: str, measured: dict, into: Path) -> Path | None:
+    """The store-growth chart of the first repetition, one line per contender."""
+    series = [{"name": c, "points": growth(c, rs[0])} for c, rs in measured["runs"].items()
               if rs and rs[0].get("growth")]
     if not series:
         return None
-    OUT.mkdir(parents=True, exist_ok=True)
-    data = OUT / f"{name}_growth.json"
-    data.write_text(json.dumps({"title": f"{name}: bytes stored over the run", "series": series}))
-    png = OUT / f"{name}_growth.png"
+    into.mkdir(parents=True, exist_ok=True)
+    data = into / f"{name}_growth.json"
+    data.write_text(json.dumps({"title": f"{name}: MB stored over the run", "series": series}))
+    png = into / f"{name}_growth.png"
     binary = REPO / "target" / "release" / "growth_plot"
     if not binary.exists():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "snapline-bench", "--bin",
@@ -451,10 +478,76 @@ def ms(s) -> str:
     return "-" if s is None else f"{s * 1000:,.0f}"
 
 
+def pct(row: dict | None) -> str:
+    if not row:
+        return "-"
+    return (f"{100 * (row['ratio_median'] - 1):+.1f}% "
+            f"({100 * (row['ratio_min'] - 1):+.1f}..{100 * (row['ratio_max'] - 1):+.1f})")
+
+
+def per_snapshot(row: dict | None) -> str:
+    """MB per snapshot on disk, and in brackets MB per snapshot after the first."""
+    if not row:
+        return "-"
+    if not row["snapshots"]:
+        return "refused" if row.get("failed") else "-"
+    later = row.get("later_bytes_per_snapshot")
+    return mb(row["bytes_per_snapshot"]) + (f" ({mb(later)})" if later is not None else "")
+
+
+def times(row: dict | None, base: dict | None, key: str) -> str:
+    """How many times what `base` stores `row` stores, on `key`."""
+    if not row or not base or not row.get(key) or not base.get(key):
+        return "-"
+    return f"{row[key] / base[key]:.1f}x"
+
+
+def summary_tables() -> list:
+    """Overhead and storage of every workload on two tables, the paper beside."""
+    over = [("Wall-time overhead against no capture, median of the repetitions "
+             "(min..max in brackets):"), "",
+            ("| workload | Snapline, 10 s | Snapline, per epoch | dill per variable, 10 s | "
+             "dump_session, 10 s | torch.save per epoch | Kishu per cell | paper |"),
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    store = ["", ("Megabytes on disk per snapshot (the total over the snapshots; in brackets, "
+                  "per snapshot after the first, which holds the data set), and how many times "
+                  "what Snapline stores the contender stores (per snapshot / after the first):"),
+             "",
+             ("| workload | Snapline | dill per variable | dill ÷ Snapline | dump_session | "
+              "torch.save | Kishu | Kishu ÷ Snapline | paper |"),
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, work in WORKLOADS.items():
+        path = OUT / f"{name}.json"
+        if not path.exists():
+            continue
+        rows = summarize(json.loads(path.read_text()))
+        snap = rows.get("snapline-10s") or rows.get("snapline")
+        paper_over = f"{work.paper[0]}%" if work.paper else "-"
+        paper_mb = f"{work.paper[1]}" if work.paper else "-"
+
+        def ratios(other: str, rows=rows, snap=snap) -> str:
+            row = rows.get(other)
+            if not row:
+                return "-"
+            return (f"{times(row, snap, 'bytes_per_snapshot')} / "
+                    f"{times(row, snap, 'later_bytes_per_snapshot')}")
+
+        over.append(f"| {name} | {pct(snap)} | {pct(rows.get('snapline-epoch'))} | "
+                    f"{pct(rows.get('dill-var'))} | {pct(rows.get('dump-session'))} | "
+                    f"{pct(rows.get('torch-save'))} | {pct(rows.get('kishu'))} | {paper_over} |")
+        store.append(f"| {name} | {per_snapshot(snap)} | {per_snapshot(rows.get('dill-var'))} | "
+                     f"{ratios('dill-var')} | {per_snapshot(rows.get('dump-session'))} | "
+                     f"{per_snapshot(rows.get('torch-save'))} | {per_snapshot(rows.get('kishu'))} | "
+                     f"{ratios('kishu')} | {paper_mb} |")
+    return over + store
+
+
 def report_section() -> str:
     lines = ["## Issue #7: side by side with dill, Kishu and manual checkpoints", "",
-             "Command (about 50 minutes; JSON in `bench/out/workloads/`, plots beside it):", "",
-             "```sh", ".venv/bin/python bench/workloads_bench.py --reps 3", "```", ""]
+             ("Command (about an hour; raw JSON in `bench/out/workloads/`, plots in "
+             "`bench/plots/`; `--report` rewrites this section from the JSON):"), "",
+             "```sh", ".venv/bin/python bench/workloads_bench.py --reps 3", "```", "",
+             *summary_tables(), ""]
     for name, work in WORKLOADS.items():
         path = OUT / f"{name}.json"
         if not path.exists():
@@ -466,7 +559,8 @@ def report_section() -> str:
                   (f"`{work.script} {' '.join(measured['args'])}`, baseline {base:.1f} s "
                    f"(median of {measured['reps']})."), "",
                   ("| contender | overhead (median) | min | max | snapshots | MB stored | "
-                   "MB per snapshot | latency median ms | p99 ms | longest pause ms | "
+                   "MB per snapshot (after the first) | latency median ms | p99 ms | "
+                   "longest pause ms | "
                    "restore last / middle s | re-run to there s |"),
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for contender, row in rows.items():
@@ -480,11 +574,12 @@ def report_section() -> str:
             lines.append(
                 f"| {contender} | {100 * (row['ratio_median'] - 1):+.1f}% | "
                 f"{100 * (row['ratio_min'] - 1):+.1f}% | {100 * (row['ratio_max'] - 1):+.1f}% | "
-                f"{row['snapshots']} | {mb(row['bytes'])} | {mb(row['bytes_per_snapshot'])} | "
+                f"{row['snapshots']} | {mb(row['bytes'])} | {per_snapshot(row)} | "
                 f"{ms(row['latency_median_s'])} | {ms(row['latency_p99_s'])} | "
                 f"{ms(row['pause_s'])} | {rs} | {rerun} |")
-        if (OUT / f"{name}_growth.png").exists():
-            lines += ["", f"![{name}: store growth](out/workloads/{name}_growth.png)"]
+        if draw_growth(name, measured, PLOTS):
+            (PLOTS / f"{name}_growth.json").unlink()
+            lines += ["", f"![{name}: MB stored over the run](plots/{name}_growth.png)"]
         lines.append("")
     return "\n".join(lines)
 
@@ -528,10 +623,12 @@ def main() -> None:
                          if r["verified"] is False]
             if problems:
                 raise SystemExit(f"{name}: " + "; ".join(problems))
+            with tempfile.TemporaryDirectory() as drawn:
+                if not draw_growth(name, measured, Path(drawn)):
+                    raise SystemExit(f"{name}: no growth to draw")
             continue
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{name}.json").write_text(json.dumps(measured, indent=1))
-        draw_growth(name, measured)
     if not args.smoke and not args.only:
         write_report()
 

@@ -1,10 +1,8 @@
 """The workloads' one hook: `safe_point()` at the end of each loop iteration.
 
 Without a contender (the baseline, and every Snapline run: Snapline finds
-loop boundaries itself and never calls this) it only notes how long the
-iteration took, so that the harness can report the longest pause the loop
-saw. With `BENCH_CONTENDER` set it also runs that contender's save when it
-is due (bench/workloads/contenders.py):
+loop boundaries itself) it does nothing. With `BENCH_CONTENDER` set it runs
+that contender's save when it is due (bench/workloads/contenders.py):
 
     BENCH_CONTENDER=dill-var|dump-session   BENCH_EVERY=10 (seconds)
     BENCH_SAVE_DIR=DIR                      where the contender writes
@@ -23,8 +21,6 @@ import sys
 import time
 
 _START = time.perf_counter()
-_last = _START
-_gaps: list = []
 _saves: list = []
 _contender = None
 _every = float(os.environ.get("BENCH_EVERY", "10"))
@@ -42,18 +38,17 @@ def _load_contender():
 
 
 def safe_point() -> None:
-    """End of a loop iteration: time it, and save when a contender is due."""
-    global _last, _due
+    """End of a loop iteration: save when a contender is due."""
+    global _due
+    if _contender is None:
+        return
     now = time.perf_counter()
-    if _contender is not None and now >= _due:
+    if now >= _due:
         nbytes = _contender.save(sys.modules["__main__"].__dict__)
         done = time.perf_counter()
         _saves.append({"t": done - _START, "seconds": done - now, "bytes": nbytes or 0,
                        "index": len(_saves), "failed": nbytes is None})
         _due = done + _every
-        now = done
-    _gaps.append(now - _last)
-    _last = now
 
 
 def saved(path: str, started: float) -> None:
@@ -67,7 +62,7 @@ def _report() -> None:
     out = os.environ.get("BENCH_STATS")
     if not out:
         return
-    report = {"gaps": _gaps, "saves": _saves, "seconds": time.perf_counter() - _START}
+    report = {"saves": _saves, "seconds": time.perf_counter() - _START}
     if _contender is not None:
         report["skipped"] = sorted(_contender.skipped)
     with open(out, "w") as f:
