@@ -306,8 +306,13 @@ report = {"setup_s": time.perf_counter() - started, "cells_s": [], "sizes": []}
 t0 = time.perf_counter()
 for cell in spec["cells"]:
     report["cells_s"].append(run(cell))
-    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(spec["watch"])
-               for f in fs) if os.path.exists(spec["watch"]) else 0
+    watch = spec["watch"]
+    if os.path.isdir(watch):
+        size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(watch) for f in fs)
+    else:  # a database file and its journal beside it
+        folder, name = os.path.split(watch)
+        size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
+                   if f.startswith(name))
     report["sizes"].append([time.perf_counter() - t0, size / 1e6])
 report["saves"] = json.loads(open(spec["saves"]).read()) if os.path.exists(spec["saves"]) else []
 kc.stop_channels()
@@ -445,6 +450,9 @@ def summarize(measured: dict) -> dict:
             # The loop stands still while a save runs: the longest save is
             # the longest pause it saw.
             "pause_s": max(latency) if latency else None,
+            # The loop's time spent inside saves, over the baseline's run: the
+            # overhead a save itself causes, without the machine's noise.
+            "save_share": sum(latency) / statistics.median(base) if latency else None,
             "restore": first.get("restore"), "verified": first.get("verified"),
             "skipped": first.get("skipped"), "setup_s": first.get("setup_s"),
             "failed": first.get("failed", 0),
@@ -455,7 +463,7 @@ def summarize(measured: dict) -> dict:
 def draw_growth(name: str, measured: dict, into: Path) -> Path | None:
     """The store-growth chart of the first repetition, one line per contender."""
     series = [{"name": c, "points": growth(c, rs[0])} for c, rs in measured["runs"].items()
-              if rs and rs[0].get("growth")]
+              if rs and any(v for _, v in rs[0].get("growth") or [])]
     if not series:
         return None
     into.mkdir(parents=True, exist_ok=True)
@@ -479,10 +487,14 @@ def ms(s) -> str:
 
 
 def pct(row: dict | None) -> str:
+    """Overhead: the median, the range, and in square brackets the share of
+    the run spent inside saves (where the contender times them)."""
     if not row:
         return "-"
+    share = row.get("save_share")
     return (f"{100 * (row['ratio_median'] - 1):+.1f}% "
-            f"({100 * (row['ratio_min'] - 1):+.1f}..{100 * (row['ratio_max'] - 1):+.1f})")
+            f"({100 * (row['ratio_min'] - 1):+.1f}..{100 * (row['ratio_max'] - 1):+.1f})"
+            + (f" [{100 * share:.2f}%]" if share is not None else ""))
 
 
 def per_snapshot(row: dict | None) -> str:
@@ -495,17 +507,24 @@ def per_snapshot(row: dict | None) -> str:
     return mb(row["bytes_per_snapshot"]) + (f" ({mb(later)})" if later is not None else "")
 
 
+def share(row: dict) -> str:
+    return "-" if row.get("save_share") is None else f"{100 * row['save_share']:.2f}%"
+
+
 def times(row: dict | None, base: dict | None, key: str) -> str:
-    """How many times what `base` stores `row` stores, on `key`."""
-    if not row or not base or not row.get(key) or not base.get(key):
+    """How many times what `base` stores `row` stores, on `key` (a dash where
+    either is zero: small objects live in Snapline's catalog, which is
+    counted with the first snapshot)."""
+    if not row or not base or not row.get(key) or not base.get(key) or base[key] < 5e4:
         return "-"
     return f"{row[key] / base[key]:.1f}x"
 
 
 def summary_tables() -> list:
     """Overhead and storage of every workload on two tables, the paper beside."""
-    over = [("Wall-time overhead against no capture, median of the repetitions "
-             "(min..max in brackets):"), "",
+    over = [("Wall-time overhead against no capture: the median of the repetitions' "
+             "ratios, (min..max), and [the share of the run the loop spent inside saves, "
+             "from the first repetition]:"), "",
             ("| workload | Snapline, 10 s | Snapline, per epoch | dill per variable, 10 s | "
              "dump_session, 10 s | torch.save per epoch | Kishu per cell | paper |"),
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -560,9 +579,9 @@ def report_section() -> str:
                    f"(median of {measured['reps']})."), "",
                   ("| contender | overhead (median) | min | max | snapshots | MB stored | "
                    "MB per snapshot (after the first) | latency median ms | p99 ms | "
-                   "longest pause ms | "
+                   "longest pause ms | in saves | "
                    "restore last / middle s | re-run to there s |"),
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for contender, row in rows.items():
             if contender == "baseline":
                 continue
@@ -576,7 +595,7 @@ def report_section() -> str:
                 f"{100 * (row['ratio_min'] - 1):+.1f}% | {100 * (row['ratio_max'] - 1):+.1f}% | "
                 f"{row['snapshots']} | {mb(row['bytes'])} | {per_snapshot(row)} | "
                 f"{ms(row['latency_median_s'])} | {ms(row['latency_p99_s'])} | "
-                f"{ms(row['pause_s'])} | {rs} | {rerun} |")
+                f"{ms(row['pause_s'])} | {share(row)} | {rs} | {rerun} |")
         if draw_growth(name, measured, PLOTS):
             (PLOTS / f"{name}_growth.json").unlink()
             lines += ["", f"![{name}: MB stored over the run](plots/{name}_growth.png)"]

@@ -82,6 +82,24 @@ def test_no_inner_loop_snapshots_by_default(sl):
     assert outer == [[1], [2], [3]]
 
 
+def test_throttles_count_from_any_snapshot(sl):
+    # Epochs of 0.24 s with four steps each; at most one snapshot per 0.5 s,
+    # whether the boundary is an epoch's or a step's.
+    script = sl.script("""
+import time
+for epoch in range(8):
+    for step in range(4):
+        time.sleep(0.06)
+""")
+    done = sl.capture(script, opts=("--no-statements", "--inner-every", "0.5",
+                                    "--outer-every", "0.5"))
+    assert done.returncode == 0, done.stderr
+    times = [r["time"] for r in sl.log() if r["trigger"] == "iteration"]
+    assert len(times) >= 2
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.45, gaps
+
+
 def test_checkpoint_and_log(sl):
     script = sl.script("""
         import snapline

@@ -21,10 +21,12 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="store directory (default: $SNAPLINE_STORE or .snapline)")
     parser.add_argument("--inner-every", type=float, default=Options.inner_every,
                         metavar="SECONDS",
-                        help="minimum seconds between inner-loop snapshots (default 5)")
+                        help="minimum seconds from the last snapshot to an inner-loop one "
+                        "(default 5)")
     parser.add_argument("--outer-every", type=float, default=Options.outer_every,
                         metavar="SECONDS",
-                        help="minimum seconds between outermost-loop snapshots (default 0)")
+                        help="minimum seconds from the last snapshot to an outermost-loop "
+                        "one (default 0: every iteration)")
     parser.add_argument("--no-statements", action="store_true",
                         help="do not snapshot after each top-level statement")
     parser.add_argument("--nan-hooks", action="store_true",

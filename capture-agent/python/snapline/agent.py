@@ -171,8 +171,9 @@ class Agent:
         loop = self.stack[-1]
         loop.count += 1
         loop.done = True
-        if len(self.stack) == 1 and loop.count > 0:
-            # The last iteration of the outermost loop is an epoch boundary too.
+        if len(self.stack) == 1 and loop.count > 0 and self._due(True):
+            # The last iteration of the outermost loop is an epoch boundary too
+            # (throttled like the others: the exit snapshot keeps the end).
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
                           self.loop_lines.get(loop_id), at="loop_done")
             self.after_loop_line = self.loop_lines.get(loop_id)
@@ -191,9 +192,14 @@ class Agent:
                 break
 
     def _due(self, outermost: bool) -> bool:
+        """Whether an iteration boundary takes a snapshot. Both throttles count
+        from the last snapshot of any kind, so `--inner-every 10 --outer-every
+        10` means at most one snapshot per 10 s, not one of each."""
         now = time.monotonic()
         if outermost:
-            return now - self.last_outer >= self.options.outer_every
+            if self.options.outer_every <= 0:
+                return True
+            return now - max(self.last_outer, self.last_snapshot) >= self.options.outer_every
         return now - self.last_snapshot >= self.options.inner_every
 
     def disable_in_child(self) -> None:

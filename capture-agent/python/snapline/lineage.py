@@ -63,6 +63,10 @@ class LocalModules:
         self.script = os.path.abspath(script)
         self.seen_count = 0
         self.found: dict = {}
+        # Every module name looked at once, local or not: a later import
+        # resolves only the new names (torch imports lazily during training,
+        # and resolving its thousands of paths again took a sixth of a capture).
+        self.checked: set = set()
 
     def _local_file(self, module: Any) -> str | None:
         path = getattr(module, "__file__", None)
@@ -83,8 +87,9 @@ class LocalModules:
         self.seen_count = len(modules)
         changed = False
         for name, module in list(modules.items()):
-            if name in self.found or name == "__main__":
+            if name in self.checked or name == "__main__":
                 continue
+            self.checked.add(name)
             path = self._local_file(module)
             if path is None:
                 continue
