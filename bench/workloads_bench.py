@@ -376,7 +376,6 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
     if contender == "snapline":
         result.update(snapline_figures(store))
         result["growth"] = [[0.0, 0.0], *report["sizes"]]
-        result["python"] = python
     elif contender == "kishu":
         kishudb = [p for p in tmp.iterdir() if p.name.startswith("workload.kishudb")]
         result.update({"snapshots": len(report["cells_s"]),
@@ -385,8 +384,7 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
     elif contender != "baseline":
         result.update({"snapshots": len(report["saves"]), "bytes": tree_bytes(save_dir),
                        "growth": [[0.0, 0.0], *report["sizes"]],
-                       "latency_s": [s["seconds"] for s in report["saves"]],
-                       "at": [0.0] * len(report["saves"])})
+                       "latency_s": [s["seconds"] for s in report["saves"]]})
     return result
 
 
@@ -395,7 +393,6 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
 def measure(name: str, work: Workload, reps: int, smoke: bool) -> dict:
     args = work.smoke if smoke else work.full
     runs: dict = {c: [] for c in work.contenders}
-    extra: dict = {}
     for rep in range(reps):
         order = work.contenders[rep % len(work.contenders):] + \
             work.contenders[:rep % len(work.contenders)]
@@ -413,7 +410,7 @@ def measure(name: str, work: Workload, reps: int, smoke: bool) -> dict:
                         result["verified"] = verify_snapline(tmp / "store", result["run"])
                 runs[contender].append(result)
                 print(f"  {name} rep {rep} {contender}: {result['seconds']:.2f} s", flush=True)
-    return {"workload": name, "args": args, "reps": reps, "runs": runs, **extra}
+    return {"workload": name, "args": args, "reps": reps, "runs": runs}
 
 
 def growth(contender: str, result: dict) -> list:

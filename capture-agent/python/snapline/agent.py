@@ -78,7 +78,6 @@ class Agent:
         self.seq = 0
         # Throttles count from the start of the run.
         self.last_snapshot = time.monotonic()
-        self.last_outer = 0.0
         self.after_loop_line: int | None = None
         self.committed: set = set()
         self.metric_last: dict = {}
@@ -195,12 +194,8 @@ class Agent:
         """Whether an iteration boundary takes a snapshot. Both throttles count
         from the last snapshot of any kind, so `--inner-every 10 --outer-every
         10` means at most one snapshot per 10 s, not one of each."""
-        now = time.monotonic()
-        if outermost:
-            if self.options.outer_every <= 0:
-                return True
-            return now - max(self.last_outer, self.last_snapshot) >= self.options.outer_every
-        return now - self.last_snapshot >= self.options.inner_every
+        every = self.options.outer_every if outermost else self.options.inner_every
+        return time.monotonic() - self.last_snapshot >= every
 
     def disable_in_child(self) -> None:
         """After fork (DataLoader workers...): the child never writes."""
@@ -390,8 +385,6 @@ class Agent:
         self.last_graph = builder if self.keep_graph else None
         self.seq += 1
         self.last_snapshot = time.monotonic()
-        if len(self.stack) >= 1 and trigger == "iteration":
-            self.last_outer = self.last_snapshot if len(self.stack) == 1 else self.last_outer
         if self.log_buffer:
             self._flush_log()
 
