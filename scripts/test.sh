@@ -42,6 +42,8 @@ log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/restore_bench.py --smoke > /dev/null
 .venv/bin/python bench/nan_hooks_bench.py --smoke > /dev/null
 .venv/bin/python bench/bundle_bench.py --smoke > /dev/null
+.venv/bin/python bench/loop_metrics_bench.py --smoke > /dev/null
+.venv/bin/python bench/frameworks_bench.py --smoke > /dev/null
 .venv/bin/python bench/workloads_bench.py --smoke > /dev/null   # also sets up .venv-bench (Kishu)
 
 log "fuzz targets, briefly (cargo-fuzz on nightly; longer runs: fuzz/README.md)"

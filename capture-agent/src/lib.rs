@@ -8,6 +8,7 @@
 
 mod reader;
 mod recorder;
+mod scalars;
 mod writer;
 
 use pyo3::prelude::*;
@@ -33,6 +34,7 @@ fn hash_bytes(py: Python<'_>, data: &[u8]) -> String {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_bytes, m)?)?;
     m.add_class::<recorder::Recorder>()?;
+    m.add_class::<scalars::ScalarTracker>()?;
     reader::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;
     m.add("CHUNK_SIZE", snapline_array_scan::CHUNK_SIZE)?;

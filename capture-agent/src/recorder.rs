@@ -67,6 +67,13 @@ fn poisoned<T>(_: T) -> PyErr {
 }
 
 impl Recorder {
+    /// Queues metric points for the writer (`ScalarTracker` batches).
+    pub(crate) fn send_metrics(&self, points: Vec<MetricPoint>) -> PyResult<()> {
+        self.check_owner()?;
+        let writer = self.writer.lock().map_err(poisoned)?;
+        writer.send(Job::Metrics(points)).map_err(os_err)
+    }
+
     fn check_owner(&self) -> PyResult<()> {
         if std::process::id() != self.owner_pid {
             return Err(PyOSError::new_err(
@@ -287,6 +294,19 @@ impl Recorder {
     /// The writer's first error, if it hit one.
     fn failure(&self) -> PyResult<Option<String>> {
         Ok(self.writer.lock().map_err(poisoned)?.failure())
+    }
+
+    /// Deletes the run from the store (call it after `finish`): a resume
+    /// refused before any of the program ran leaves no run behind.
+    fn discard(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_owner()?;
+        py.detach(|| {
+            let mut store = self.lookup.lock().map_err(poisoned)?;
+            store
+                .remove_run(&self.run_id, true, false, &mut |_| {})
+                .map(|_| ())
+                .map_err(os_err)
+        })
     }
 
     /// Records how the run ended and waits for every queued write.

@@ -901,3 +901,31 @@ def test_instrumented_code_has_no_deprecated_ast_usage() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         instrument("for i in range(2):\n    pass\nx = 1\n", "<script>")
+
+
+def test_loops_list_the_names_their_bodies_assign():
+    from snapline.rewrite import instrument
+
+    source = textwrap.dedent("""
+        def train(loader, epochs):
+            best = None
+            for epoch in range(epochs):
+                running = 0.0
+                for i, (x, y) in enumerate(loader):
+                    loss = x * y
+                    running += loss
+                    (acc := loss / 2)
+                    def closure():
+                        inner_only = 1
+                        return inner_only
+                    squares = [z * z for z in range(3)]
+                val_loss, val_acc = running, acc
+                __private__ = 1
+            return best
+    """)
+    loops = instrument(source, "<t>").loops
+    outer, inner = loops
+    # Loop targets, nested scopes (and the names of defs) and dunder names
+    # are left out.
+    assert outer.assigned == ("running", "loss", "acc", "squares", "val_loss", "val_acc")
+    assert inner.assigned == ("loss", "running", "acc", "squares")

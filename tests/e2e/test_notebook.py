@@ -263,3 +263,42 @@ def test_plain_ipython_session(tmp_path: Path) -> None:
     assert objects["acc"]["stats"]["max"] == 3.0
     # the run's source is every cell's Python, kept at the end
     assert run["lineage"]["script_hash"]
+
+
+def test_kernel_vocabulary_loop_makes_curves(kernel: Kernel, store: Path) -> None:
+    """A notebook cell in the style of NLP tutorials: build a vocabulary in
+    a loop over sentences. Its counters become curves with a point per
+    sentence; the vocabulary comes back at checkout."""
+    kernel.ok("%load_ext snapline")
+    kernel.ok("""
+        import random
+        random.seed(0)
+        words = [f"w{i}" for i in range(300)]
+        corpus = [" ".join(random.choices(words, k=12)) for _ in range(150)]
+    """)
+    built = kernel.ok("""
+        vocab = {}
+        n_tokens = 0
+        for sentence in corpus:
+            for token in sentence.lower().split():
+                vocab[token] = vocab.get(token, 0) + 1
+                n_tokens += 1
+            vocab_size = len(vocab)
+        print(vocab_size, n_tokens)
+    """)
+    size, tokens = (int(v) for v in built["stdout"].split())
+    assert tokens == 150 * 12
+    kernel.ok("%snapline log")  # waits for the writer
+    (series,) = sl_json(store, "metrics", "last", "vocab_size")
+    values = [p["value"] for p in series["points"]]
+    assert values == sorted(values) and values[-1] == size
+    (count,) = sl_json(store, "metrics", "last", "n_tokens")
+    # One point per token (the inner loop), at the inner loop's step.
+    assert [p["step"] for p in count["points"]] == list(range(1, tokens + 1))
+    assert count["points"][-1]["value"] == tokens
+    rows = sl_json(store, "log", "last")
+    # The vocabulary cell is the session's third: In [3].
+    (seq,) = [r["seq"] for r in rows if r["trigger"] == "cell" and r["label"] == "In [3]"]
+    kernel.ok("vocab.clear()")
+    kernel.ok(f"%snapline checkout {seq}")
+    assert kernel.ok("print(len(vocab))")["stdout"].strip() == str(size)

@@ -118,7 +118,13 @@ def test_plot_json_on_each_axis(mlp):
     assert view["decimated"] is False
     assert view["raw_points"] == view["total_points"] == len(view["points"])
     assert view["smoothed"] is None
-    assert view["snapshots"] == [float(r["seq"]) for r in log]
+    # The epoch loop reads `loss` at each iteration: its x is the loop's step
+    # (epochs done), and each snapshot sits at the step reached when it was
+    # taken (the statement snapshots before the loop are left out).
+    assert [p[0] for p in view["points"]] == [float(e) for e in range(1, 9)]
+    assert view["snapshots"] == [float(e) for e in range(1, 9)]
+    (seen,) = sl.cli("plot", "last", "accuracy")
+    assert len(seen["points"]) == 8
 
     (timed,) = sl.cli("plot", "last", "loss", "--x", "time", "--smooth", "0.6")
     started = sl.last_run()["started_at"]

@@ -144,12 +144,20 @@ def test_loss_metric_of_numpy_example_matches_printed_losses(sl):
     assert series["name"] == "loss"
     values = [p["value"] for p in series["points"]]
     assert values == pytest.approx(printed, abs=1e-6)
-    # One point per epoch, read from the epoch snapshots.
+    # One point per epoch, read by the loop at each iteration boundary: its
+    # step is the loop's completed iterations, as the epoch snapshots' counters.
     assert [p["epoch"] for p in series["points"]] == [1, 2, 3, 4, 5]
+    assert [p["step"] for p in series["points"]] == [1, 2, 3, 4, 5]
+    assert all(p["seq"] is None for p in series["points"])
+    epochs = [r["loops"] for r in sl.log() if r["trigger"] == "iteration" and r["loops"] != []
+              and r["line"] == line_of(EXAMPLES / "numpy_mlp.py", "for epoch in")]
+    assert epochs == [[1], [2], [3], [4], [5]]
+    # Without per-iteration reading, the same points come from the snapshots.
+    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "5", opts=("--no-loop-metrics",))
+    assert done.returncode == 0, done.stderr
+    (series,) = sl.cli("metrics", "last", "loss")
+    assert [p["value"] for p in series["points"]] == pytest.approx(printed, abs=1e-6)
     assert all(p["step"] == p["seq"] for p in series["points"])
-    epoch_seqs = [r["seq"] for r in sl.log() if r["trigger"] == "iteration" and r["loops"] != []
-                  and r["line"] == line_of(EXAMPLES / "numpy_mlp.py", "for epoch in")]
-    assert [p["seq"] for p in series["points"]] == epoch_seqs
 
 
 def test_runs_listing_and_names(sl):

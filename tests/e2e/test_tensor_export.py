@@ -102,14 +102,23 @@ def read_safetensors(np, path: Path) -> tuple:
         else:
             a = np.frombuffer(data, dtype=ST_DTYPES[t["dtype"]])
         tensors[name] = a.reshape(t["shape"])
-    try:
-        from safetensors.numpy import load_file
-    except ImportError:
-        return tensors, meta
-    loaded = load_file(str(path))
+    if any(t["dtype"] == "BF16" for t in header.values()):
+        # numpy has no bfloat16: the safetensors package reads it through torch.
+        try:
+            import torch
+            from safetensors.torch import load_file as load_torch
+        except ImportError:
+            return tensors, meta
+        loaded = {name: (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+                  for name, t in load_torch(str(path)).items()}
+    else:
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            return tensors, meta
+        loaded = load_file(str(path))
     for name, a in loaded.items():
-        if header[name]["dtype"] != "BF16":
-            assert np.array_equal(a, tensors[name]), name
+        assert np.array_equal(a, tensors[name]), name
     return tensors, meta
 
 

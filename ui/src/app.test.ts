@@ -93,6 +93,8 @@ const NAN: NanReport = {
   followed: [],
   searched: 2,
   metrics: [],
+  sentinels: [],
+  library: [],
   hooks: [],
 };
 

@@ -19,6 +19,13 @@ pub enum Object {
     F32 { shape: Vec<i64>, data: Vec<f32> },
     /// A Python float (NaN and infinities tagged as the agent writes them).
     Scalar(f64),
+    /// An instance of a class, marked with its owner as the agent does
+    /// (`extra.owner`: "user" or "library"); what it holds sits at paths
+    /// below its own.
+    Instance {
+        type_name: String,
+        owner: Option<String>,
+    },
 }
 
 /// A run being written into a store.
@@ -109,6 +116,27 @@ impl SyntheticRun {
                     children: Vec::new(),
                     extra: serde_json::Map::new(),
                 },
+                Object::Instance { type_name, owner } => {
+                    let mut extra = serde_json::Map::new();
+                    if let Some(owner) = owner {
+                        extra.insert("owner".into(), owner.clone().into());
+                    }
+                    ObjectRecord {
+                        kind: ObjectKind::Pickle,
+                        type_name: type_name.clone(),
+                        shape: None,
+                        dtype: None,
+                        stats: None,
+                        preview: type_name.clone(),
+                        restorable: true,
+                        reason: None,
+                        value: None,
+                        chunks: Vec::new(),
+                        nbytes: 0,
+                        children: Vec::new(),
+                        extra,
+                    }
+                }
             };
             let hash = chunk_hash(serde_json::to_string(&record).unwrap().as_bytes());
             entries.push(EntryRow {

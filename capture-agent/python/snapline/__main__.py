@@ -33,13 +33,20 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="record the first module and step whose output or gradient went "
                              "non-finite (torch hooks), and the first numpy floating-point "
                              "warning (slower: see bench/RESULTS.md)")
-    parser.add_argument("script", help="the Python script")
+    parser.add_argument("--no-loop-metrics", action="store_true",
+                        help="do not read the scalars loops assign at every iteration "
+                             "(metric points then come from snapshots only)")
+    parser.add_argument("-m", dest="module", metavar="MODULE",
+                        help="run a module as `python -m MODULE` does (then no script: "
+                             "everything after MODULE is its arguments)")
+    parser.add_argument("script", nargs="?", help="the Python script")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     return parser
 
 
 def _split_own_options(argv: list) -> list:
-    """Everything after the script belongs to the script, `--` allowed."""
+    """Everything after the script (or `-m MODULE`) belongs to the script,
+    `--` allowed."""
     own, rest = [], list(argv)
     takes_value = {"--store", "--inner-every", "--outer-every"}
     while rest:
@@ -47,6 +54,10 @@ def _split_own_options(argv: list) -> list:
         if arg == "--":
             rest.pop(0)
             break
+        if arg.startswith("-m"):  # `-m MODULE` or `-mMODULE`, as python takes it
+            rest.pop(0)
+            own.extend(["-m", arg[2:] or (rest.pop(0) if rest else "")])
+            return [*own, "--", *rest]
         if not arg.startswith("-"):
             break
         own.append(rest.pop(0))
@@ -142,11 +153,20 @@ def main(argv: list | None = None) -> None:
         ns = _run_parser().parse_args(own[:cut] + ["--"] + own[cut + 1:])
     else:
         ns = _run_parser().parse_args(own)
+    if ns.module is None and ns.script is None:
+        _run_parser().error("the script to run is required (or -m MODULE)")
+    if ns.module == "":
+        _run_parser().error("argument -m: expected one argument")
     options = Options(store=ns.store, inner_every=ns.inner_every, outer_every=ns.outer_every,
-                      statements=not ns.no_statements, nan_hooks=ns.nan_hooks)
+                      statements=not ns.no_statements, nan_hooks=ns.nan_hooks,
+                      loop_metrics=not ns.no_loop_metrics)
     from .runner import run
 
-    run(ns.script, ns.args, options)
+    if ns.module is not None:
+        args = [] if ns.script is None else [ns.script, *ns.args]
+        run(ns.module, args, options, module_name=ns.module)
+    else:
+        run(ns.script, ns.args, options)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,26 @@ class Options:
     # Record the first non-finite module output / gradient (torch hooks) and
     # numpy floating-point warning as events (nan_hooks.py); costs time.
     nan_hooks: bool = False
+    # Read the scalars loops assign at every iteration (metric points).
+    loop_metrics: bool = True
+
+
+@dataclass
+class FrameworkPoint:
+    """A safe point inside a framework's training loop (Agent.framework_point)."""
+
+    trigger: str  # "iteration" (steps, epochs, evaluations) or "exception"
+    label: str  # "step 20", "epoch 1", "evaluate at step 20"...
+    # (path, object) captured besides the script's variables (`trainer:model`...),
+    # or a function returning them, called only when the snapshot is due.
+    roots: Any
+    # Completed epochs: the snapshot's loop counter when no script loop encloses it.
+    epoch: int | None
+    # Stored in the snapshot's position: what `restore --resume` needs to go
+    # through the framework's own resume path (frameworks/resume.py).
+    position: dict
+    # Throttle: "inner" (--inner-every), "outer" (--outer-every) or None (always).
+    every: str | None = None
 
 
 # A loop's RNG states are read when it is entered (a DataLoader's shuffle
@@ -46,7 +66,7 @@ ENTRY_RNG_EVERY = 0.005
 
 
 class _Loop:
-    __slots__ = ("count", "def_line", "done", "entry_rng", "loop_id")
+    __slots__ = ("count", "def_line", "done", "entry_rng", "loop_id", "tracked")
 
     def __init__(self, loop_id: int, def_line: int, entry_rng: Any) -> None:
         self.loop_id = loop_id
@@ -54,6 +74,8 @@ class _Loop:
         self.entry_rng = entry_rng  # [(name, state)] or None
         self.count = -1
         self.done = False
+        # Its assigned scalars are watched (ScalarTracker).
+        self.tracked = False
 
 
 class Agent:
@@ -66,6 +88,16 @@ class Agent:
         self.script_path = script_path
         self.loop_lines = {info.loop_id: info.lineno for info in loops}
         self.loop_kinds = {info.loop_id: info.kind for info in loops}
+        # Names each loop assigns: their numbers become metric points at
+        # every iteration (ScalarTracker).
+        self.loop_assigned = {info.loop_id: info.assigned for info in loops}
+        # Loops of the user's imported modules (project.py): their file.
+        # A loop id missing here is the script's.
+        self.loop_files: dict = {}
+        self.next_loop_id = max(self.loop_lines, default=-1) + 1
+        # The project's modules instrumented so far (project.py): their
+        # frames are the user's too.
+        self.project_files: set = set()
         self.loop_entered: dict = {}
         # Set while a resumed run re-enters its loops (see snapline.resume).
         self.resumer: Any = None
@@ -81,6 +113,15 @@ class Agent:
         self.after_loop_line: int | None = None
         self.committed: set = set()
         self.metric_last: dict = {}
+        # Scalars of loops as points at every iteration (the Rust tracker
+        # also keeps each series' last value for the snapshot path).
+        self.scalars = _scalar_tracker(native, recorder) if options.loop_metrics else None
+        self.scalar_types_seen: tuple = ()
+        # Series names the program logs with snapline.log().
+        self.logged: set = set()
+        # Completed iterations of each loop over the run (every time it
+        # ran): the step of the points its scalars make.
+        self.loop_totals: dict = {}
         self.log_buffer: list = []
         self.errors = 0
         self.in_snapshot = False
@@ -103,6 +144,8 @@ class Agent:
         # `--nan-hooks` (nan_hooks.NanHooks): polled at safe points until
         # the script has imported torch.
         self.nan_hooks: Any = None
+        # Set while a framework safe point is taken (see framework_point).
+        self.framework_point_now: FrameworkPoint | None = None
         # The script's own imported modules, stored with the lineage.
         self.local_modules: Any = None
 
@@ -135,7 +178,7 @@ class Agent:
         last = self.loop_entered.get(loop_id)
         self.loop_entered[loop_id] = now
         entry = _rng_states() if last is None or now - last >= ENTRY_RNG_EVERY else None
-        self.stack.append(_Loop(loop_id, frame.f_code.co_firstlineno, entry))
+        self._push(_Loop(loop_id, frame.f_code.co_firstlineno, entry), frame)
 
     def loop_resume(self, loop_id: int, count: int, key: int) -> None:
         """A resumed run re-enters a loop in the middle of iteration `count`
@@ -146,7 +189,41 @@ class Agent:
         entry = self.resumer.entry_rng(key) if self.resumer is not None else None
         loop = _Loop(loop_id, frame.f_code.co_firstlineno, entry)
         loop.count = count
+        self._push(loop, frame)
+
+    def _push(self, loop: _Loop, frame: Any) -> None:
+        if self.scalars is not None and self.loop_assigned.get(loop.loop_id):
+            self._guarded(self._watch, loop, frame)
         self.stack.append(loop)
+
+    def _watch(self, loop: _Loop, frame: Any) -> None:
+        if not self.scalars.watching(loop.loop_id):
+            name = frame.f_code.co_name
+            prefix = "" if name == "<module>" else f"{name}:"
+            self.scalars.watch(loop.loop_id, list(self.loop_assigned[loop.loop_id]), prefix)
+        self._update_scalar_types()
+        loop.tracked = True
+
+    def _update_scalar_types(self) -> None:
+        np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
+        seen = (np is not None, torch is not None)
+        if seen == self.scalar_types_seen:
+            return
+        self.scalar_types_seen = seen
+        types = []
+        if np is not None:
+            types = [getattr(np, n) for n in _NUMPY_SCALARS if hasattr(np, n)]
+        tensor = getattr(torch, "Tensor", None) if torch is not None else None
+        self.scalars.set_types(types, tensor)
+
+    def _track(self, loop: _Loop, frame: Any, step: int) -> None:
+        """The loop's changed scalars as metric points, at `step`: the
+        loop's iterations completed over the whole run."""
+        try:
+            self.scalars.track(loop.loop_id, frame.f_locals, float(step), self._epoch())
+        except Exception as exc:  # noqa: BLE001 - the failsafe
+            loop.tracked = False
+            self._internal_error(exc)
 
     def iteration(self, loop_id: int) -> None:
         if not self._active() or not self.stack:
@@ -160,6 +237,10 @@ class Agent:
         self.unwound = None
         if loop.count == 0:
             return
+        step = self.loop_totals.get(loop_id, 0) + 1
+        self.loop_totals[loop_id] = step
+        if loop.tracked:
+            self._track(loop, sys._getframe(1), step)
         if self._due(len(self.stack) == 1):
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
                           self.loop_lines.get(loop_id), at="iteration")
@@ -170,6 +251,11 @@ class Agent:
         loop = self.stack[-1]
         loop.count += 1
         loop.done = True
+        if loop.count > 0:
+            step = self.loop_totals.get(loop_id, 0) + 1
+            self.loop_totals[loop_id] = step
+            if loop.tracked:
+                self._track(loop, sys._getframe(1), step)
         if len(self.stack) == 1 and loop.count > 0 and self._due(True):
             # The last iteration of the outermost loop is an epoch boundary too
             # (throttled like the others: the exit snapshot keeps the end).
@@ -186,6 +272,10 @@ class Agent:
             # Leaving by exception or return: remember where we were, for a
             # post-mortem snapshot that comes after the unwinding.
             self.unwound = [(loop, max(loop.count, 0)) for loop in self.stack]
+        if (not self.stack[-1].done and self.stack[-1].tracked
+                and self.stack[-1].loop_id == loop_id):
+            # Left by break, return or exception: the last values still count.
+            self._track(self.stack[-1], sys._getframe(1), self.loop_totals.get(loop_id, 0) + 1)
         while self.stack:
             if self.stack.pop().loop_id == loop_id:
                 break
@@ -220,8 +310,36 @@ class Agent:
         self._guarded(self._snapshot, trigger, None, line, label=label, frames=frames or [])
         return before if self.seq > before else None
 
-    def log(self, step: float | None, values: dict) -> None:
-        """snapline.log(): metric points between snapshots, flushed in batches."""
+    def framework_point(self, point: FrameworkPoint) -> int | None:
+        """A safe point inside a framework's training loop (frameworks/):
+        a snapshot of the script's state plus `point.roots`, throttled like
+        an inner loop (`every="inner"`), an epoch (`"outer"`) or not at all;
+        returns its seq, or None when none was taken."""
+        if not self._active():
+            return None
+        if point.every is not None and not self._due(point.every == "outer"):
+            return None
+        frame = sys._getframe(1)
+        frames = self._user_frames(frame)
+        line = frames[0].f_lineno if frames else None
+        before = self.seq
+        if callable(point.roots):
+            try:
+                point.roots = point.roots()
+            except Exception as exc:  # noqa: BLE001 - the failsafe
+                self._internal_error(exc)
+                return None
+        self.framework_point_now = point
+        try:
+            self._guarded(self._snapshot, point.trigger, None, line, label=point.label,
+                          frames=frames, at="framework")
+        finally:
+            self.framework_point_now = None
+        return before if self.seq > before else None
+
+    def log(self, step: float | None, values: dict, epoch: int | None = None) -> None:
+        """snapline.log(): metric points between snapshots, flushed in batches
+        (`epoch`: a framework's own epoch, else the outermost loop's count)."""
         if not self.enabled or os.getpid() != self.pid:
             return
         now = time.time()
@@ -232,16 +350,21 @@ class Agent:
                     number = _tensor_scalar(value)
                 if number is None:
                     continue
+                if self.scalars is not None and name not in self.logged:
+                    self.logged.add(name)
+                    self.scalars.mute(str(name))  # the program's own points win
                 point_step = float(step) if step is not None else float(self.seq)
                 self.log_buffer.append({"name": str(name), "step": point_step,
                                         "value": _wire_float(number), "time": now,
-                                        "epoch": self._epoch()})
+                                        "epoch": self._epoch() if epoch is None else epoch})
             if len(self.log_buffer) >= 512:
                 self._guarded(self._flush_log)
 
     def _flush_log(self) -> None:
         with self.lock:
             points, self.log_buffer = self.log_buffer, []
+            if self.scalars is not None:
+                self.scalars.flush()
         if points:
             self.recorder.log_metrics(_dumps(points))
 
@@ -259,7 +382,7 @@ class Agent:
         frame's locals, taken from the traceback's frames."""
         if not self.enabled or os.getpid() != self.pid:
             return
-        failed = script_tb_entries(exc.__traceback__, self.script_path)
+        failed = script_tb_entries(exc.__traceback__, self.script_path, self.is_user_file)
         frames = [tb.tb_frame for tb in failed]
         line = failed[0].tb_lineno if failed else None
         self._guarded(self._snapshot, "exception", None, line, frames=frames)
@@ -354,6 +477,11 @@ class Agent:
         builder = GraphBuilder(self.recorder, self.committed, self.native.hash_bytes)
         for path, obj in self._roots(frames):
             builder.add_root(path, obj)
+        point = self.framework_point_now
+        for path, obj in point.roots if point is not None else ():
+            builder.add_root(path, obj)
+        if point is not None and not loops and point.epoch is not None:
+            loops = [point.epoch]
         for depth, (loop, _) in enumerate(stack):
             for name, state in loop.entry_rng or ():
                 builder.add_root(f"$loop{depth}.rng.{name}", state)
@@ -364,29 +492,41 @@ class Agent:
         for name, value in builder.metrics:
             if name.startswith("$"):
                 continue
-            last = self.metric_last.get(name)
-            if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
+            if not self._metric_changed(name, value):
                 continue  # a point only when the value changed
-            self.metric_last[name] = value
             metrics.append({"name": name, "step": float(seq), "value": _wire_float(value),
                             "time": now, "seq": seq, "epoch": epoch})
         meta = {
-            "seq": seq, "trigger": trigger, "file": self.script_path, "line": line,
+            "seq": seq, "trigger": trigger, "file": self._file_of(frames), "line": line,
             "loops": loops, "label": label, "time": now,
             "capture_ms": (time.perf_counter() - started) * 1000.0,
             "bytes_new": 0, "bytes_reused": 0,
             "objects": len(builder.nodes), "nonfinite": builder.nonfinite,
             "position": self._position(at, frames, stack),
         }
+        if point is not None:
+            meta["position"]["framework"] = point.position
         payload = {"meta": meta, "objects": builder.objects, "entries": builder.entries,
                    "metrics": metrics}
+        if self.scalars is not None and self.scalars.pending():
+            # Before the commit: a reader that sees the snapshot sees them.
+            self.scalars.flush()
         self.recorder.commit(_dumps(payload))
         self.committed |= builder.new_hashes
         self.last_graph = builder if self.keep_graph else None
         self.seq += 1
         self.last_snapshot = time.monotonic()
-        if self.log_buffer:
+        if self.log_buffer or (self.scalars is not None and self.scalars.pending()):
             self._flush_log()
+
+    def _metric_changed(self, name: str, value: float) -> bool:
+        if self.scalars is not None:
+            return self.scalars.changed(name, value)
+        last = self.metric_last.get(name)
+        if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
+            return False
+        self.metric_last[name] = value
+        return True
 
     def _position(self, at: str, frames: list, stack: list) -> dict:
         """Where the program is, for `restore --resume`: the safe point
@@ -395,8 +535,10 @@ class Agent:
         return {
             "at": at,
             "frames": [{"name": f.f_code.co_name, "def_line": f.f_code.co_firstlineno,
-                        "line": f.f_lineno} for f in reversed(frames)],
+                        "line": f.f_lineno, "file": f.f_code.co_filename}
+                       for f in reversed(frames)],
             "loops": [{"line": self.loop_lines.get(loop.loop_id),
+                       "file": self.loop_files.get(loop.loop_id, self.script_path),
                        "kind": self.loop_kinds.get(loop.loop_id, "for"),
                        "def_line": loop.def_line, "count": count,
                        "entry_rng": loop.entry_rng is not None}
@@ -413,7 +555,25 @@ class Agent:
         return frames
 
     def _is_script(self, filename: str) -> bool:
-        return filename == self.script_path
+        return filename == self.script_path or filename in self.project_files
+
+    def register_module(self, filename: str, loops: tuple) -> None:
+        """An imported module of the user's project was instrumented
+        (project.py): its frames are user frames, its loops known by id."""
+        with self.lock:
+            self.project_files.add(filename)
+            for info in loops:
+                self.loop_lines[info.loop_id] = info.lineno
+                self.loop_kinds[info.loop_id] = info.kind
+                self.loop_assigned[info.loop_id] = info.assigned
+                self.loop_files[info.loop_id] = filename
+            self.next_loop_id = max(self.next_loop_id, *(i.loop_id + 1 for i in loops), 0)
+
+    def _file_of(self, frames: list) -> str:
+        """The snapshot's file: the imported project module the innermost
+        user frame is in, else the script's (a notebook's: the cell's label)."""
+        filename = frames[0].f_code.co_filename if frames else None
+        return filename if filename in self.project_files else self.script_path
 
     def _roots(self, frames: list) -> list:
         """(path, object) of every captured variable: the script's globals,
@@ -451,6 +611,20 @@ def _named_values(namespace: Any) -> list:
             continue
         out.append((name, value))
     return out
+
+
+# numpy's scalar types whose values become metric points like floats.
+_NUMPY_SCALARS = ("float16", "float32", "float64", "longdouble", "int8", "int16", "int32",
+                  "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+def _scalar_tracker(native: Any, recorder: Any) -> Any:
+    """The Rust ScalarTracker for this recorder, or None (a recorder that is
+    not the Rust one: metric points then come from snapshots only)."""
+    try:
+        return native.ScalarTracker(recorder)
+    except Exception:  # noqa: BLE001 - capture goes on without per-iteration points
+        return None
 
 
 def _rng_states() -> list:
@@ -499,12 +673,15 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def script_tb_entries(tb: Any, script_path: str) -> list:
-    """The traceback entries in the script's own frames, innermost first
-    (the order `Agent._user_frames` gives)."""
+def script_tb_entries(tb: Any, script_path: str,
+                      is_user_file: Callable[[str], bool] | None = None) -> list:
+    """The traceback entries in the script's own frames (or those of files
+    `is_user_file` accepts), innermost first (the order
+    `Agent._user_frames` gives)."""
     entries = []
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == script_path:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == script_path or (is_user_file is not None and is_user_file(filename)):
             entries.append(tb)
         tb = tb.tb_next
     entries.reverse()

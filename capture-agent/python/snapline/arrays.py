@@ -99,8 +99,27 @@ def _describe_numpy(np: Any, a: Any, recorder: Any) -> dict:
     dtype = a.dtype.name
     extra = {"framework": "numpy", "order": order, "strides": list(a.strides),
              "dtype_str": a.dtype.str}
+    if a.dtype.fields is not None:
+        # A structured dtype (sklearn's tree nodes): its fields, which
+        # `dtype.str` ("|V64") leaves out.
+        extra["dtype_fields"] = {
+            "names": list(a.dtype.names),
+            "formats": [_field_format(a.dtype.fields[n][0]) for n in a.dtype.names],
+            "offsets": [a.dtype.fields[n][1] for n in a.dtype.names],
+            "itemsize": a.dtype.itemsize}
     scanned = _scan(recorder, flat, flat.__array_interface__["data"][0], flat.nbytes, dtype)
     return _record("numpy.ndarray", list(a.shape), dtype, scanned, int(a.nbytes), extra)
+
+
+def _field_format(dtype: Any) -> Any:
+    """A field's dtype as numpy reads it back: `<f8`, `(2,)<f8`, or the
+    fields of a nested structure."""
+    if dtype.fields is not None:
+        return [[n, _field_format(dtype.fields[n][0]), dtype.fields[n][1]] for n in dtype.names]
+    if dtype.subdtype is not None:
+        base, shape = dtype.subdtype
+        return f"{shape}{_field_format(base)}"
+    return dtype.str
 
 
 def _describe_torch(torch: Any, t: Any, recorder: Any) -> dict:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import io
 import json
+import math
 import pickle
 import sys
 import types
 from typing import Any
 
-from . import arrays, frames
+from . import arrays, files, frames, ownership
 from .values import (
     encode,
     is_atomic,
@@ -53,12 +54,14 @@ def canonical_json(record: dict) -> str:
 
 
 class _Node:
-    __slots__ = ("hash", "node", "path")
+    __slots__ = ("hash", "node", "path", "user")
 
-    def __init__(self, node: int, path: str) -> None:
+    def __init__(self, node: int, path: str, user: bool = True) -> None:
         self.node = node
         self.path = path
         self.hash: str | None = None
+        # Reached through the user's state by at least one path (ownership.py).
+        self.user = user
 
 
 class GraphBuilder:
@@ -74,16 +77,35 @@ class GraphBuilder:
         self.new_hashes: set = set()
         self.entries: list = []
         self.metrics: list = []
-        self.nonfinite = 0
+        # True while walking what a library object holds (ownership.py).
+        self.in_library = False
+        # (node, NaN + Inf elements) of every non-finite array.
+        self.nonfinite_nodes: list = []
+        # id of a closure cell -> the path it was first reached by (two
+        # functions sharing a cell share it again after restore).
+        self.cells: dict = {}
 
     # -- public -------------------------------------------------------------
+    @property
+    def nonfinite(self) -> int:
+        """NaN + Inf elements of the arrays of the user's state (the
+        snapshot's `nonfinite`: what `snapline nan` looks for)."""
+        return sum(count for node, count in self.nonfinite_nodes if node.user)
+
+    @property
+    def nonfinite_library(self) -> int:
+        """NaN + Inf elements held only inside library objects (by design)."""
+        return sum(count for node, count in self.nonfinite_nodes if not node.user)
+
     def add_root(self, path: str, obj: Any) -> None:
         self._walk(obj, path, depth=0, root=True)
 
     # -- walking ------------------------------------------------------------
     def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> dict:
         number = scalar_number(obj)
-        if number is not None and type(obj) is not bool and depth <= METRIC_DEPTH:
+        if (number is not None and type(obj) is not bool and depth <= METRIC_DEPTH
+                and (not self.in_library or math.isfinite(number))):
+            # (A library's own Inf, a sentinel such as `best = inf`, is no point.)
             self.metrics.append((path, number))
         if not root and is_atomic(obj):
             return {"value": encode(obj)}
@@ -96,7 +118,7 @@ class GraphBuilder:
             # Mutable containers always get a node: one shared by two
             # variables must come back as one object.
             return {"value": encode(obj)}
-        return self._node(obj, path, functools.partial(self._describe, obj, path, depth))
+        return self._node(obj, path, functools.partial(self._describe_owned, obj, path, depth))
 
     def _node(self, obj: Any, path: str, describe: Any) -> dict:
         """`obj` as a node at `path`: an alias of the node it already is, or
@@ -105,9 +127,11 @@ class GraphBuilder:
         if known is not None:
             if known.hash is None:  # an ancestor: a cycle
                 return {"ref": known.path}
+            if not self.in_library:
+                known.user = True
             self.entries.append((path, known.node, known.hash))
             return {"hash": known.hash}
-        node = _Node(len(self.nodes), path)
+        node = _Node(len(self.nodes), path, user=not self.in_library)
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
         record = describe()
@@ -126,6 +150,22 @@ class GraphBuilder:
             self.objects.append((digest, record))
         return {"hash": digest}
 
+    def _describe_owned(self, obj: Any, path: str, depth: int) -> dict:
+        """`_describe`, walking what `obj` holds as its owner's (ownership.py):
+        a record with children says whose they are in `extra.owner`."""
+        owner = None if arrays.is_array(obj) else ownership.owner_of(obj)
+        if owner is None:
+            return self._describe(obj, path, depth)
+        outer = self.in_library
+        self.in_library = owner == ownership.LIBRARY
+        try:
+            record = self._describe(obj, path, depth)
+        finally:
+            self.in_library = outer
+        if "children" in record:
+            record.setdefault("extra", {})["owner"] = owner
+        return record
+
     def _describe(self, obj: Any, path: str, depth: int) -> dict:
         try:
             if is_plain_value(obj) and not _holds_mutable(obj):
@@ -137,8 +177,12 @@ class GraphBuilder:
                 record = arrays.describe(obj, self.recorder)
                 stats = record.get("stats")
                 if stats:
-                    self.nonfinite += stats["nan"] + stats["posinf"] + stats["neginf"]
-                    if not record["shape"] and depth <= METRIC_DEPTH and stats["count"] == 1:
+                    bad = stats["nan"] + stats["posinf"] + stats["neginf"]
+                    node = self.nodes.get(id(obj))
+                    if bad and node is not None:
+                        self.nonfinite_nodes.append((node, bad))
+                    if (not record["shape"] and depth <= METRIC_DEPTH and stats["count"] == 1
+                            and not (bad and self.in_library)):
                         value = stats["mean"] if stats["mean"] is not None else _nonfinite(stats)
                         self.metrics.append((path, value))
                 return record
@@ -147,15 +191,23 @@ class GraphBuilder:
                 return self._container(obj, path, depth)
             if isinstance(obj, types.ModuleType):
                 return _reference(obj, "module", obj.__name__)
+            if type(obj) is types.FunctionType and _in_main_script(obj):
+                return self._function(obj, path, depth)
             if isinstance(obj, _FUNCTION_TYPES):
                 ref = _function_reference(obj)
                 if ref is not None:
                     return ref
             if _holds_os_file(obj):
-                return _unrestorable(obj, "an open file: its OS file handle cannot be saved")
+                return _unrestorable(obj, files.open_file_reason(obj))
+            if files.is_closed_file(obj):
+                return files.closed_record(obj, _class_ref(type(obj)))
             torch = sys.modules.get("torch")
             if torch is not None and isinstance(obj, torch.nn.Module) and _module_state(obj):
                 return self._module(obj, path, depth)
+            if torch is not None and isinstance(obj, torch.optim.Optimizer):
+                record = self._optimizer(obj, path, depth)
+                if record is not None:
+                    return record
             if frames.is_frame(obj):
                 split = frames.split(obj)
                 if split is not None:
@@ -247,6 +299,102 @@ class GraphBuilder:
                 "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots,
                           "layout": layout}}
 
+    def _function(self, obj: Any, path: str, depth: int) -> dict:
+        """A function of the script, by reference to its source: a
+        top-level one comes back from re-running its `def`; one defined in
+        a loop body or inside another function is rebuilt from the source
+        at its line (restore/functions.py), with these children: closure
+        cells (`f.__closure__["base"]`), defaults, keyword defaults and
+        attributes."""
+        code = obj.__code__
+        record = _reference(obj, "function", obj.__qualname__, "__main__")
+        extra = record["extra"]
+        extra.update({"line": code.co_firstlineno, "name": code.co_name, "source": "script",
+                      "code_qualname": getattr(code, "co_qualname", obj.__qualname__)})
+        children: list = []
+
+        def child(suffix: str, value: Any) -> None:
+            # (Below the metric depth: no series from what it holds, as when pickled.)
+            children.append({"key": suffix, **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
+
+        if obj.__defaults__ is not None:
+            child(".__defaults__", obj.__defaults__)
+        if obj.__kwdefaults__:
+            child(".__kwdefaults__", obj.__kwdefaults__)
+        if obj.__closure__:
+            empty, shared = [], {}
+            for name, cell in zip(code.co_freevars, obj.__closure__):
+                suffix = f'.__closure__["{name}"]'
+                first = self.cells.setdefault(id(cell), path + suffix)
+                if first != path + suffix:
+                    shared[name] = first
+                self.keepalive.append(cell)
+                try:
+                    contents = cell.cell_contents
+                except ValueError:  # a variable not assigned yet
+                    empty.append(name)
+                    continue
+                child(suffix, contents)
+            extra["freevars"] = list(code.co_freevars)
+            if empty:
+                extra["empty_cells"] = empty
+            if shared:
+                extra["shared_cells"] = shared
+        for name, value in list(vars(obj).items()):
+            child(f".{name}", value)
+        if children:
+            record["children"] = children
+        return record
+
+    def _optimizer(self, obj: Any, path: str, depth: int) -> dict | None:
+        """A torch optimizer by what it points at: its param groups (the
+        model's own parameters), its per-parameter state (keyed by those
+        parameters: `optimizer.state[model.0.weight]`), its defaults and its
+        other data attributes (LBFGS's `_params`, the list its group holds).
+        Hooks and patched methods (a scheduler's weakref wrapper of `step`)
+        are left to the class's __setstate__, which makes them as
+        unpickling would (restore/optimizers.py). None: pickle it instead."""
+        import torch
+
+        if type(obj).__getstate__ is not torch.optim.Optimizer.__getstate__:
+            return None
+        groups = getattr(obj, "param_groups", None)
+        state = getattr(obj, "state", None)
+        if type(groups) is not list or not isinstance(state, dict):
+            return None
+        where: dict = {}
+        for g, group in enumerate(groups):
+            if not isinstance(group, dict):
+                return None
+            for i, param in enumerate(group.get("params") or ()):
+                where.setdefault(id(param), [g, i])
+        if any(id(key) not in where for key in state):
+            return None
+        children: list = []
+
+        def child(suffix: str, value: Any) -> None:
+            # (Below the metric depth: no series from what it holds, as when pickled.)
+            children.append({"key": suffix, **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
+
+        child(".defaults", obj.defaults)
+        child(".param_groups", groups)
+        state_keys = []
+        for key, value in list(state.items()):
+            known = self.nodes.get(id(key))
+            child(f".state[{known.path}]" if known is not None else f".state[#{len(state_keys)}]",
+                  value)
+            state_keys.append(where[id(key)])
+        attributes = []
+        for name, value in list(vars(obj).items()):
+            if name in ("defaults", "param_groups", "state") or "hook" in name or callable(value):
+                continue
+            attributes.append(name)
+            child(f".{name}", value)
+        return {"kind": "instance", "type": type_name(obj), "restorable": True,
+                "children": children,
+                "extra": {"class": _class_ref(type(obj)), "torch_optimizer": True,
+                          "state_keys": state_keys, "attributes": attributes}}
+
     def _pickle(self, obj: Any, path: str, depth: int) -> dict:
         names = _attribute_names(obj, self.nodes)
         children: list = []
@@ -278,6 +426,10 @@ class GraphBuilder:
         if data is None:
             return _unrestorable(obj, f"pickle failed: {type(error).__name__}: {error}")
         extra: dict = {"protocol": 5}
+        state = getattr(obj, "__dict__", None)
+        if type(state) is dict and len(state) <= 256:
+            # What restore checks the unpickled object still has (verify.py).
+            extra["attributes"] = [name for name in state if type(name) is str]
         if buffers:
             extra["buffers"] = [self.recorder.put_blob(bytes(b.raw())) for b in buffers]
         return {"kind": "pickle", "type": type_name(obj),
@@ -384,6 +536,16 @@ def _plain_state(obj: Any) -> bool:
     # subclass) carry state outside __dict__: only classes defined in Python
     # (heap types) qualify, up to object.
     return all(base is object or base.__flags__ & _HEAPTYPE for base in cls.__mro__)
+
+
+def _in_main_script(fn: Any) -> bool:
+    """A function whose code is the main script's (not a notebook cell's,
+    nor a module's)."""
+    if fn.__module__ != "__main__":
+        return False
+    main = sys.modules.get("__main__")
+    filename = getattr(main, "__file__", None)
+    return isinstance(filename, str) and fn.__code__.co_filename == filename
 
 
 def _holds_os_file(obj: Any) -> bool:

@@ -146,6 +146,9 @@ class NotebookCapture:
         agent.main_thread = threading.current_thread()
         capture = cls(shell, agent, store, name)
         setattr(builtins, HOOK_NAME, agent)
+        from . import frameworks
+
+        frameworks.install()  # Trainer / Lightning callbacks, when the session imports them
         shell.events.register("pre_run_cell", capture.pre_run_cell)
         shell.events.register("post_run_cell", capture.post_run_cell)
         shell.ast_transformers.append(capture.transformer)
@@ -232,6 +235,7 @@ class NotebookCapture:
             for info in new:
                 self.agent.loop_lines[info.loop_id] = info.lineno
                 self.agent.loop_kinds[info.loop_id] = info.kind
+                self.agent.loop_assigned[info.loop_id] = info.assigned
             return rewritten
         except Exception as exc:  # noqa: BLE001 - the cell runs uninstrumented
             self._warn(exc)

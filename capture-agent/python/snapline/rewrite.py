@@ -34,13 +34,14 @@ and warnings show the user's own lines.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "TreeRewriter",
-           "instrument", "instrument_tree"]
+           "instrument", "instrument_module", "instrument_tree"]
 
 #: Global name through which instrumented code reaches the hook object.
 HOOK_NAME = "__snapline__"
@@ -65,10 +66,13 @@ _MATCH: type | None = getattr(ast, "Match", None)
 class LoopInfo:
     """Static description of one instrumented loop."""
 
-    loop_id: int  # 0, 1, 2 ... in source order
+    loop_id: int  # 0, 1, 2 ... in source order (imported modules' continue the count)
     lineno: int  # line of the ``for``/``while`` keyword
     function: str  # qualified name of the enclosing scope, "<module>" at top level
     kind: str  # "for" or "while"
+    # Names the loop's body assigns (not loop targets): read at every
+    # iteration for scalar metric points (agent.Agent.iteration).
+    assigned: tuple = dataclasses.field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Instrumented:
     loops: tuple[LoopInfo, ...]  # indexed by loop_id
 
 
-def instrument(source: str | bytes, filename: str) -> Instrumented:
+def instrument(source: str | bytes, filename: str, first_loop_id: int = 0) -> Instrumented:
     """Parse, rewrite and compile a script for ``exec(code, main_globals)``.
 
     A syntax error raises exactly the SyntaxError that
@@ -93,7 +97,7 @@ def instrument(source: str | bytes, filename: str) -> Instrumented:
     uninstrumented, so that it always runs.
     """
     tree = _parse(source, filename)
-    rewriter = _Rewriter(loops_enabled=True)
+    rewriter = _Rewriter(loops_enabled=True, first_loop_id=first_loop_id)
     rewriter.rewrite_module(tree)
     code = _compile_tree(tree, filename, quiet=False)
     if code is not None:
@@ -108,6 +112,24 @@ def instrument(source: str | bytes, filename: str) -> Instrumented:
     _Rewriter(loops_enabled=False).rewrite_module(tree)
     code = _compile_tree(tree, filename, quiet=True)
     return Instrumented(code if code is not None else plain, ())
+
+
+def instrument_module(source: str | bytes, filename: str, first_loop_id: int) -> Instrumented:
+    """Like :func:`instrument`, for a module of the user's project that the
+    script imports (project.py): loop hooks only, numbered from
+    ``first_loop_id``. Its top-level statements run once, inside the import
+    statement of the module importing it, so they get no statement hooks,
+    and neither do the loops that run during the import (top level, class
+    bodies). Should the instrumented tree not compile, the plain source is
+    returned compiled, without loops."""
+    tree = _parse(source, filename)
+    rewriter = _Rewriter(loops_enabled=True, statements=False, first_loop_id=first_loop_id,
+                         import_time_loops=False)
+    rewriter.rewrite_module(tree)
+    code = _compile_tree(tree, filename, quiet=False)
+    if code is not None:
+        return Instrumented(code, tuple(rewriter.loops))
+    return Instrumented(_compile_source(source, filename), ())
 
 
 # --------------------------------------------------------------------------
@@ -229,6 +251,32 @@ def _explicit_globals(body: list[ast.stmt]) -> frozenset:
     return frozenset(names)
 
 
+def assigned_names(loop: ast.stmt) -> tuple:
+    """Plain names a loop's body (nested loops included, nested scopes not)
+    assigns, in source order, leaving out the targets of `for` statements
+    (counters, batches) and dunder names."""
+    found: dict = {}
+    loop_targets: set = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (*_SCOPES, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            return
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            loop_targets.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.setdefault(node.id, None)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    if isinstance(loop, (ast.For, ast.AsyncFor)):
+        loop_targets.update(n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name))
+    for stmt in (*loop.body, *loop.orelse):
+        visit(stmt)
+    return tuple(name for name in found
+                 if name not in loop_targets and not name.startswith("__"))
+
+
 class _YieldFinder(ast.NodeVisitor):
     """Detects ``yield`` in the scope being visited, skipping nested scopes.
 
@@ -304,14 +352,20 @@ class _Scope:
 class _Rewriter:
     """Mutates a parsed module in place; collects the LoopInfo table."""
 
-    def __init__(self, *, loops_enabled: bool, statements: bool = True) -> None:
+    def __init__(self, *, loops_enabled: bool, statements: bool = True,
+                 first_loop_id: int = 0, import_time_loops: bool = True) -> None:
         self.loops_enabled = loops_enabled
         self.statements = statements
+        # Loop ids continue those of files instrumented before (project.py).
+        self.first_loop_id = first_loop_id
+        # False for imported modules: loops that run while the module is
+        # imported (its top level, its class bodies) get no hooks.
+        self.import_time_loops = import_time_loops
         self.loops: list[LoopInfo] = []
         self._depth = 0  # approximate block depth in the current code object
 
     def rewrite_module(self, tree: ast.Module) -> None:
-        scope = _Scope("<module>", True, False, True, frozenset())
+        scope = _Scope("<module>", True, False, self.import_time_loops, frozenset())
         start = _prologue_end(tree.body)
         tree.body = tree.body[:start] + self._block(tree.body[start:], scope, top=True)
 
@@ -349,7 +403,10 @@ class _Rewriter:
 
     def _scope(self, node: ast.stmt, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
-            scope = parent.child(node, is_function=False, instrument_loops=True)
+            # A class body at a module's top level (or in such a class) runs on import.
+            at_import = not self.import_time_loops and (parent.is_module or (
+                not parent.is_function and not parent.instrument_loops))
+            scope = parent.child(node, is_function=False, instrument_loops=not at_import)
         else:
             instrument_loops = isinstance(node, ast.FunctionDef) and not _is_generator(node)
             scope = parent.child(node, is_function=True, instrument_loops=instrument_loops)
@@ -369,9 +426,10 @@ class _Rewriter:
             loop.orelse = self._nested(loop.orelse, scope, top=False, weight=0)
             return [loop]
 
-        loop_id = len(self.loops)  # assigned before the body: source order
+        loop_id = self.first_loop_id + len(self.loops)  # assigned before the body: source order
         kind = "while" if isinstance(loop, ast.While) else "for"
-        self.loops.append(LoopInfo(loop_id, loop.lineno, scope.qualname, kind))
+        self.loops.append(LoopInfo(loop_id, loop.lineno, scope.qualname, kind,
+                                   assigned_names(loop)))
         if resume is not None:
             return self._resumed_loop(loop, loop_id, resume, scope)
 
@@ -468,10 +526,10 @@ def _resume_call(method: str, args: list, where: ast.AST) -> ast.stmt:
     return ast.copy_location(ast.Expr(value=_resume_expr(method, args, where)), where)
 
 
-def instrument_tree(tree: ast.Module, filename: str) -> Instrumented:
+def instrument_tree(tree: ast.Module, filename: str, first_loop_id: int = 0) -> Instrumented:
     """Instrument an already built module (a resume continuation); unlike
     :func:`instrument` there is no fallback: a failure raises SyntaxError."""
-    rewriter = _Rewriter(loops_enabled=True)
+    rewriter = _Rewriter(loops_enabled=True, first_loop_id=first_loop_id)
     rewriter.rewrite_module(tree)
     ast.fix_missing_locations(tree)
     code = compile(tree, filename, "exec", dont_inherit=True)

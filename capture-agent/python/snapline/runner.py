@@ -15,7 +15,7 @@ import types
 from typing import Any, NoReturn
 
 from . import agent as agent_module
-from . import lineage
+from . import lineage, project
 from .agent import Agent, Options
 from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, instrument
 
@@ -39,11 +39,18 @@ def _main_path(script: str) -> str:
     return script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
 
 
-def _main_module(path: str) -> types.ModuleType:
+def _main_module(path: str, spec: Any = None) -> types.ModuleType:
+    """A fresh `__main__` for the script (or for the module `spec`, as
+    `python -m` makes it: __spec__, __package__, __loader__, __cached__)."""
     module = types.ModuleType("__main__")
     module.__file__ = path
     module.__cached__ = None
     module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    if spec is not None:
+        module.__spec__ = spec
+        module.__package__ = spec.parent
+        module.__loader__ = spec.loader
+        module.__cached__ = spec.cached
     module.__builtins__ = builtins
     if sys.version_info < (3, 14):
         module.__annotations__ = {}  # CPython's own __main__ has one (add_main_module)
@@ -52,7 +59,7 @@ def _main_module(path: str) -> types.ModuleType:
 
 
 def _start_recorder(path: str, source: bytes, argv: list, options: Options,
-                    parent: tuple | None = None) -> Any:
+                    parent: tuple | None = None, module_name: str | None = None) -> Any:
     """The Rust recorder for this run, or None (with one warning line) when
     the store cannot be used; the program then runs without capture."""
     try:
@@ -65,6 +72,8 @@ def _start_recorder(path: str, source: bytes, argv: list, options: Options,
             "lineage": lineage.collect(path, argv, digest,
                                        agent_module.options_dict(options)),
         }
+        if module_name is not None:
+            info["lineage"]["module"] = module_name  # run with -m
         if parent is not None:
             info["parent_run"], info["parent_seq"] = parent
             info["lineage"]["resumed_from"] = f"{parent[0]}@{parent[1]}"
@@ -75,6 +84,41 @@ def _start_recorder(path: str, source: bytes, argv: list, options: Options,
         sys.stderr.write(f"snapline: cannot capture into {options.store!r}: {exc}; "
                          "running without capture (pass --store DIR for a writable store)\n")
         return None, None
+
+
+def _set_path0(directory: str) -> None:
+    """sys.path[0] as python sets it for the script (or -m module) it runs,
+    in place of this package's own entry."""
+    if sys.path and sys.path[0] in ("", os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
+        sys.path[0] = directory
+    else:
+        sys.path.insert(0, directory)
+
+
+class _NoModule(Exception):
+    """A -m module that cannot be run (runpy's message)."""
+
+
+def _find_main_module(name: str, finder: Any) -> Any:
+    """The spec of the module `python -m NAME` runs (a package's
+    `__main__`), its parent packages imported; what python prints and
+    exit status 1 when there is none."""
+    import runpy
+
+    if finder is not None:
+        finder.skip |= {name, f"{name}.__main__"}  # compiled by run() with statement hooks
+    try:
+        _, spec, _ = runpy._get_module_details(name, _NoModule)  # type: ignore[attr-defined]
+    except _NoModule as err:
+        sys.stderr.write(f"{sys.executable}: {err}\n")
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - a package's __init__ failed: as python does
+        _report(exc, exc.__traceback__.tb_next if exc.__traceback__ else None)
+        raise SystemExit(1) from None
+    finally:
+        if finder is not None:
+            finder.skip -= {name, f"{name}.__main__"}
+    return spec
 
 
 def _install_signal_handlers(agent: Agent) -> None:
@@ -121,11 +165,21 @@ def _user_traceback(tb: Any, path: str) -> Any:
     while tb is not None and tb.tb_frame.f_code.co_filename != path:
         tb = tb.tb_next
     last_user = None
+    # A syntax error in a project module ends in importlib's frames then ours
+    # (project.py compiling it): those go, as python drops importlib's.
+    last_real, ours_after_real = None, False
     cur = tb
     while cur is not None:
-        if not _is_ours(cur.tb_frame.f_code.co_filename):
+        filename = cur.tb_frame.f_code.co_filename
+        if _is_ours(filename):
+            ours_after_real = True
+        else:
             last_user = cur
+            if not filename.startswith("<frozen importlib"):
+                last_real, ours_after_real = cur, False
         cur = cur.tb_next
+    if ours_after_real and last_real is not None:
+        last_user = last_real
     if last_user is not None:
         last_user.tb_next = None
     return tb
@@ -139,13 +193,32 @@ def _is_ours(filename: str) -> bool:
 
 
 def run(script: str, args: list, options: Options, *, resume: Any = None,
-        script_path: str | None = None) -> None:
-    """Runs the script; returns normally when it does, otherwise raises the
-    same SystemExit or dies by the same signal. With `resume`
+        script_path: str | None = None, module_name: str | None = None,
+        parent: tuple | None = None) -> None:
+    """Runs the script (or, with `module_name`, that module as `python -m`
+    does); returns normally when it does, otherwise raises the same
+    SystemExit or dies by the same signal. With `resume`
     (restore.resume.Resume) it runs that continuation instead, captured as a
-    run whose parent is the snapshot it continues."""
+    run whose parent is the snapshot it continues. The user's own modules
+    it imports are instrumented too (project.py)."""
     global current
-    path = script_path or _main_path(script)
+    disabled = os.environ.get("SNAPLINE_DISABLE", "") not in ("", "0")
+    finder = None
+    spec = None
+    if module_name is not None:
+        # As `python -m`: the working directory first on sys.path, the
+        # module's packages imported (and instrumented) while finding it.
+        _set_path0(os.getcwd())
+        sys.argv = ["-m", *args]
+        if not disabled:
+            finder = project.install(project.ProjectFiles(os.getcwd()))
+        spec = _find_main_module(module_name, finder)
+        path = spec.origin
+        script = path
+        if finder is not None:
+            finder.files.add_root(os.path.dirname(path))
+    else:
+        path = script_path or _main_path(script)
     if resume is not None:
         source = resume.source
     else:
@@ -157,33 +230,34 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
 
     argv = [script, *args]
     sys.argv = argv
-    if sys.path and sys.path[0] in ("", os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
-        sys.path[0] = os.path.dirname(os.path.realpath(path))
-    else:
-        sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
+    if module_name is None:
+        _set_path0(os.path.dirname(os.path.realpath(path)))
 
-    disabled = os.environ.get("SNAPLINE_DISABLE", "") not in ("", "0")
+    first_loop_id = finder.next_loop_id if finder is not None else 0
     try:
         if resume is not None:
-            code, loops = resume.instrument(path)
+            code, loops = resume.instrument(path, first_loop_id)
         elif disabled:
             code = compile(source, path, "exec", dont_inherit=True)
             loops: tuple = ()
         else:
-            instrumented = instrument(source, path)
+            instrumented = instrument(source, path, first_loop_id)
             code, loops = instrumented.code, instrumented.loops
     except SyntaxError as err:
         _report(err, None)
         raise SystemExit(1) from None
 
-    parent = resume.parent if resume is not None else None
+    parent = resume.parent if resume is not None else parent
     recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options,
-                                                                      parent)
-    module = _main_module(path)
+                                                                      parent, module_name)
+    module = _main_module(path, spec)
     agent = None
     if recorder is not None:
         agent = Agent(recorder, native, path, loops, options)
         agent.local_modules = lineage.LocalModules(path)
+        if finder is None:
+            finder = project.install(project.ProjectFiles(os.path.dirname(path), os.getcwd()))
+        finder.attach(agent)
         if options.nan_hooks:
             from .nan_hooks import NanHooks
 
@@ -191,10 +265,18 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
             agent.nan_hooks.install()
         _install_signal_handlers(agent)
         os.register_at_fork(after_in_child=agent.disable_in_child)
+        from . import frameworks
+
+        frameworks.install()  # Trainer / Lightning callbacks, when the script imports them
     elif resume is None:
         code = compile(source, path, "exec", dont_inherit=True)
     current = agent
     setattr(builtins, HOOK_NAME, agent)
+    if agent is None and finder is not None and resume is None:
+        # The -m module's packages were instrumented before the store failed.
+        from .restore.resume import NullAgent
+
+        setattr(builtins, HOOK_NAME, NullAgent())
     if resume is not None:
         from .restore.resume import NullAgent
 
@@ -212,6 +294,7 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
         if agent is not None:
             agent.enabled = False
             agent.finish("failed", 1, None, final_snapshot=False)
+            _discard(agent)  # refused before the program ran: no run is left
         sys.stderr.write(f"snapline: error: {exc}\n")
         raise SystemExit(1) from None
     except SystemExit as exc:
@@ -250,6 +333,13 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
 class _NeverRaised(BaseException):
     """Stands in for ResumeAborted in a plain run (whose start-up then does
     not import the restore package)."""
+
+
+def _discard(agent: Agent) -> None:
+    try:
+        agent.recorder.discard()
+    except Exception as err:  # noqa: BLE001 - the refusal itself is what matters
+        sys.stderr.write(f"snapline: the refused resume's run could not be removed: {err}\n")
 
 
 def _resume_aborted() -> type:

@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a Python script under capture: `snapline run [OPTIONS] script.py [ARGS]...`
+    /// Run a Python script under capture: `snapline run [OPTIONS] script.py [ARGS]...` (or `-m package.module [ARGS]...`)
     Run(commands::run::RunArgs),
     /// Bring a snapshot back: a Python prompt holding its state, `-c CODE`
     /// run there, a Jupyter kernel, or the script resumed from it.
@@ -102,6 +102,10 @@ enum Command {
             default_value_t = commands::metrics::AxisArg::Step
         )]
         x: commands::metrics::AxisArg,
+        /// Without names: list values that never changed too (a series of
+        /// one value is a variable, not a curve, and is left out by default).
+        #[arg(long)]
+        all: bool,
     },
     /// Draw metric series as a chart: `snapline plot [RUN...] SERIES... -o FILE.png|FILE.svg`.
     Plot(commands::plot::PlotArgs),
@@ -169,8 +173,8 @@ fn main() -> ExitCode {
         Command::Nan { run } => {
             commands::nan::nan(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
         }
-        Command::Metrics { run, names, x } => {
-            commands::metrics::metrics(&cli.store, &run, &names, x.into(), cli.json)
+        Command::Metrics { run, names, x, all } => {
+            commands::metrics::metrics(&cli.store, &run, &names, x.into(), all, cli.json)
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Plot(args) => {

@@ -9,6 +9,7 @@ mod history;
 mod metrics;
 mod nan;
 mod objects;
+mod ownership;
 mod picture;
 mod reference;
 mod runs;
@@ -23,9 +24,12 @@ pub use diff::{
 };
 pub use error::{QueryError, QueryResult};
 pub use history::{changed_paths, object_history, StatsPoint};
-pub use metrics::{list_series, metric_series, resolve_series, Series, SeriesInfo};
+pub use metrics::{
+    list_all_series, list_series, metric_series, resolve_series, Series, SeriesInfo,
+};
 pub use nan::{
-    first_nonfinite, BadMetric, BadObject, HookEvent, NanReport, SnapshotPlace, FOLLOW_WINDOW,
+    first_nonfinite, BadMetric, BadObject, HookEvent, LibraryHeld, NanReport, Sentinel,
+    SnapshotPlace, FOLLOW_WINDOW,
 };
 pub use objects::{show_object, show_snapshot, ObjectView};
 pub use picture::{array_picture, ArrayPicture, Heatmap, Histogram, READ_LIMIT};

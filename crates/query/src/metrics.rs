@@ -61,8 +61,22 @@ pub fn resolve_series(store: &Store, run: &str, name: &str) -> QueryResult<Strin
     }
 }
 
-/// Every series of a run with its point count.
+/// The metric series of a run with their point counts: series whose value
+/// changed at least once. A value that never changed (a layer size, a
+/// constant learning rate) stays a variable, not a curve; `list_all_series`
+/// has those too.
 pub fn list_series(store: &Store, run: &str) -> QueryResult<Vec<SeriesInfo>> {
+    let mut out = Vec::new();
+    for info in list_all_series(store, run)? {
+        if info.points > 1 && store.series_varies(run, &info.name)? {
+            out.push(info);
+        }
+    }
+    Ok(out)
+}
+
+/// Every series of a run with its point count, constants included.
+pub fn list_all_series(store: &Store, run: &str) -> QueryResult<Vec<SeriesInfo>> {
     Ok(store
         .metric_names(run)?
         .into_iter()

@@ -28,7 +28,7 @@ use serde::Serialize;
 use snapline_store::{MetricPoint, PointRow, SnapshotMeta, Store};
 
 use crate::error::{QueryError, QueryResult};
-use crate::metrics::{list_series, resolve_series};
+use crate::metrics::{list_all_series, resolve_series};
 
 /// What the x axis of a series is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -436,7 +436,7 @@ impl LoadedSeries {
     pub fn load(store: &Store, run: &str, name: &str, axis: XAxis) -> QueryResult<LoadedSeries> {
         let run = store.resolve_run(run)?;
         let full = match resolve_series(store, &run, name) {
-            Err(QueryError::UnknownSeries { .. }) if list_series(store, &run)?.is_empty() => {
+            Err(QueryError::UnknownSeries { .. }) if list_all_series(store, &run)?.is_empty() => {
                 return Err(QueryError::NoSeries(run));
             }
             resolved => resolved?,

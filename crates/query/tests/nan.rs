@@ -113,3 +113,152 @@ fn a_clean_run_and_an_empty_run_have_no_first() {
     assert_eq!(r.snapshots, 1);
     assert!(r.metrics.is_empty() && r.began.is_empty());
 }
+
+fn instance(type_name: &str, owner: &str) -> Object {
+    Object::Instance {
+        type_name: type_name.into(),
+        owner: Some(owner.into()),
+    }
+}
+
+fn with_inf(n: usize, value: f32) -> Object {
+    let mut data = vec![0.5f32; n];
+    data[0] = value;
+    Object::F32 {
+        shape: vec![n as i64],
+        data,
+    }
+}
+
+#[test]
+fn a_figure_holding_inf_by_design_is_not_the_first_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "train.py").unwrap();
+    let fig = instance("matplotlib.figure.Figure", "library");
+    let limits = with_inf(4, f32::INFINITY);
+    let transform = with_inf(9, f32::NEG_INFINITY);
+    let figure = [("fig", &fig), ("fig.<3>", &limits), ("fig.<7>", &transform)];
+    // 1, 2: trained after plotting, all finite; 3: the weights diverge.
+    for _ in 0..2 {
+        let mut objects = figure.to_vec();
+        let w = weights(1.0, 8);
+        objects.push(("w", &w));
+        run.snapshot(&objects, &[("loss", 0.5)]).unwrap();
+    }
+    let mut objects = figure.to_vec();
+    let w = weights(f32::NAN, 8);
+    objects.push(("w", &w));
+    run.snapshot(&objects, &[("loss", f64::NAN)]).unwrap();
+
+    let r = first_nonfinite(&run.store, &run.run).unwrap();
+    assert_eq!(r.first.as_ref().unwrap().seq, 3);
+    assert_eq!(r.last_clean, Some(2));
+    let began: Vec<&str> = r.began.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(began, vec!["w"]);
+    assert!(r.followed.is_empty());
+    assert_eq!(r.library.len(), 1);
+    let held = &r.library[0];
+    assert_eq!(
+        (held.holder.as_str(), held.type_name.as_str(), held.seq),
+        ("fig", "matplotlib.figure.Figure", 3)
+    );
+    assert_eq!(
+        (held.objects, held.posinf, held.neginf, held.nan),
+        (2, 1, 1, 0)
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["library"][0]["type"], "matplotlib.figure.Figure");
+}
+
+#[test]
+fn a_clean_run_after_plotting_has_no_first_and_lists_the_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "train.py").unwrap();
+    let fig = instance("matplotlib.figure.Figure", "library");
+    let limits = with_inf(4, f32::INFINITY);
+    let w = weights(1.0, 8);
+    for _ in 0..3 {
+        run.snapshot(&[("fig", &fig), ("fig.<3>", &limits), ("w", &w)], &[])
+            .unwrap();
+    }
+    let r = first_nonfinite(&run.store, &run.run).unwrap();
+    assert!(r.first.is_none(), "{:?}", r.first);
+    assert!(r.began.is_empty() && r.metrics.is_empty());
+    assert_eq!(r.library.len(), 1);
+    assert_eq!((r.library[0].holder.as_str(), r.library[0].seq), ("fig", 3));
+}
+
+#[test]
+fn a_model_inside_a_library_object_is_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "train.py").unwrap();
+    let trainer = instance("lightning.pytorch.trainer.trainer.Trainer", "library");
+    let model = instance("__main__.Net", "user");
+    let best = Object::Scalar(f64::INFINITY);
+    let fine = weights(1.0, 4);
+    let bad = weights(f32::NAN, 4);
+    for w in [&fine, &bad] {
+        run.snapshot(
+            &[
+                ("trainer", &trainer),
+                (
+                    "trainer.early_stopping",
+                    &instance("EarlyStopping", "library"),
+                ),
+                ("trainer.early_stopping.best_score", &best),
+                ("trainer.model", &model),
+                ("trainer.model.w", w),
+            ],
+            &[],
+        )
+        .unwrap();
+    }
+    let r = first_nonfinite(&run.store, &run.run).unwrap();
+    assert_eq!(r.first.as_ref().unwrap().seq, 2);
+    let began: Vec<&str> = r.began.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(began, vec!["trainer.model.w"]);
+    let holders: Vec<&str> = r.library.iter().map(|h| h.holder.as_str()).collect();
+    assert_eq!(holders, vec!["trainer.early_stopping"]);
+}
+
+#[test]
+fn a_variable_infinite_from_its_first_value_is_a_sentinel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "train.py").unwrap();
+    let w = weights(1.0, 4);
+    let inf = Object::Scalar(f64::INFINITY);
+    // best = float("inf") before the loop, then the best loss so far.
+    run.snapshot(&[("w", &w), ("best", &inf)], &[("best", f64::INFINITY)])
+        .unwrap();
+    run.snapshot(&[("w", &w), ("best", &inf)], &[]).unwrap();
+    for best in [0.9, 0.7] {
+        run.snapshot(
+            &[("w", &w), ("best", &Object::Scalar(best))],
+            &[("best", best)],
+        )
+        .unwrap();
+    }
+    let r = first_nonfinite(&run.store, &run.run).unwrap();
+    assert!(r.first.is_none(), "{:?}", r.first);
+    assert!(r.metrics.is_empty());
+    assert_eq!(r.sentinels.len(), 1);
+    let s = &r.sentinels[0];
+    assert_eq!(
+        (s.name.as_str(), s.seq, s.finite_from),
+        ("best", Some(1), Some(3))
+    );
+    assert!(s.value.is_infinite() && s.value > 0.0);
+
+    // A sentinel that later goes NaN is reported there.
+    run.snapshot(
+        &[("w", &w), ("best", &Object::Scalar(f64::NAN))],
+        &[("best", f64::NAN)],
+    )
+    .unwrap();
+    let r = first_nonfinite(&run.store, &run.run).unwrap();
+    assert_eq!(r.first.as_ref().unwrap().seq, 5);
+    assert_eq!(r.metrics.len(), 1);
+    assert!(r.metrics[0].value.is_nan());
+    let began: Vec<&str> = r.began.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(began, vec!["best"]);
+}

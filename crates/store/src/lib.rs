@@ -28,7 +28,7 @@ pub use model::{
     Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, PointRow, RunInfo,
     RunRecord, RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
 };
-pub use nonfinite::{NonfiniteEntry, FIRST_NONFINITE_METRICS};
+pub use nonfinite::{EntryOwner, NonfiniteEntry, FIRST_NONFINITE_METRICS};
 pub use retention::{KeepRules, RunRetention, SweepReport};
 pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;

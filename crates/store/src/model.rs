@@ -188,8 +188,13 @@ pub struct ObjectRecord {
     pub restorable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Tagged JSON of a `Value` object (see docs/store-format.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Tagged JSON of a `Value` object (see docs/store-format.md);
+    /// `Some(Null)` for Python's None.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub value: Option<serde_json::Value>,
     /// Hex hashes of the chunks holding the content, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -4,8 +4,10 @@
 //! Snapshots with non-finite arrays are found through the partial index
 //! `snapshots_nonfinite`; the objects inside them by the stats in their
 //! records, filtered inside SQLite so that only the bad rows cross over.
+//! Whose they are (the user's state or a library object's own) is read from
+//! the `extra.owner` marks of the records above them (`entry_owner`).
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::catalog::Store;
 use crate::error::StoreResult;
@@ -24,6 +26,17 @@ pub struct NonfiniteEntry {
     pub nan: u64,
     pub posinf: u64,
     pub neginf: u64,
+}
+
+/// The object at a path of a snapshot, as far as ownership goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryOwner {
+    /// Its Python type (`matplotlib.figure.Figure`).
+    pub type_name: String,
+    /// The record's `extra.owner`: "user" or "library" for an object of a
+    /// class (whose values are what it holds), None for the others (a
+    /// container, an array) and for records captured before the marks.
+    pub owner: Option<String>,
 }
 
 const STAT: &str = "json_extract(o.record, '$.stats.";
@@ -52,6 +65,18 @@ impl Store {
             .query_row(
                 "SELECT MAX(seq) FROM snapshots WHERE run_id = ?1 AND seq < ?2",
                 params![run_id, seq],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
+    /// The first snapshot of a run taken at or after `time`, if any (where
+    /// a metric point recorded between snapshots shows first).
+    pub fn seq_at_or_after(&self, run_id: &str, time: f64) -> StoreResult<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT MIN(seq) FROM snapshots WHERE run_id = ?1 AND time >= ?2",
+                params![run_id, time],
                 |r| r.get(0),
             )
             .map_err(self.sql())
@@ -90,6 +115,78 @@ impl Store {
                     neginf: count(r, 7)?,
                 })
             })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// The type and owner mark of the object at `path` in snapshot `seq`,
+    /// or None when no object sits at that path.
+    pub fn entry_owner(
+        &self,
+        run_id: &str,
+        seq: i64,
+        path: &str,
+    ) -> StoreResult<Option<EntryOwner>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(o.record, '$.type'), json_extract(o.record, '$.extra.owner')
+                 FROM entries e JOIN objects o ON o.hash = e.hash
+                 WHERE e.run_id = ?1 AND e.seq = ?2 AND e.path = ?3",
+            )
+            .map_err(self.sql())?;
+        stmt.query_row(params![run_id, seq, path], |r| {
+            Ok(EntryOwner {
+                type_name: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                owner: r.get::<_, Option<String>>(1).ok().flatten(),
+            })
+        })
+        .optional()
+        .map_err(self.sql())
+    }
+
+    /// The first finite point of a series in time, if any.
+    pub fn first_finite_metric(
+        &self,
+        run_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<MetricPoint>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, step, value, time, seq, epoch FROM metrics
+                 WHERE run_id = ?1 AND name = ?2 AND value IS NOT NULL
+                   AND value <= 1.7976931348623157e308 AND value >= -1.7976931348623157e308
+                 ORDER BY time LIMIT 1",
+            )
+            .map_err(self.sql())?;
+        stmt.query_row(params![run_id, name], metric_from_row)
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// The non-finite points of a series later than `after` (a time), in
+    /// time order, at most `limit` of them.
+    pub fn nonfinite_metric_points(
+        &self,
+        run_id: &str,
+        name: &str,
+        after: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<MetricPoint>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, step, value, time, seq, epoch FROM metrics
+                 WHERE run_id = ?1 AND name = ?2
+                   AND (value IS NULL OR value > 1.7976931348623157e308 OR value < -1.7976931348623157e308)
+                   AND time > ?3
+                 ORDER BY time LIMIT ?4",
+            )
+            .map_err(self.sql())?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![run_id, name, after, limit], metric_from_row)
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }

@@ -294,6 +294,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether a series holds more than one value (NaN counts as a value):
+    /// stops at the first point that differs from the first one.
+    pub fn series_varies(&self, run_id: &str, name: &str) -> StoreResult<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM metrics WHERE run_id = ?1 AND name = ?2 \
+                 AND value IS NOT (SELECT value FROM metrics WHERE run_id = ?1 AND name = ?2 \
+                 ORDER BY step LIMIT 1))",
+            )
+            .map_err(self.sql())?
+            .query_row(params![run_id, name], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
     /// A run's series names, sorted: one index seek per series (SQLite does
     /// not skip-scan by itself; GROUP BY would read every point).
     pub fn series_names(&self, run_id: &str) -> StoreResult<Vec<String>> {

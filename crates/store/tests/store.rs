@@ -246,3 +246,17 @@ fn an_uncommitted_snapshot_is_invisible() {
     assert_eq!(reader.snapshots(&run).unwrap().len(), 1);
     assert!(!reader.has_chunk(&hash).unwrap());
 }
+
+#[test]
+fn a_none_value_record_keeps_its_null() {
+    // Python's None is the value `null`: present, not absent.
+    let text = r#"{"kind":"value","type":"NoneType","restorable":true,"value":null}"#;
+    let record: ObjectRecord = serde_json::from_str(text).expect("a value record");
+    assert_eq!(record.value, Some(serde_json::Value::Null));
+    let again = serde_json::to_string(&record).expect("serializes");
+    assert!(again.contains(r#""value":null"#), "{again}");
+    let absent: ObjectRecord =
+        serde_json::from_str(r#"{"kind":"container","type":"list","restorable":true}"#)
+            .expect("a record without a value");
+    assert_eq!(absent.value, None);
+}

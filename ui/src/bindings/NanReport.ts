@@ -2,6 +2,8 @@
 import type { BadMetric } from "./BadMetric";
 import type { BadObject } from "./BadObject";
 import type { HookEvent } from "./HookEvent";
+import type { LibraryHeld } from "./LibraryHeld";
+import type { Sentinel } from "./Sentinel";
 import type { SnapshotPlace } from "./SnapshotPlace";
 
 /**
@@ -13,7 +15,8 @@ export type NanReport = { run: string,
  */
 snapshots: number, 
 /**
- * The first snapshot holding NaN or Inf, or null when all are finite.
+ * The first snapshot where the user's state holds NaN or Inf, or null
+ * when it is finite throughout.
  */
 first: SnapshotPlace | null, 
 /**
@@ -33,9 +36,21 @@ followed: Array<BadObject>,
  */
 searched: number, 
 /**
- * Metric series with a NaN or infinite point: the first such point of each.
+ * Metric series with a NaN or infinite point: the first such point of
+ * each (for a sentinel series, the first one that is not the sentinel).
  */
 metrics: Array<BadMetric>, 
+/**
+ * Series that are ±Inf from their first point on (`best = float("inf")`):
+ * the user's design, not a divergence.
+ */
+sentinels: Array<Sentinel>, 
+/**
+ * NaN and Inf that library objects hold by design (matplotlib's axis
+ * transforms and data limits...), ignored: by holder, in the first
+ * non-finite snapshot or, when there is none, the last snapshot.
+ */
+library: Array<LibraryHeld>, 
 /**
  * What `snapline run --nan-hooks` recorded: the first module (or numpy
  * operation) whose output or gradient was non-finite.

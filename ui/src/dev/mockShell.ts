@@ -120,6 +120,8 @@ const nan: NanReport = {
   ],
   searched: 101,
   metrics: [{ name: 'train:loss', step: NAN_AT, epoch: Math.floor(NAN_AT / 500), seq: NAN_AT, value: 'nan', time: START + NAN_AT * 0.5 }],
+  sentinels: [{ name: 'best_loss', value: 'inf', seq: 3, finite_from: 500 }],
+  library: [{ holder: 'fig', type: 'matplotlib.figure.Figure', seq: NAN_AT, objects: 6, nan: 0, posinf: 6, neginf: 6 }],
   hooks: [{ time: START + NAN_AT * 0.5 - 0.1, after_seq: NAN_AT - 1, detail: { source: 'torch', phase: 'forward', module: 'fc2', class: 'Linear', step: NAN_AT, what: 'output', file: '/home/user/project/train.py', line: 41, message: 'fc2 (Linear) output has 12 NaN at forward step 9400' } }],
 };
 

@@ -71,7 +71,7 @@ export function showNanPanel(report: NanReport, handlers: NanHandlers): void {
   const first = report.first;
   modal.el.dataset.firstSeq = first ? String(first.seq) : '';
   if (!first) {
-    body.append(h('p', { class: 'ok' }, `Every one of the ${formatCount(report.snapshots)} snapshots is finite: no NaN or Inf in any array or scalar.`));
+    body.append(h('p', { class: 'ok' }, `Every one of the ${formatCount(report.snapshots)} snapshots is finite: no NaN or Inf in your program's arrays or scalars.`));
   } else {
     const where = [
       `#${first.seq}`,
@@ -115,6 +115,18 @@ export function showNanPanel(report: NanReport, handlers: NanHandlers): void {
       ));
     }
     body.append(table);
+  }
+  if (report.sentinels.length || report.library.length) {
+    body.append(h('h3', { text: 'Not counted (non-finite by design)' }));
+    const ul = h('ul', { class: 'apart' });
+    for (const s of report.sentinels) {
+      const until = s.finite_from != null ? `until #${s.finite_from}` : 'throughout';
+      ul.append(h('li', {}, h('span', { class: 'mono', text: `${s.name} = ${formatNumber(wireFloat(s.value as number | string))}` }), ` sentinel, ${until}`));
+    }
+    for (const l of report.library) {
+      ul.append(h('li', {}, h('span', { class: 'mono', text: l.holder }), ` (${l.type}) holds NaN/Inf in ${formatCount(l.objects)} object${l.objects === 1 ? '' : 's'} (#${l.seq})`));
+    }
+    body.append(ul);
   }
   if (report.hooks.length) {
     body.append(h('h3', { text: 'Hook events (--nan-hooks)' }));

@@ -93,7 +93,7 @@ describe('banner', () => {
 
 describe('NaN panel', () => {
   const report: NanReport = {
-    run: 'r', snapshots: 10, first: null, last_clean: null, began: [], followed: [], searched: 0, metrics: [], hooks: [],
+    run: 'r', snapshots: 10, first: null, last_clean: null, began: [], followed: [], searched: 0, metrics: [], sentinels: [], library: [], hooks: [],
   };
   it('says so when every snapshot is finite', () => {
     showNanPanel(report, { goto: () => {}, restore: () => {} });
@@ -114,6 +114,21 @@ describe('NaN panel', () => {
     (document.getElementById('nan-restore') as HTMLButtonElement).click();
     expect(restored).toEqual([4]);
     expect(document.getElementById('nan-panel')).toBeNull();
+  });
+  it('lists sentinels and library-held values apart', () => {
+    showNanPanel(
+      {
+        ...report,
+        sentinels: [{ name: 'best', value: 'inf', seq: 1, finite_from: 3 }],
+        library: [{ holder: 'fig', type: 'matplotlib.figure.Figure', seq: 9, objects: 2, nan: 0, posinf: 2, neginf: 2 }],
+      },
+      { goto: () => {}, restore: () => {} },
+    );
+    const text = document.getElementById('nan-panel')?.textContent ?? '';
+    expect(text).toContain('Not counted');
+    expect(text).toContain('best = +Inf sentinel, until #3');
+    expect(text).toContain('fig (matplotlib.figure.Figure) holds NaN/Inf in 2 objects');
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
   });
 });
 

@@ -38,7 +38,7 @@ def serve(session: Session, connection_file: str | None = None, store: str | Non
     report = session.restore_interactive(namespace)
     snapshot = session.snapshot
     title = (f"snapline: restored {snapshot.ref} of {snapshot.run.get('script')} "
-             f"({snapshot.meta.get('trigger')} at line {snapshot.meta.get('line')})")
+             f"({snapshot.where})")
     err.write(report.render(title) + "\n")
     err.flush()
 

@@ -12,7 +12,9 @@ import pickle
 import sys
 from typing import Any
 
+from .. import files
 from ..values import decode, key_suffix
+from . import verify
 from .report import Fidelity
 
 
@@ -51,6 +53,8 @@ class Rebuilder:
         self.failed: dict = {}  # node -> the Missing (or Withheld) it failed with
         self.building: set = set()
         self.paths_of_node: dict | None = None  # node -> its paths, made when needed
+        self.cells: dict = {}  # closure cells of rebuilt functions, by their first path
+        self.script_code: Any = None  # functions.ScriptCode, made when needed
 
     # -- entry points ----------------------------------------------------------
     def build(self, path: str) -> Any:
@@ -65,7 +69,7 @@ class Rebuilder:
             failed = self.failed[node]
             raise type(failed)(str(failed))
         try:
-            return self._build(path, node, digest)
+            obj = self._build(path, node, digest)
         except Missing as err:
             self.failed[node] = err
             raise
@@ -75,6 +79,11 @@ class Rebuilder:
         except Exception as err:  # noqa: BLE001 - name the object, restore the rest
             self.failed[node] = Missing(_reason(err))
             raise self.failed[node] from None
+        # Never call it restored when the round trip lost state: check.
+        difference = verify.difference(self.snapshot.record(digest), obj)
+        if difference is not None:
+            self.report.rebuilt_as(path, difference)
+        return obj
 
     # -- kinds -----------------------------------------------------------------
     def _build(self, path: str, node: int, digest: str) -> Any:
@@ -96,12 +105,21 @@ class Rebuilder:
         if kind == "array":
             return self._done(node, self._array(path, record))
         if kind == "reference":
+            if (record.get("extra") or {}).get("source") == "script":
+                return self._script_function(path, node, record)
             return self._done(node, self._reference(record))
         if kind == "container":
             return self._container(path, node, record)
         if kind == "instance":
-            if (record.get("extra") or {}).get("pandas"):
+            extra = record.get("extra") or {}
+            if extra.get("pandas"):
                 return self._done(node, self._frame(path, record))
+            if extra.get("closed_file"):
+                return self._done(node, files.rebuild_closed(extra["closed_file"]))
+            if extra.get("torch_optimizer"):
+                from . import optimizers
+
+                return optimizers.rebuild(self, path, node, record)
             return self._instance(path, node, record)
         if kind == "pickle":
             return self._done(node, self._pickle(path, record))
@@ -114,6 +132,9 @@ class Rebuilder:
     def _value(self, record: dict) -> Any:
         if "value" in record:
             return decode(record["value"])
+        if not record.get("chunks"):
+            # None: stores written before `"value": null` was kept dropped it.
+            return None
         data = self.snapshot.reader.read_blob(record.get("chunks") or [])
         return decode(json.loads(data))
 
@@ -267,6 +288,18 @@ class Rebuilder:
         except Exception as err:  # noqa: BLE001 - whatever the object's reduce raises
             raise Missing(f"unpickling failed: {_reason(err)}") from None
 
+    def _script_function(self, path: str, node: int, record: dict) -> Any:
+        """A function of the script: the one re-running its `def` made, or
+        (defined in a loop body or another function) rebuilt from the source."""
+        from . import functions
+
+        again = functions.defined_again(self.namespace, record.get("extra") or {})
+        if again is not None:
+            return self._done(node, again)
+        if self.script_code is None:
+            self.script_code = functions.ScriptCode(self.snapshot)
+        return functions.rebuild(self, path, node, record, self.script_code)
+
     def _reference(self, record: dict) -> Any:
         extra = record.get("extra") or {}
         what = extra.get("ref")
@@ -310,7 +343,9 @@ class Rebuilder:
 
     def _ndarray(self, path: str, record: dict, extra: dict) -> Any:
         np = _import("numpy")
-        dtype = np.dtype(extra.get("dtype_str") or record.get("dtype"))
+        fields = extra.get("dtype_fields")
+        dtype = (_structured(np, fields) if fields
+                 else np.dtype(extra.get("dtype_str") or record.get("dtype")))
         if dtype.hasobject:  # raw bytes are no Python objects (only a forged record has this)
             raise Missing(f"an array of dtype {dtype} cannot come from raw bytes")
         shape = tuple(record.get("shape") or ())
@@ -368,6 +403,18 @@ class Rebuilder:
             self.snapshot.reader.read_into(record.get("chunks") or [], address, nbytes)
         except _native.DamagedError as err:
             raise Missing(f"damaged in the store: {err}") from None
+
+
+def _structured(np: Any, fields: dict) -> Any:
+    """A structured dtype from arrays.py's `dtype_fields`."""
+    def fmt(value: Any) -> Any:
+        if isinstance(value, list):  # a nested structure: [name, format, offset]...
+            return np.dtype({"names": [v[0] for v in value], "formats": [fmt(v[1]) for v in value],
+                             "offsets": [v[2] for v in value]})
+        return value
+
+    return np.dtype({"names": fields["names"], "formats": [fmt(f) for f in fields["formats"]],
+                     "offsets": fields["offsets"], "itemsize": fields["itemsize"]})
 
 
 def _with_strides(np: Any, a: Any, strides: Any) -> Any:

@@ -20,7 +20,7 @@ def interact(session: Session, *, command: str | None = None, json_out: bool = F
     namespace = module.__dict__
     report = session.restore_interactive(namespace)
     title = (f"snapline: restored {session.snapshot.ref} of {session.snapshot.run.get('script')} "
-             f"({session.snapshot.meta.get('trigger')} at line {session.snapshot.meta.get('line')})")
+             f"({session.snapshot.where})")
     if json_out:
         import json
 
@@ -33,8 +33,7 @@ def interact(session: Session, *, command: str | None = None, json_out: bool = F
         sys.stderr.write(report.render(title) + "\n")
         sys.stderr.flush()
     if command is not None:
-        exec(compile(command, "<snapline -c>", "exec"), namespace)  # noqa: S102 - the user's
-        return 0
+        return run_command(command, namespace)
     try:
         from IPython import start_ipython
     except ImportError:
@@ -45,3 +44,32 @@ def interact(session: Session, *, command: str | None = None, json_out: bool = F
     banner = f"Python {sys.version.split()[0]} — the snapshot's variables are in scope; Ctrl-D to leave"
     code.interact(banner=banner, local=namespace, exitmsg="")
     return 0
+
+
+def run_command(command: str, namespace: dict) -> int:
+    """Runs `-c CODE` as `python -c` would: an uncaught exception prints the
+    traceback of the user's code only (`File "<string>"`, and the script's
+    functions it called), then exit status 1; SystemExit goes through."""
+    try:
+        code = compile(command, "<string>", "exec")
+        exec(code, namespace)  # noqa: S102 - the user's own code
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - reported as python would
+        tb = exc.__traceback__
+        # Our own frames come first (this function); the user's follow.
+        while tb is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+            tb = tb.tb_next
+        if isinstance(exc, SyntaxError):
+            tb = None
+        exc.__traceback__ = tb
+        sys.excepthook(type(exc), exc, tb)
+        sys.stderr.flush()
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
+
+
+def _is_ours(filename: str) -> bool:
+    from ..runner import _is_ours as ours
+
+    return ours(filename)

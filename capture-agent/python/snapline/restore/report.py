@@ -10,13 +10,20 @@ from dataclasses import dataclass, field
 @dataclass
 class Fidelity:
     restored: list = field(default_factory=list)  # root names restored exactly
-    rebuilt: list = field(default_factory=list)  # (path, how it differs)
+    # (path, how it differs): a root listed here (or with a path under it) is
+    # not in `restored`.
+    rebuilt: list = field(default_factory=list)
     missing: list = field(default_factory=list)  # (path, why)
     withheld: list = field(default_factory=list)  # (path, why): safe mode did not load it
     notes: list = field(default_factory=list)  # lines about the session itself
 
     def rebuilt_as(self, path: str, how: str) -> None:
         self.rebuilt.append((path, how))
+
+    def differs(self, root: str) -> bool:
+        """Whether `root` or anything under it was rebuilt differently."""
+        return any(p == root or (p.startswith(root) and p[len(root)] in ".[{")
+                   for p, _ in self.rebuilt)
 
     def lost(self, path: str, why: str) -> None:
         if all(p != path for p, _ in self.missing):

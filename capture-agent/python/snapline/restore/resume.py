@@ -9,6 +9,7 @@ as `__snapline_resume__`."""
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 from typing import Any
@@ -144,11 +145,11 @@ class Resume:
         snap = session.snapshot
         self.parent = (snap.run_id, snap.seq)
 
-    def instrument(self, path: str) -> tuple:
+    def instrument(self, path: str, first_loop_id: int = 0) -> tuple:
         from ..rewrite import instrument_tree
 
         assert self.plan is not None
-        instrumented = instrument_tree(self.plan.module, path)
+        instrumented = instrument_tree(self.plan.module, path, first_loop_id)
         return instrumented.code, instrumented.loops
 
 
@@ -246,6 +247,44 @@ def _static_reasons(session: Session) -> list:
     return reasons
 
 
+def _outside_script(position: dict, script: str) -> dict | None:
+    """The innermost frame of the position that is not the script's (a
+    module of the project the script imported), or None."""
+    for frame in reversed(position.get("frames") or []):
+        where = frame.get("file")
+        if where and os.path.abspath(where) != os.path.abspath(script):
+            return frame
+    return None
+
+
+def _refuse_inside_modules(session: Session, position: dict, script: str) -> None:
+    """A snapshot taken inside an imported module's code cannot be resumed
+    (the continuation rebuilds the script's frames only): one line naming
+    where it was and the nearest snapshot that can be resumed instead."""
+    frame = _outside_script(position, script)
+    if frame is None:
+        return
+    snap = session.snapshot
+    try:
+        metas = json.loads(session.reader.snapshots(snap.run_id))
+    except Exception:  # noqa: BLE001 - then none is named
+        metas = []
+    candidates = [m for m in metas if m.get("trigger") != "exit" and m.get("position")
+                  and (m["position"].get("at") or "line") != "line"
+                  and not m["position"].get("framework")
+                  and _outside_script(m["position"], script) is None]
+    nearest = min(candidates, key=lambda m: (abs(m["seq"] - snap.seq), m["seq"]),
+                  default=None)
+    instead = (f"resume from {snap.run_id}@{nearest['seq']} instead (the nearest snapshot "
+               f"in {os.path.basename(script)} itself, line {nearest.get('line')})"
+               if nearest is not None else "no snapshot of this run is in the script itself")
+    frames = position.get("frames") or []
+    line = snap.meta.get("line") if frame is frames[-1] else frame.get("line")
+    raise RestoreError(f"{snap.ref} was taken inside {frame.get('file')}:{line} "
+                       f"({frame.get('name')}), a module the script imported, which resume "
+                       f"cannot re-enter; {instead}, or restore {snap.ref} at a prompt")
+
+
 def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
     """Resumes the script from `ref`. It runs the script's code: a run
     imported from elsewhere needs `trust` (--trust)."""
@@ -265,8 +304,13 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
     if not position:
         raise RestoreError(f"{snap.ref} does not record where the script was (it was captured "
                            "by an older Snapline); it can be restored at a prompt, not resumed")
-    session.check_packages()
+    if position.get("framework"):  # taken inside Trainer.train() / fit(): its own resume
+        from ..frameworks.resume import resume_framework
+
+        return resume_framework(session, store, force=force)
     path = session.script_path
+    _refuse_inside_modules(session, position, path)
+    session.check_packages()
     stored = snap.script_source()
     try:
         with open(path, "rb") as f:
@@ -303,7 +347,9 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
         if not force:
             sys.stderr.write("snapline: error: not resuming; pass --force to resume anyway\n")
             return 1
-    where = f"line {line}"
+    # A statement snapshot's line is the statement that had just run.
+    where = {"statement": f"after line {line}", "loop_done": f"after the loop at line {line}"}.get(
+        position.get("at"), f"line {line}")
     loops = position.get("loops") or []
     if loops:
         where += " (loop iteration " + ", ".join(str(loop.get("count")) for loop in loops) + ")"
@@ -324,7 +370,8 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
     from ..runner import run
 
     try:
-        run(argv[0] if argv else path, argv[1:], options, resume=job, script_path=path)
+        run(argv[0] if argv else path, argv[1:], options, resume=job, script_path=path,
+            module_name=lineage.get("module"))
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

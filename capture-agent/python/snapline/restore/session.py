@@ -126,8 +126,11 @@ class Session:
         if self.policy is None:
             for dist in lineage_packages:
                 needed.setdefault(import_names.get(dist, dist), [])
+        # The run's own modules (engine.py beside the script) are found in its
+        # directory once the environment is entered; their import says if not.
+        local = {name.split(".", 1)[0] for name in (self.snapshot.lineage.get("modules") or {})}
         for module, paths in sorted(needed.items()):
-            if module in sys.modules:
+            if module in sys.modules or module in local:
                 continue
             if self.policy is not None and module not in SAFE_MODULES:
                 continue  # withheld anyway
@@ -187,15 +190,24 @@ class Session:
             sys.argv = [str(a) for a in argv]
         if self.policy is not None:
             return  # no modules from the run's directory: importing runs their code
-        script_dir = os.path.dirname(os.path.realpath(self.script_path))
-        if script_dir not in sys.path[:1]:
-            sys.path.insert(0, script_dir)
+        # A run of `-m package.module` had the working directory first, as python -m does.
+        first = (os.getcwd() if lineage.get("module")
+                 else os.path.dirname(os.path.realpath(self.script_path)))
+        if first not in sys.path[:1]:
+            sys.path.insert(0, first)
 
     def main_module(self) -> types.ModuleType:
         """A fresh `__main__` (pickles of the script's classes look there)."""
         from ..runner import _main_module
 
-        return _main_module(self.script_path)
+        module = _main_module(self.script_path)
+        name = self.snapshot.lineage.get("module")
+        if isinstance(name, str) and name:
+            # Run with -m: the package its relative imports start from.
+            is_package = os.path.basename(self.script_path) == "__main__.py"
+            module.__package__ = name if is_package and not name.endswith(".__main__") else (
+                name.rpartition(".")[0])
+        return module
 
     def run_statements(self, statements: list, namespace: dict) -> None:
         """Runs re-run statements one by one; an import that fails names
@@ -230,7 +242,8 @@ class Session:
                 continue
             try:
                 namespace[name] = rebuilder.build(path)
-                self.report.restored.append(name)
+                if not self.report.differs(path):
+                    self.report.restored.append(name)
             except Missing as err:
                 report_failure(self.report, path, err)
 
@@ -241,7 +254,8 @@ class Session:
         for name, path in sorted(self.roots.frames.get(prefix, {}).items()):
             try:
                 out[name] = rebuilder.build(path)
-                self.report.restored.append(path)
+                if not self.report.differs(path):
+                    self.report.restored.append(path)
             except Missing as err:
                 report_failure(self.report, path, err)
         return out
@@ -315,6 +329,14 @@ class Session:
             namespace.update(local)
             if local:
                 self.report.notes.append(f"the locals of {prefix}() are in scope")
+        framework = (self.snapshot.meta.get("position") or {}).get("framework")
+        if framework and "trainer" in self.roots.frames:
+            # Inside Trainer.train() / fit(): the trainer's model, optimizer,
+            # lr_scheduler, trainer_state (frameworks/) are in scope by those names.
+            local = self.frame_locals("trainer", namespace)
+            namespace.update(local)
+            self.report.notes.append(f"the {framework.get('name')} trainer's "
+                                     + ", ".join(sorted(local)) + " are in scope")
         if shadowed:
             self.report.notes.append("locals shadow globals: " + ", ".join(sorted(set(shadowed))))
         self.restore_rng(namespace)

@@ -79,6 +79,16 @@ class Snapshot:
         return f"{self.run_id}@{self.seq}"
 
     @property
+    def where(self) -> str:
+        """What took the snapshot and where: `iteration at line 12`, `exit at
+        the end of the script` (an exit snapshot has no line)."""
+        trigger = self.meta.get("trigger") or "snapshot"
+        line = self.meta.get("line")
+        if line is None:
+            return f"{trigger} at the end of the script" if trigger == "exit" else trigger
+        return f"{trigger} at line {line}"
+
+    @property
     def lineage(self) -> dict:
         return self.run.get("lineage") or {}
 

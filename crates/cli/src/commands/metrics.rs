@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use snapline_query::{axis_series, list_series, AxisSeries, XAxis};
+use snapline_query::{axis_series, list_all_series, list_series, AxisSeries, XAxis};
 
 use crate::commands::{open_store, print_json};
 use crate::format;
@@ -31,12 +31,17 @@ pub fn metrics(
     run: &str,
     names: &[String],
     axis: XAxis,
+    include_constants: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let store = open_store(store)?;
     let run = store.resolve_run(run)?;
     if names.is_empty() {
-        let all = list_series(&store, &run)?;
+        let all = if include_constants {
+            list_all_series(&store, &run)?
+        } else {
+            list_series(&store, &run)?
+        };
         if json {
             let series = all
                 .iter()

@@ -76,7 +76,7 @@ fn print_report(r: &NanReport) {
     }
     let Some(first) = &r.first else {
         println!(
-            "run {}: no NaN or Inf in its {} snapshots{}",
+            "run {}: no NaN or Inf in the program's state in its {} snapshots{}",
             r.run,
             r.snapshots,
             if r.metrics.is_empty() {
@@ -86,6 +86,7 @@ fn print_report(r: &NanReport) {
             }
         );
         print_metrics(r);
+        print_apart(r);
         print_hooks(r);
         return;
     };
@@ -138,7 +139,44 @@ fn print_report(r: &NanReport) {
         );
     }
     print_metrics(r);
+    print_apart(r);
     print_hooks(r);
+}
+
+/// What is non-finite by design and therefore not reported: the user's
+/// sentinels and the values library objects hold.
+fn print_apart(r: &NanReport) {
+    if !r.sentinels.is_empty() {
+        println!("\nsentinels (±Inf from their first value, by design; not counted):");
+        for s in &r.sentinels {
+            let until = match s.finite_from {
+                Some(seq) => format!("until snapshot {seq}"),
+                None => "throughout".to_owned(),
+            };
+            println!("  {} = {} {until}", s.name, format::number(s.value));
+        }
+    }
+    if !r.library.is_empty() {
+        println!("\nheld by library objects by design (ignored):");
+        for h in &r.library {
+            let mut kinds = Vec::new();
+            if h.nan > 0 {
+                kinds.push("NaN");
+            }
+            if h.posinf > 0 || h.neginf > 0 {
+                kinds.push("±Inf");
+            }
+            println!(
+                "  {} ({}) holds {} in {} object{} (snapshot {})",
+                h.holder,
+                h.type_name,
+                kinds.join(" and "),
+                h.objects,
+                if h.objects == 1 { "" } else { "s" },
+                h.seq
+            );
+        }
+    }
 }
 
 fn print_metrics(r: &NanReport) {

@@ -37,8 +37,19 @@ pub struct RunArgs {
     #[arg(long)]
     nan_hooks: bool,
 
-    /// The script, then its own arguments.
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "SCRIPT [ARGS]...")]
+    /// Do not read the scalar variables loops assign at every iteration
+    /// (their metric points then come from snapshots only).
+    #[arg(long)]
+    no_loop_metrics: bool,
+
+    /// Run a module instead of a script, as `python -m` does:
+    /// `snapline run [OPTIONS] -m package.module [ARGS]...` (what follows
+    /// the module is its arguments).
+    #[arg(short = 'm')]
+    module: bool,
+
+    /// The script (with -m: the module), then its own arguments.
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, value_name = "SCRIPT|MODULE [ARGS]...")]
     script_and_args: Vec<String>,
 }
 
@@ -46,7 +57,7 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some((script, script_args)) = args.script_and_args.split_first() else {
         bail!("no script given: snapline run [OPTIONS] script.py [ARGS]...");
     };
-    if !Path::new(script).is_file() {
+    if !args.module && !Path::new(script).is_file() {
         bail!("no such script: {script} (check the path; snapline's own options go before the script)");
     }
     let python = python::choose(args.python, None);
@@ -69,7 +80,15 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.nan_hooks {
         cmd.arg("--nan-hooks");
     }
-    cmd.arg("--").arg(script).args(script_args);
+    if args.no_loop_metrics {
+        cmd.arg("--no-loop-metrics");
+    }
+    if args.module {
+        // The agent finds the module (or says, as python does, that there is none).
+        cmd.arg("-m").arg(script).args(script_args);
+    } else {
+        cmd.arg("--").arg(script).args(script_args);
+    }
 
     python::run_attached(cmd, python.as_os_str())
 }
