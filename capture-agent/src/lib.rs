@@ -4,10 +4,12 @@
 //! does the heavy, GIL-free part: hashing and scanning array buffers,
 //! chunking blobs, deduplicating against the store, and streaming new chunks
 //! and snapshot commits to the background writer; and, for restore,
-//! reading chunks back straight into array buffers.
+//! reading chunks back straight into array buffers, and the Landlock
+//! sandbox a restore of a foreign snapshot runs in.
 
 mod reader;
 mod recorder;
+mod sandbox;
 mod scalars;
 mod writer;
 
@@ -36,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<recorder::Recorder>()?;
     m.add_class::<scalars::ScalarTracker>()?;
     reader::register(m)?;
+    sandbox::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;
     m.add("CHUNK_SIZE", snapline_array_scan::CHUNK_SIZE)?;
     Ok(())

@@ -74,6 +74,17 @@ impl Reader {
                 .checked_add(len)
                 .ok_or_else(|| DamagedError::new_err("chunk sizes overflow"))?;
         }
+        // Bounded work from declared sizes: a record listing one chunk
+        // thousands of times (or many chunks) cannot make this process
+        // allocate more than the machine has.
+        let ceiling = snapline_store::read_ceiling();
+        if total as u64 > ceiling {
+            return Err(DamagedError::new_err(format!(
+                "its {} chunks declare {total} bytes, more than this machine's memory \
+                 ({ceiling} bytes): the record is damaged or forged",
+                hashes.len()
+            )));
+        }
         Ok((pieces, total))
     }
 }
@@ -200,7 +211,11 @@ impl Reader {
         hashes: Vec<String>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let (pieces, total) = self.pieces(&hashes)?;
-        let mut out = vec![0u8; total];
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(total).map_err(|_| {
+            DamagedError::new_err(format!("cannot allocate {total} bytes to read it"))
+        })?;
+        out.resize(total, 0);
         py.detach(|| fill(&pieces, &mut out)).map_err(store_err)?;
         Ok(PyBytes::new(py, &out))
     }

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde::Deserialize;
-use snapline_array_scan::{hash_bytes, scan, ChunkHash, DType, StatsCache, CHUNK_SIZE};
+use snapline_array_scan::{
+    content_chunks, hash_bytes, scan, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+};
 use snapline_store::{
     EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta,
     Store,
@@ -215,8 +217,26 @@ impl Recorder {
         })
     }
 
+    /// Stores a serialized value (the JSON of a large list, dict or set) in
+    /// content-defined chunks, so that a container changed in a few places
+    /// stores only the chunks around those places; returns the chunk hashes
+    /// (their concatenation is `data`).
+    fn put_value(&self, py: Python<'_>, data: &[u8]) -> PyResult<Vec<String>> {
+        self.check_owner()?;
+        py.detach(|| {
+            let hashes: Vec<_> = content_chunks(data)
+                .into_iter()
+                .map(|r| (hash_bytes(&data[r.clone()]), r.start, r.len()))
+                .collect();
+            self.store_chunks(data, &hashes)?;
+            Ok(hashes.iter().map(|(h, _, _)| h.to_hex()).collect())
+        })
+    }
+
     /// Queues the commit of one snapshot; returns (bytes_new, bytes_reused)
-    /// counted since the previous commit.
+    /// counted since the previous commit. `bytes_new` counts everything the
+    /// snapshot writes: new chunks, and its catalog rows (the snapshot,
+    /// object records, entries, metric points: about the JSON's length).
     fn commit(&self, py: Python<'_>, snapshot_json: &str) -> PyResult<(u64, u64)> {
         self.check_owner()?;
         py.detach(|| {
@@ -228,6 +248,8 @@ impl Recorder {
                 *c = Counters::default();
                 taken
             };
+            // The catalog rows, about as long as their JSON here.
+            let bytes_new = bytes_new + snapshot_json.len() as u64;
             let mut meta = snap.meta;
             meta.bytes_new = i64::try_from(bytes_new).unwrap_or(i64::MAX);
             meta.bytes_reused = i64::try_from(bytes_reused).unwrap_or(i64::MAX);

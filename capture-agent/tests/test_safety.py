@@ -196,3 +196,46 @@ def test_classes_with_finalizers_get_no_instance_without_constructor() -> None:
     policy = Policy("t")
     assert "__del__" in (policy.built_class_reason(Child) or "")
     assert policy.built_class_reason(collections.OrderedDict) is None
+
+
+def test_only_exact_numpy_classes_load(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    target = tmp_path / "mapped"
+    with pytest.raises(Withheld, match="numpy.memmap"):
+        load(calls(np.memmap, str(target), "uint8", "w+", 0, (4,)))
+    assert not target.exists()
+    with pytest.raises(Withheld):
+        load(pickle.dumps(np.rec.array([(1, 2.0)], names="a,b")))
+    assert load(pickle.dumps(np.arange(3))).tolist() == [0, 1, 2]
+
+
+def test_build_applies_only_to_objects_the_pickle_created() -> None:
+    def text(s: str) -> bytes:
+        return b"\x8c" + bytes([len(s)]) + s.encode()
+
+    forged = (b"\x80\x04" + text("fractions") + text("Fraction") + b"\x93N}"
+              + text("pwned") + b"K\x01s\x86b.")
+    with pytest.raises(Withheld, match="did not create"):
+        load(forged)
+    assert not hasattr(fractions.Fraction, "pwned")
+    assert load(pickle.dumps(collections.OrderedDict(a=1))) == {"a": 1}
+
+
+def test_no_new_module_is_imported_and_no_main_ever() -> None:
+    policy = Policy("t")
+    assert "__main__" in (policy.global_reason("numpy.f2py.__main__", "main") or "")
+    loaded = "numpy.f2py" in sys.modules  # torch's import may have loaded it
+    reason = policy.module_reason("numpy.f2py") or ""
+    assert ("reaches files" if loaded else "imports nothing new") in reason, reason
+    assert ("numpy.f2py" in sys.modules) == loaded
+    assert policy.module_reason("math", "sqrt") is None
+
+
+def test_references_that_reach_the_system_are_withheld() -> None:
+    policy = Policy("t")
+    for module, name in (("builtins", "exec"), ("builtins", "open"), ("os", "system"),
+                         ("numpy", "save"), ("numpy", "fromfile"), ("subprocess", "run")):
+        assert policy.module_reason(module, name) is not None, (module, name)
+    for module, name in (("builtins", "max"), ("math", "sqrt"), ("numpy", "mean"),
+                         ("operator", "add"), ("collections", "OrderedDict")):
+        assert policy.module_reason(module, name) is None, (module, name)

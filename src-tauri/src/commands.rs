@@ -8,9 +8,9 @@ use snapline_bundle::{export_bundle as write_bundle, import_bundle as read_bundl
 use snapline_query::{
     array_picture as query_picture, changed_paths, diff_snapshots as query_diff, first_nonfinite,
     list_runs as query_runs, list_series, object_history as query_history, resolve_snapshot,
-    run_log, run_summary, show_object, show_snapshot, ArrayPicture, DiffOptions, NanReport,
-    ObjectView, RunSummary, SeriesView, SnapshotDiff, SnapshotRef, StatsPoint, TensorFormat,
-    ViewOptions,
+    run_log, run_summary, run_warnings, show_object, show_snapshot, AgentWarning, ArrayPicture,
+    DiffOptions, NanReport, ObjectView, RunSummary, SeriesView, SnapshotDiff, SnapshotRef,
+    StatsPoint, TensorFormat, ViewOptions,
 };
 use snapline_store::Store;
 use tauri::{Emitter, Runtime, State};
@@ -122,11 +122,13 @@ pub async fn open_run(state: State<'_, AppState>, run: String) -> Answer<RunView
     }
     let series = list_series(&store, &summary.id)?;
     let nan = first_nonfinite(&store, &summary.id)?;
+    let (_, warnings) = run_warnings(&store, &summary.id)?;
     Ok(RunView {
         run: summary,
         snapshots,
         series,
         nan: nan.first.is_some().then_some(nan),
+        warnings,
     })
 }
 
@@ -238,6 +240,13 @@ pub async fn first_nan(state: State<'_, AppState>, run: String) -> Answer<NanRep
     let store = store(&state)?;
     let id = store.resolve_run(&run)?;
     Ok(first_nonfinite(&store, &id)?)
+}
+
+/// What the capture agent could not do in a run (`snapline warnings RUN`).
+#[tauri::command]
+pub async fn agent_warnings(state: State<'_, AppState>, run: String) -> Answer<Vec<AgentWarning>> {
+    let store = store(&state)?;
+    Ok(run_warnings(&store, &run)?.1)
 }
 
 /// A shell-quoted word (single quotes unless it is plain).

@@ -54,6 +54,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::array_picture,
             commands::diff_snapshots,
             commands::first_nan,
+            commands::agent_warnings,
             commands::restore_command,
             commands::export_bundle,
             commands::import_bundle,

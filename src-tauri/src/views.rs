@@ -3,7 +3,7 @@
 //! these (tests/bindings.rs), never written by hand.
 
 use serde::Serialize;
-use snapline_query::{NanReport, ObjectView, RunSummary, SeriesInfo, SnapshotRow};
+use snapline_query::{AgentWarning, NanReport, ObjectView, RunSummary, SeriesInfo, SnapshotRow};
 use ts_rs::TS;
 
 /// The store the app has open.
@@ -31,6 +31,9 @@ pub struct RunView {
     /// The first non-finite snapshot and what followed; null when the run
     /// never went non-finite.
     pub nan: Option<NanReport>,
+    /// What the capture agent could not do (a snapshot that failed...),
+    /// oldest first; empty when nothing went wrong.
+    pub warnings: Vec<AgentWarning>,
 }
 
 /// The variables at one snapshot, and which changed since the one before.

@@ -302,3 +302,53 @@ fn a_store_from_a_newer_version_is_a_message() {
     assert!(error.contains("999"), "{error}");
     assert!(call(&w, "list_runs", json!({})).is_err());
 }
+
+#[test]
+fn agent_warnings_show_in_the_run_list_and_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let quiet = diverging(tmp.path());
+    let mut run = SyntheticRun::create(tmp.path(), "train.py").unwrap();
+    run.snapshot(&[("w", &weights(1.0, 4))], &[("loss", 1.0)])
+        .unwrap();
+    let started = run.store.run(&run.run).unwrap().started_at;
+    let failure = "snapshot failed: UnicodeEncodeError: surrogates not allowed\nTraceback (most recent call last):\n  File \"agent.py\", line 1";
+    run.store
+        .add_warning(&run.run, started + 2.5, failure)
+        .unwrap();
+    run.store
+        .add_warning(&run.run, started + 4.0, "capture stopped")
+        .unwrap();
+    let id = run.run.clone();
+    let (_app, w) = app(tmp.path(), None);
+
+    let runs = call(&w, "list_runs", json!({})).unwrap();
+    let count = |run: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == run)
+            .unwrap()["warnings"]
+            .clone()
+    };
+    assert_eq!(count(&id), 2);
+    assert_eq!(count(&quiet), 0);
+
+    let view = call(&w, "open_run", json!({"run": id})).unwrap();
+    assert_eq!(view["run"]["warnings"], 2);
+    let listed = view["warnings"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed[0]["summary"],
+        "snapshot failed: UnicodeEncodeError: surrogates not allowed"
+    );
+    assert_eq!(listed[0]["message"], failure);
+    assert_eq!(listed[0]["offset"], 2.5);
+    assert_eq!(listed[1]["summary"], "capture stopped");
+
+    let again = call(&w, "agent_warnings", json!({"run": &id[..6]})).unwrap();
+    assert_eq!(again, view["warnings"]);
+    let none = call(&w, "open_run", json!({"run": quiet})).unwrap();
+    assert_eq!(none["warnings"], json!([]));
+    let err = call(&w, "agent_warnings", json!({"run": "nope"})).unwrap_err();
+    assert!(err.contains("nope"), "{err}");
+}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import python_has
+from conftest import line_of, python_has
 
 HF_SCRIPT = """
 import sys
@@ -262,8 +262,12 @@ def test_exception_inside_fit(sl, tmp_path, need_torch):
     assert (captured.returncode, captured.stdout, captured.stderr) == (
         plain.returncode, plain.stdout, plain.stderr)  # the same traceback, exit status 1
     assert plain.returncode == 1 and "the loss diverged" in plain.stderr
-    failed = next(row for row in sl.log() if row.get("label") == "exception in Trainer.fit()")
-    assert failed["trigger"] == "exception"
+    # One post-mortem snapshot: the framework's, with the trainer's roots and
+    # the locals of the script's training_step the exception went through.
+    (failed,) = [row for row in sl.log() if row["trigger"] == "exception"]
+    assert failed["label"] == "exception in Trainer.fit()"
+    assert failed["line"] == line_of(script, 'raise RuntimeError("the loss diverged")')
     objects = sl.objects(f"last@{failed['seq']}")
+    assert "training_step:loss" in objects
     assert objects["trainer:trainer_state"]["kind"] in ("container", "value")
     assert "model" in objects["trainer:model"]["aliases"]

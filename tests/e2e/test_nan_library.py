@@ -78,7 +78,9 @@ def test_a_divergence_after_plotting_is_found_at_its_epoch(sl, tmp_path):
     epoch = first_bad_epoch(plain.stdout)
     assert 2 < epoch < EPOCHS - 2, "the divergence must come well after plotting"
 
-    done = sl.capture(script, "50", str(EPOCHS), cwd=tmp_path)
+    # Every epoch (these toy epochs are shorter than their snapshots: the
+    # time budget alone would skip some).
+    done = sl.capture(script, "50", str(EPOCHS), cwd=tmp_path, opts=("--outer-every", "0"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == plain.stdout, "capture changed the program's output"
     r = sl.cli("nan")
@@ -167,7 +169,7 @@ def test_a_torch_divergence_after_plotting_with_a_plateau_scheduler(sl, tmp_path
         r"^epoch (\d+) loss (\S+) \|w\| (\S+)$", plain.stdout, re.MULTILINE)
         if {m.group(2), m.group(3)} & {"inf", "nan"}]
     assert bad and bad[0] > 1, plain.stdout
-    done = sl.capture(script, "0.5", cwd=tmp_path)
+    done = sl.capture(script, "0.5", cwd=tmp_path, opts=("--outer-every", "0"))  # every epoch
     assert done.returncode == 0, done.stderr
     r = sl.cli("nan")
     assert r["first"]["loops"] == [bad[0] + 1], r["first"]

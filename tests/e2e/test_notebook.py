@@ -302,3 +302,63 @@ def test_kernel_vocabulary_loop_makes_curves(kernel: Kernel, store: Path) -> Non
     kernel.ok("vocab.clear()")
     kernel.ok(f"%snapline checkout {seq}")
     assert kernel.ok("print(len(vocab))")["stdout"].strip() == str(size)
+
+
+def test_kernel_project_modules_and_unload(kernel: Kernel, store: Path, tmp_path: Path) -> None:
+    """A notebook importing the project's own module (in its working
+    directory): that module's loops are safe points with their locals; and
+    after %unload_ext, functions instrumented while loaded still run."""
+    kernel.ok(f"import os\nos.chdir({str(tmp_path)!r})")
+    (tmp_path / "engine.py").write_text(textwrap.dedent("""
+        def train_one_epoch(weights, batches):
+            total = 0.0
+            for batch in batches:
+                loss = sum(w * b for w, b in zip(weights, batch))
+                total += loss
+            return total
+    """))
+    kernel.ok("%load_ext snapline")
+    kernel.ok("""
+        import sys
+        sys.path.insert(0, ".")
+        import snapline
+        from engine import train_one_epoch
+
+        def run(epochs):
+            out = []
+            for epoch in range(epochs):
+                out.append(train_one_epoch([0.5, 0.25], [[1, 2], [3, 4], [5, 6]]))
+            return out
+    """)
+    assert kernel.ok("print(run(2))")["stdout"].strip() == "[7.5, 7.5]"
+    kernel.ok("%snapline log")
+    (loss,) = sl_json(store, "metrics", "last", "train_one_epoch:loss")
+    assert [p["value"] for p in loss["points"]][:3] == [1.0, 2.5, 4.0]
+    kernel.ok("%unload_ext snapline")
+    # Instrumented code after unloading: the hooks are there and do nothing.
+    assert kernel.ok("print(run(1))")["stdout"].strip() == "[7.5]"
+
+
+def test_kernel_budget_magic(kernel: Kernel, store: Path) -> None:
+    """`%snapline budget`: with none, every iteration of a cell's loop is a
+    snapshot; with one, a tight loop growing its state is snapshotted less
+    often, said once in the cell's stderr."""
+    kernel.ok("%load_ext snapline")
+    assert "2% of the time" in kernel.ok("%snapline budget")["stdout"]
+    assert "no budget" in kernel.ok("%snapline budget 0")["stdout"]
+    grow = """
+        tokens = []
+        for i in range({n}):
+            tokens.append(f"t{i % 97}")
+    """
+    kernel.ok(grow.replace("{n}", "200"))
+    kernel.ok("%snapline log")  # waits for the writer
+    rows = sl_json(store, "log", "last")
+    assert len([r for r in rows if r["trigger"] == "iteration"]) == 200
+    assert "1% of the time" in kernel.ok("%snapline budget 1%")["stdout"]
+    out = kernel.ok(grow.replace("{n}", "20000"))
+    assert out["stderr"].count("snapshotted less often") == 1, out["stderr"]
+    kernel.ok("%snapline log")
+    rows = sl_json(store, "log", "last")
+    assert len([r for r in rows if r["trigger"] == "iteration"]) < 200 + 2000
+    assert "percentage" in kernel.ok("%snapline budget lots")["stdout"]

@@ -197,7 +197,7 @@ def test_dash_m_runs_a_package_module_like_python(sl, tmp_path):
     plain = run([PYTHON, "-m", "pkg.train", "--epochs", "2"], cwd=root)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.endswith("as __main__ pkg True\n")
-    captured = run([BIN, "--store", sl.store, "run", "--inner-every", "0", "-m", "pkg.train",
+    captured = run([BIN, "--store", sl.store, "run", "--python", PYTHON, "--inner-every", "0", "-m", "pkg.train",
                     "--epochs", "2"], cwd=root)
     assert_same_output(plain, captured)
     via_python = run([PYTHON, "-m", "snapline", "run", "--store", tmp_path / "other", "-m",
@@ -230,7 +230,7 @@ def test_dash_m_with_a_module_that_does_not_exist(sl, tmp_path):
     package(root)
     for name in ("nosuch", "pkg.nosuch", "pkg"):
         plain = run([PYTHON, "-m", name], cwd=root)
-        captured = run([BIN, "--store", sl.store, "run", "-m", name], cwd=root)
+        captured = run([BIN, "--store", sl.store, "run", "--python", PYTHON, "-m", name], cwd=root)
         assert_same_output(plain, captured)
         assert captured.returncode == 1 and "No module named" in captured.stderr
     listing = run([BIN, "--store", sl.store, "runs", "--json"])

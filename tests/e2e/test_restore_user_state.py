@@ -136,7 +136,10 @@ out["next"] = f"step {step} loss {loss.item()!r} weight {model[0].weight.detach(
     assert got["lr"] == [1.0, 0.5, 0.25]
     # The step after restore is the one the run took next, bit for bit.
     assert got["next"] == stdout.splitlines()[3]
-    assert "missing:" not in report and "rebuilt:" not in report, report
+    # Only `loss` (the closure's last result, with its graph) is not exact,
+    # and the report says so (issue #21).
+    assert "missing:" not in report and "rebuilt:  1" in report, report
+    assert "loss: autograd history not restored" in report, report
 
 
 def test_lbfgs_resume_mid_loop_reaches_the_same_end(lbfgs_run):

@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
+import type { AgentWarning } from './bindings/AgentWarning';
 import type { ArrayPicture } from './bindings/ArrayPicture';
 import type { AppError } from './bindings/AppError';
 import type { ConsoleExit } from './bindings/ConsoleExit';
@@ -131,6 +132,11 @@ export function diffSnapshots(a: string, b: string): Promise<SnapshotDiff> {
 
 export function firstNan(run: string): Promise<NanReport> {
   return call('first_nan', { run });
+}
+
+/** What the capture agent could not do in a run (`snapline warnings RUN`). */
+export function agentWarnings(run: string): Promise<AgentWarning[]> {
+  return call('agent_warnings', { run });
 }
 
 export function restoreCommand(snapshot: string, mode: RestoreMode): Promise<string> {

@@ -30,6 +30,7 @@ vi.mock('./api', async (importOriginal) => {
     objectHistory: vi.fn(),
     diffSnapshots: vi.fn(),
     firstNan: vi.fn(),
+    agentWarnings: vi.fn(),
     restoreCommand: vi.fn(),
     restoreResume: vi.fn(),
     resumeStatus: vi.fn(),
@@ -65,6 +66,7 @@ const RUN: RunSummary = {
   lineage: {},
   origin: null,
   last_metrics: [],
+  warnings: 0,
 };
 
 function snap(seq: number): SnapshotMeta {
@@ -107,6 +109,7 @@ function view(count = 5): RunView {
       { name: 'lr', points: count },
     ],
     nan: NAN,
+    warnings: [],
   };
 }
 
@@ -299,6 +302,44 @@ describe('app', () => {
     $<HTMLButtonElement>('#nan-panel [data-goto="2"]')?.click();
     expect($('#timeline')?.dataset.seq).toBe('2');
     expect($('#nan-panel')).toBeNull();
+  });
+
+  it('shows a run’s agent warnings: a badge in the list and the header, the list in a panel', async () => {
+    const failed = {
+      time: RUN.started_at + 3.5,
+      offset: 3.5,
+      summary: 'snapshot failed: UnicodeEncodeError: surrogates not allowed',
+      message: 'snapshot failed: UnicodeEncodeError: surrogates not allowed\nTraceback (most recent call last):\n  File "agent.py", line 1',
+    };
+    const stopped = { time: RUN.started_at + 4, offset: 4, summary: 'capture stopped', message: 'capture stopped' };
+    m.listRuns.mockResolvedValue([{ ...RUN, warnings: 2 }]);
+    m.openRun.mockResolvedValue({ ...view(), run: { ...RUN, warnings: 2 }, warnings: [failed, stopped] });
+    m.agentWarnings.mockResolvedValue([failed, stopped]);
+    await app.loadRuns();
+    expect($(`#runs [data-run-id="${RUN.id}"] .badge.warnings`)?.textContent).toBe('⚠ 2');
+    expect($<HTMLButtonElement>('#warnings-button')?.hidden).toBe(true);
+    await app.openRun(RUN.id);
+    const button = $<HTMLButtonElement>('#warnings-button');
+    expect(button?.hidden).toBe(false);
+    expect(button?.textContent).toContain('2 agent warnings');
+    expect(button?.title).toContain('capture stopped');
+    button?.click();
+    await vi.waitFor(() => expect($('#warnings-panel')).not.toBeNull());
+    expect(m.agentWarnings).toHaveBeenCalledWith(RUN.id);
+    const items = document.querySelectorAll<HTMLElement>('#warnings-panel .warning-item');
+    expect(items).toHaveLength(2);
+    expect(items[0].textContent).toContain('+3.5 s');
+    // The first line shows; the traceback waits behind it.
+    expect(items[0].querySelector('summary')?.textContent).toBe(failed.summary);
+    expect(items[0].querySelector('details')?.open).toBe(false);
+    expect(items[0].querySelector('pre')?.textContent).toContain('Traceback');
+    expect(items[1].querySelector('details')).toBeNull();
+    expect(items[1].textContent).toContain('capture stopped');
+
+    // A run without warnings: no badge, no button.
+    m.openRun.mockResolvedValue(view());
+    await app.openRun(RUN.id);
+    expect($<HTMLButtonElement>('#warnings-button')?.hidden).toBe(true);
   });
 
   it('shows the three restore commands with Copy buttons', async () => {

@@ -26,6 +26,7 @@ import { showNanPanel } from './views/nanPanel';
 import { Sidebar, scriptName } from './views/sidebar';
 import { TimelineView } from './views/timelineView';
 import { VariablesView } from './views/variablesView';
+import { showWarningsPanel, warningCountText } from './views/warningsPanel';
 
 /** The last component of a series name: `loss` of `train:loss`, `epoch_loss` of `stats["epoch_loss"]`. */
 export function seriesLeaf(name: string): string {
@@ -204,6 +205,7 @@ export class App {
     byId('import-button').addEventListener('click', () => void this.importBundle());
     byId('refresh-button').addEventListener('click', () => void this.loadRuns());
     byId('nan-button').addEventListener('click', () => void this.showNan());
+    byId('warnings-button').addEventListener('click', () => void this.showWarnings());
     byId('diff-button').addEventListener('click', () => this.showDiff());
     byId('restore-button').addEventListener('click', () => {
       const s = this.currentSnapshot;
@@ -362,9 +364,11 @@ export class App {
     for (const id of ['nan-button', 'diff-button', 'restore-button', 'export-button']) {
       (byId<HTMLButtonElement>(id)).disabled = !enabled || (id !== 'export-button' && id !== 'nan-button' && (v?.snapshots.length ?? 0) === 0);
     }
+    const warnings = byId<HTMLButtonElement>('warnings-button');
     if (!v) {
       byId('run-script').textContent = 'No run open';
       status.hidden = true;
+      warnings.hidden = true;
       byId('run-id').textContent = '';
       byId('run-count').textContent = '';
       return;
@@ -380,6 +384,11 @@ export class App {
     const nan = byId('nan-button');
     nan.classList.toggle('alert', v.nan?.first != null);
     nan.title = v.nan?.first ? `NaN or Inf first at snapshot #${v.nan.first.seq}` : 'Where NaN or Inf first appeared';
+    // What the capture agent could not do (a snapshot that failed): never silent.
+    const count = v.warnings.length;
+    warnings.hidden = count === 0;
+    warnings.textContent = `⚠ ${warningCountText(count)}`;
+    warnings.title = count > 0 ? `Last: ${v.warnings[count - 1].summary}` : '';
   }
 
   /** Moves the cursor to the snapshot at `index` (drawing at once, fetching the variables shortly). */
@@ -678,6 +687,19 @@ export class App {
     }
     if (this.view !== v || !report) return;
     showNanPanel(report, { goto: (seq) => this.gotoSeq(seq), restore: (seq) => this.showRestore(seq) });
+  }
+
+  private async showWarnings(): Promise<void> {
+    const v = this.view;
+    if (!v) return;
+    let list = v.warnings;
+    try {
+      list = await api.agentWarnings(v.run.id);
+    } catch (e) {
+      this.error(api.errorMessage(e));
+    }
+    if (this.view !== v) return;
+    showWarningsPanel(v.run.id, list);
   }
 
   private showDiff(): void {

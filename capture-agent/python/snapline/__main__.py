@@ -19,20 +19,30 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", default=os.environ.get("SNAPLINE_STORE", ".snapline"),
                         help="store directory (default: $SNAPLINE_STORE or .snapline)")
-    parser.add_argument("--inner-every", type=float, default=Options.inner_every,
+    parser.add_argument("--inner-every", type=float, default=None,
                         metavar="SECONDS",
                         help="minimum seconds from the last snapshot to an inner-loop one "
-                        "(default 5)")
-    parser.add_argument("--outer-every", type=float, default=Options.outer_every,
+                        "(default 5; given, the budget does not apply to them)")
+    parser.add_argument("--outer-every", type=float, default=None,
                         metavar="SECONDS",
                         help="minimum seconds from the last snapshot to an outermost-loop "
-                        "one (default 0: every iteration)")
+                        "one (default 0: every iteration, within the budget; given, the "
+                        "budget does not apply to them)")
+    parser.add_argument("--budget", type=budget_share, default=Options.budget,
+                        metavar="PERCENT",
+                        help="the most of the run's wall time snapshots may take: past it, "
+                        "loop iterations are snapshotted less often (default 2%%; 0: no "
+                        "budget)")
     parser.add_argument("--no-statements", action="store_true",
                         help="do not snapshot after each top-level statement")
     parser.add_argument("--nan-hooks", action="store_true",
                         help="record the first module and step whose output or gradient went "
                              "non-finite (torch hooks), and the first numpy floating-point "
                              "warning (slower: see bench/RESULTS.md)")
+    parser.add_argument("--check-roundtrip", action="store_true",
+                        help="after each snapshot, pickle, load back and compare a sample of "
+                             "its new pickled objects; what would not come back the same is "
+                             "a warning (`snapline warnings RUN`)")
     parser.add_argument("--no-loop-metrics", action="store_true",
                         help="do not read the scalars loops assign at every iteration "
                              "(metric points then come from snapshots only)")
@@ -44,11 +54,23 @@ def _run_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def budget_share(text: str) -> float:
+    """`--budget 2`, `2%` or `0.5%`: a percentage of wall time, as a share."""
+    try:
+        percent = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a percentage such as 2 or 2%, not {text!r}") from None
+    if not 0 <= percent <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 0 to 100, not {text!r}")
+    return percent / 100.0
+
+
 def _split_own_options(argv: list) -> list:
     """Everything after the script (or `-m MODULE`) belongs to the script,
     `--` allowed."""
     own, rest = [], list(argv)
-    takes_value = {"--store", "--inner-every", "--outer-every"}
+    takes_value = {"--store", "--inner-every", "--outer-every", "--budget"}
     while rest:
         arg = rest[0]
         if arg == "--":
@@ -128,6 +150,11 @@ def _restore(argv: list) -> int:
 
             return resume(ns.store, ns.snapshot, force=ns.force, trust=ns.trust)
         session = Session(ns.store, ns.snapshot, safe=ns.safe, trust=ns.trust)
+        from .restore.sandbox import confine
+
+        # A foreign snapshot without --trust: sandboxed before anything of
+        # it loads (a kernel needs the network: its pickles are withheld).
+        confine(session, in_process=ns.jupyter)
         if ns.jupyter:
             from .restore.kernel import serve
 
@@ -157,9 +184,15 @@ def main(argv: list | None = None) -> None:
         _run_parser().error("the script to run is required (or -m MODULE)")
     if ns.module == "":
         _run_parser().error("argument -m: expected one argument")
-    options = Options(store=ns.store, inner_every=ns.inner_every, outer_every=ns.outer_every,
-                      statements=not ns.no_statements, nan_hooks=ns.nan_hooks,
-                      loop_metrics=not ns.no_loop_metrics)
+    options = Options(store=ns.store, statements=not ns.no_statements, nan_hooks=ns.nan_hooks,
+                      loop_metrics=not ns.no_loop_metrics, budget=ns.budget,
+                      check_roundtrip=ns.check_roundtrip,
+                      inner_every_given=ns.inner_every is not None,
+                      outer_every_given=ns.outer_every is not None)
+    if ns.inner_every is not None:
+        options.inner_every = ns.inner_every
+    if ns.outer_every is not None:
+        options.outer_every = ns.outer_every
     from .runner import run
 
     if ns.module is not None:

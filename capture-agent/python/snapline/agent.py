@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import random
 import sys
 import threading
@@ -39,6 +40,19 @@ class Options:
     nan_hooks: bool = False
     # Read the scalars loops assign at every iteration (metric points).
     loop_metrics: bool = True
+    # Share of the run's wall time snapshots may take (`--budget`, 0.02: 2%;
+    # 0: no budget). Past it, loop iterations whose throttle was not given
+    # explicitly are snapshotted less often (Agent._within_budget).
+    budget: float = 0.02
+    # `--check-roundtrip`: after each snapshot, pickle, load back and compare
+    # a sample of its new pickled objects (restore/roundtrip.py); what does
+    # not come back the same becomes a warning. Costs time; loading runs the
+    # objects' own unpickling code in the program.
+    check_roundtrip: bool = False
+    # Whether --inner-every / --outer-every were given: an explicit throttle
+    # wins over the budget.
+    inner_every_given: bool = False
+    outer_every_given: bool = False
 
 
 @dataclass
@@ -57,12 +71,25 @@ class FrameworkPoint:
     position: dict
     # Throttle: "inner" (--inner-every), "outer" (--outer-every) or None (always).
     every: str | None = None
+    # The exception training raised (trigger "exception"): the snapshot holds
+    # the user's frames it went through, and is the run's post-mortem one.
+    exception: BaseException | None = None
 
 
 # A loop's RNG states are read when it is entered (a DataLoader's shuffle
 # order is drawn from them; resume re-creates its iterator from them), unless
 # the same loop was entered less than this many seconds before.
 ENTRY_RNG_EVERY = 0.005
+
+# The budget is a leaky bucket of capture time: it refills at `budget`
+# seconds per second of wall time up to this many seconds, and each snapshot
+# takes its cost out. A short program (a few epochs of a toy script) keeps
+# every snapshot; a tight loop settles at the budget's share of the run.
+BUDGET_BURST_S = 0.2
+# The snapshots the budget counts and may skip: loop iterations (a
+# framework's steps and epochs included). Statement, cell, explicit,
+# exception and exit snapshots are always taken and not counted.
+_BUDGETED = ("iteration", "loop_done", "framework")
 
 
 class _Loop:
@@ -102,6 +129,8 @@ class Agent:
         # Set while a resumed run re-enters its loops (see snapline.resume).
         self.resumer: Any = None
         self.options = options
+        # (type, difference) already reported by --check-roundtrip.
+        self.roundtrip_seen: set = set()
         self.enabled = True
         self.pid = os.getpid()
         self.main_thread = threading.main_thread()
@@ -110,6 +139,17 @@ class Agent:
         self.seq = 0
         # Throttles count from the start of the run.
         self.last_snapshot = time.monotonic()
+        # The time budget (Options.budget): loop snapshot seconds still allowed,
+        # as of budget_at; budget_noted: the stderr line was written.
+        self.budget_left = BUDGET_BURST_S
+        self.budget_at = self.last_snapshot
+        self.budget_noted = False
+        self.last_cost = 0.0
+        # RNG roots by path: (their exact bytes, entries, nodes) when last
+        # walked (GraphBuilder.add_root_as_before).
+        self.rng_before: dict = {}
+        # Set by _due when the snapshot it allows is the budget's to count.
+        self.charge_budget = False
         self.after_loop_line: int | None = None
         self.committed: set = set()
         self.metric_last: dict = {}
@@ -119,6 +159,8 @@ class Agent:
         self.scalar_types_seen: tuple = ()
         # Series names the program logs with snapline.log().
         self.logged: set = set()
+        # The exception a framework's snapshot was taken for (framework_point).
+        self.post_mortem_of: BaseException | None = None
         # Completed iterations of each loop over the run (every time it
         # ran): the step of the points its scalars make.
         self.loop_totals: dict = {}
@@ -285,7 +327,56 @@ class Agent:
         from the last snapshot of any kind, so `--inner-every 10 --outer-every
         10` means at most one snapshot per 10 s, not one of each."""
         every = self.options.outer_every if outermost else self.options.inner_every
-        return time.monotonic() - self.last_snapshot >= every
+        if time.monotonic() - self.last_snapshot < every:
+            return False
+        given = self.options.outer_every_given if outermost else self.options.inner_every_given
+        # Only the snapshots the budget decides on are charged to it: an
+        # explicit `--inner-every 0` does not starve the epochs.
+        self.charge_budget = not given
+        return given or self._within_budget()
+
+    def _within_budget(self) -> bool:
+        """Whether the time budget allows one more loop snapshot now; the
+        first time it does not, says so on stderr and in the run's warnings."""
+        share = self.options.budget
+        if share <= 0:
+            return True
+        now = time.monotonic()
+        self.budget_left = min(BUDGET_BURST_S,
+                               self.budget_left + share * (now - self.budget_at))
+        self.budget_at = now
+        if self.budget_left > 0:
+            return True
+        if not self.budget_noted:
+            self.budget_noted = True
+            self._note_budget(share)
+        return False
+
+    def _note_budget(self, share: float) -> None:
+        message = (f"snapshots cost more than {share * 100:g}% of the run's time "
+                   f"(the last one took {self.last_cost * 1000:.1f} ms): loops are "
+                   "snapshotted less often from here (--budget PERCENT or, in a "
+                   "notebook, %snapline budget PERCENT; --inner-every / --outer-every "
+                   "SECONDS choose the rate)")
+        try:
+            sys.stderr.write(f"snapline: {message}\n")
+        except Exception:  # noqa: BLE001 - a closed stderr is the program's business
+            pass
+        try:
+            self.recorder.warn(time.time(), message)
+        except Exception:  # noqa: BLE001 - the store itself may be the problem
+            pass
+
+    def _spend(self, seconds: float) -> None:
+        """A loop snapshot's cost, out of the budget."""
+        self.last_cost = seconds
+        if self.options.budget <= 0:
+            return
+        now = time.monotonic()
+        self.budget_left = min(BUDGET_BURST_S, self.budget_left
+                               + self.options.budget * max(0.0, now - seconds - self.budget_at))
+        self.budget_left -= seconds
+        self.budget_at = now
 
     def disable_in_child(self) -> None:
         """After fork (DataLoader workers...): the child never writes."""
@@ -322,6 +413,15 @@ class Agent:
         frame = sys._getframe(1)
         frames = self._user_frames(frame)
         line = frames[0].f_lineno if frames else None
+        if point.exception is not None:
+            # The user's frames the exception went through (a training_step
+            # the script defines), innermost first, then the caller's.
+            failed = script_tb_entries(point.exception.__traceback__, self.script_path,
+                                       self.is_user_file)
+            inner = [tb.tb_frame for tb in failed if tb.tb_frame not in frames]
+            if failed:
+                line = failed[0].tb_lineno
+            frames = inner + frames
         before = self.seq
         if callable(point.roots):
             try:
@@ -335,6 +435,8 @@ class Agent:
                           frames=frames, at="framework")
         finally:
             self.framework_point_now = None
+        if point.exception is not None and self.seq > before:
+            self.post_mortem_of = point.exception
         return before if self.seq > before else None
 
     def log(self, step: float | None, values: dict, epoch: int | None = None) -> None:
@@ -382,6 +484,8 @@ class Agent:
         frame's locals, taken from the traceback's frames."""
         if not self.enabled or os.getpid() != self.pid:
             return
+        if exc is self.post_mortem_of:
+            return  # taken inside the framework already, with its roots
         failed = script_tb_entries(exc.__traceback__, self.script_path, self.is_user_file)
         frames = [tb.tb_frame for tb in failed]
         line = failed[0].tb_lineno if failed else None
@@ -451,6 +555,7 @@ class Agent:
 
     def _snapshot(self, trigger: str, frame: Any, line: int | None, label: str | None = None,
                   frames: list | None = None, at: str = "line") -> None:
+        started = time.monotonic()
         try:
             with self.lock:
                 self.in_snapshot = True
@@ -458,6 +563,9 @@ class Agent:
                     self._take(trigger, frame, line, label, frames, at)
                 finally:
                     self.in_snapshot = False
+                    if at in _BUDGETED and self.charge_budget:
+                        self._spend(time.monotonic() - started)
+                    self.charge_budget = False
         finally:
             # A SIGTERM/SIGINT that arrived meanwhile: handle it now, so that
             # it still gets its own snapshot (and SIGINT its KeyboardInterrupt).
@@ -475,8 +583,14 @@ class Agent:
             (loop, max(loop.count, 0)) for loop in self.stack]
         loops = [count for _, count in stack]
         builder = GraphBuilder(self.recorder, self.committed, self.native.hash_bytes)
-        for path, obj in self._roots(frames):
-            builder.add_root(path, obj)
+        roots = self._roots(frames)
+        builder.hold(obj for _, obj in roots)
+        for path, obj in roots:
+            if path.startswith("$rng."):
+                # Read at every snapshot, walked only when the generator advanced.
+                builder.add_root_as_before(path, obj, _rng_fingerprint(obj), self.rng_before)
+            else:
+                builder.add_root(path, obj)
         point = self.framework_point_now
         for path, obj in point.roots if point is not None else ():
             builder.add_root(path, obj)
@@ -484,7 +598,8 @@ class Agent:
             loops = [point.epoch]
         for depth, (loop, _) in enumerate(stack):
             for name, state in loop.entry_rng or ():
-                builder.add_root(f"$loop{depth}.rng.{name}", state)
+                builder.add_root_as_before(f"$loop{depth}.rng.{name}", state,
+                                           _rng_fingerprint(state), self.rng_before)
         seq = self.seq
         now = time.time()
         epoch = loops[0] if loops else None
@@ -513,11 +628,30 @@ class Agent:
             self.scalars.flush()
         self.recorder.commit(_dumps(payload))
         self.committed |= builder.new_hashes
+        if self.options.check_roundtrip:
+            self._check_roundtrip(builder)
         self.last_graph = builder if self.keep_graph else None
         self.seq += 1
         self.last_snapshot = time.monotonic()
         if self.log_buffer or (self.scalars is not None and self.scalars.pending()):
             self._flush_log()
+
+    def _check_roundtrip(self, builder: GraphBuilder) -> None:
+        """`--check-roundtrip`: each way a sampled object does not come back
+        the same is a warning, once per type and difference."""
+        from .restore import roundtrip
+
+        try:
+            found = roundtrip.check_capture(builder)
+        except Exception as err:  # noqa: BLE001 - the check must not stop capture
+            found = [("", "", f"the check failed: {type(err).__name__}: {err}")]
+        for path, type_name, how in found:
+            key = (type_name, how)
+            if key in self.roundtrip_seen:
+                continue
+            self.roundtrip_seen.add(key)
+            self.recorder.warn(time.time(), f"check-roundtrip: {path} ({type_name}) would not "
+                                            f"come back the same at restore: {how}")
 
     def _metric_changed(self, name: str, value: float) -> bool:
         if self.scalars is not None:
@@ -598,6 +732,20 @@ class Agent:
         return roots
 
 
+class NullAgent:
+    """Capture hooks that do nothing: what instrumented code calls when no
+    run is being captured (a resumed run whose store cannot be written,
+    SNAPLINE_DISABLE=1, a notebook after `%unload_ext snapline` whose
+    functions were instrumented while it was loaded)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return _nothing
+
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 def _named_values(namespace: Any) -> list:
     import types
 
@@ -644,6 +792,14 @@ def _rng_states() -> list:
         except Exception:  # noqa: BLE001
             pass
     return states
+
+
+def _rng_fingerprint(state: Any) -> bytes:
+    """The exact bytes of an RNG state (equal bytes: the same state)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(state, torch.Tensor):
+        return state.numpy().tobytes()
+    return pickle.dumps(state, protocol=5)
 
 
 def _tensor_scalar(value: Any) -> float | None:

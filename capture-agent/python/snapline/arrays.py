@@ -30,6 +30,62 @@ def is_array(obj: Any) -> bool:
     return False
 
 
+def view_of(obj: Any) -> tuple | None:
+    """(base, where) when `obj` is a view into another array that owns
+    its memory: numpy `{"offset": bytes, "strides"}` (the base contiguous),
+    torch `{"storage_offset", "base_storage_offset", "strides"}`."""
+    np = sys.modules.get("numpy")
+    if np is not None and type(obj) is np.ndarray:
+        base = obj.base
+        while type(base) is np.ndarray and base.base is not None:
+            base = base.base
+        if (type(base) is not np.ndarray or not is_array(base)
+                or not (base.flags.c_contiguous or base.flags.f_contiguous)):
+            return None
+        offset = obj.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        return base, {"offset": offset, "strides": list(obj.strides)}
+    base = getattr(obj, "_base", None)
+    if base is None or not is_array(base) or base.device != obj.device:
+        return None
+    return base, {"storage_offset": obj.storage_offset(),
+                  "base_storage_offset": base.storage_offset(),
+                  "strides": list(obj.stride())}
+
+
+def memory_key(obj: Any) -> tuple | None:
+    """Where `obj`'s memory starts: numpy arrays by data address, torch
+    tensors by their storage's (CPU only); None when empty."""
+    np = sys.modules.get("numpy")
+    if np is not None and type(obj) is np.ndarray:
+        return ("cpu", obj.__array_interface__["data"][0]) if obj.nbytes else None
+    if obj.device.type != "cpu":
+        return None
+    storage = obj.untyped_storage()
+    return ("cpu", storage.data_ptr()) if storage.nbytes() else None
+
+
+def shared_memory(obj: Any, owner: Any) -> dict | None:
+    """How `obj` lies in the memory of `owner` (another array or tensor
+    starting at the same address: `torch.from_numpy(a)`, `t.numpy()`, a
+    state_dict's detached tensors), as `view_of` says it; None when the
+    two cannot be rebuilt as one memory (different element sizes)."""
+    np = sys.modules.get("numpy")
+    obj_numpy = np is not None and type(obj) is np.ndarray
+    owner_numpy = np is not None and type(owner) is np.ndarray
+    if obj_numpy:
+        return {"offset": 0, "strides": list(obj.strides), "memory_of": "torch"} if (
+            not owner_numpy) else None
+    if owner_numpy and owner.dtype.itemsize != obj.element_size():
+        return None
+    if owner_numpy:
+        return {"storage_offset": obj.storage_offset(), "strides": list(obj.stride()),
+                "memory_of": "numpy"}
+    if owner.dtype != obj.dtype:
+        return None
+    return {"storage_offset": obj.storage_offset(),
+            "base_storage_offset": owner.storage_offset(), "strides": list(obj.stride())}
+
+
 def _numpy_preview(np: Any, a: Any) -> str:
     try:
         return np.array2string(a, threshold=8, edgeitems=2, precision=4, max_line_width=100)

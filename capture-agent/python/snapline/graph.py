@@ -19,7 +19,8 @@ import sys
 import types
 from typing import Any
 
-from . import arrays, files, frames, ownership
+from . import arrays, files, frames, ownership, reducers
+from .attributes import has_dict, instance_dict
 from .values import (
     encode,
     is_atomic,
@@ -34,8 +35,16 @@ from .values import (
 # Containers with at most this many plain elements are inlined into their
 # parent's record; bigger ones get a node (and dedupe on their own).
 INLINE_CONTAINER_LIMIT = 16
-# Value JSON longer than this goes to chunks instead of the catalog row.
-INLINE_JSON_LIMIT = 16 * 1024
+# Value JSON longer than this goes to chunks instead of the catalog row, in
+# content-defined pieces (Recorder.put_value): a list, dict or set changed in
+# a few places stores the pieces around them, not its whole JSON again.
+INLINE_JSON_LIMIT = 4 * 1024
+# A plain container longer than this whose inner lists, dicts and sets are
+# held by it alone (`history.append({"loss": ...})`) is one JSON value too:
+# no node and entry per item, and the content-defined chunks of its JSON
+# make a snapshot store O(changed items). (Smaller ones keep a node per
+# inner container: `cfg["layers"]` stays a path of its own.)
+UNSHARED_CONTAINER_OVER = 64
 # Metric series come from numeric scalars at most this many levels deep.
 METRIC_DEPTH = 2
 
@@ -84,6 +93,15 @@ class GraphBuilder:
         # id of a closure cell -> the path it was first reached by (two
         # functions sharing a cell share it again after restore).
         self.cells: dict = {}
+        # ids of the arrays a pandas object was split into (frames.py).
+        self.frame_parts: set = set()
+        # ids of the objects the script holds itself (hold()).
+        self.held: set = set()
+        # When a dict: path -> the objects each pickle refers to by
+        # persistent id, in order (restore/roundtrip.py's capture check).
+        self.pickled_refs: dict | None = None
+        # Where an array's memory starts -> the first array seen there.
+        self.memory_owners: dict = {}
 
     # -- public -------------------------------------------------------------
     @property
@@ -97,8 +115,53 @@ class GraphBuilder:
         """NaN + Inf elements held only inside library objects (by design)."""
         return sum(count for node, count in self.nonfinite_nodes if not node.user)
 
+    def hold(self, objects: Any) -> None:
+        """The objects the roots are (and, one level down, what root lists,
+        tuples and dicts hold): the script holds them itself, so one reached
+        first inside a pickled object (the axes inside a figure) becomes a
+        member of it, and stays the same object after restore."""
+        for obj in objects:
+            if is_atomic(obj):
+                continue
+            self.held.add(id(obj))
+            self.keepalive.append(obj)
+            np = sys.modules.get("numpy")
+            if type(obj) in (list, tuple):
+                items = obj[:1000]
+            elif type(obj) is dict:
+                items = list(obj.values())[:1000]
+            elif np is not None and type(obj) is np.ndarray and obj.dtype.hasobject:
+                items = list(obj.flat[:1000])  # (plt.subplots' array of axes)
+            else:
+                continue
+            self.held.update(id(x) for x in items if not is_atomic(x))
+
     def add_root(self, path: str, obj: Any) -> None:
         self._walk(obj, path, depth=0, root=True)
+
+    def add_root_as_before(self, path: str, obj: Any, fingerprint: bytes,
+                           before: dict) -> None:
+        """add_root for a value that is often unchanged (an RNG state):
+        when `fingerprint` (its exact bytes) is the one `before[path]` holds
+        from an earlier snapshot, its entries are those again, not walked;
+        else it is walked and `before[path]` updated."""
+        known = before.get(path)
+        if (known is not None and known[0] == fingerprint
+                and all(h in self.committed for _, _, h in known[1])):
+            base = len(self.nodes)
+            for _ in range(known[2]):  # node numbers of their own, as if walked
+                placeholder = object()
+                self.keepalive.append(placeholder)
+                self.nodes[id(placeholder)] = _Node(len(self.nodes), path)
+            self.entries.extend((p, base + n, h) for p, n, h in known[1])
+            return
+        first_entry, base = len(self.entries), len(self.nodes)
+        self.add_root(path, obj)
+        made = [(p, n - base, h) for p, n, h in self.entries[first_entry:]]
+        if all(0 <= n < len(self.nodes) - base for _, n, _ in made):
+            before[path] = (fingerprint, made, len(self.nodes) - base)
+        else:  # it shares nodes with earlier roots: walk it every time
+            before.pop(path, None)
 
     # -- walking ------------------------------------------------------------
     def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> dict:
@@ -118,11 +181,14 @@ class GraphBuilder:
             # Mutable containers always get a node: one shared by two
             # variables must come back as one object.
             return {"value": encode(obj)}
-        return self._node(obj, path, functools.partial(self._describe_owned, obj, path, depth))
+        key = _atomic_key(obj) if root else None
+        return self._node(obj, path, functools.partial(self._describe_owned, obj, path, depth),
+                          key)
 
-    def _node(self, obj: Any, path: str, describe: Any) -> dict:
+    def _node(self, obj: Any, path: str, describe: Any, key: Any = None) -> dict:
         """`obj` as a node at `path`: an alias of the node it already is, or
-        a new one whose record `describe()` makes, hashed and entered."""
+        a new one whose record `describe()` makes, hashed and entered (for an
+        immutable value with a `key`, remembered across snapshots)."""
         known = self.nodes.get(id(obj))
         if known is not None:
             if known.hash is None:  # an ancestor: a cycle
@@ -134,12 +200,21 @@ class GraphBuilder:
         node = _Node(len(self.nodes), path, user=not self.in_library)
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
-        record = describe()
-        # The preview is derived from the content and left out of the hash;
-        # it is made only for objects not stored before (formatting an
-        # array or a model's repr costs more than hashing them).
-        made = record.pop("preview", None)
-        digest = self.hash_bytes(canonical_json(record).encode())
+        cached = _ATOMIC_RECORDS.get(key) if key is not None else None
+        if cached is not None:
+            digest, record = cached[0], dict(cached[1])
+            made = record.pop("preview", None)
+        else:
+            record = describe()
+            # The preview is derived from the content and left out of the hash;
+            # it is made only for objects not stored before (formatting an
+            # array or a model's repr costs more than hashing them).
+            made = record.pop("preview", None)
+            digest = self.hash_bytes(canonical_json(record).encode())
+            if key is not None:
+                if len(_ATOMIC_RECORDS) >= ATOMIC_RECORDS_KEPT:
+                    _ATOMIC_RECORDS.clear()
+                _ATOMIC_RECORDS[key] = (digest, {**record, "preview": made})
         node.hash = digest
         self.entries.append((path, node.node, digest))
         if digest not in self.committed and digest not in self.new_hashes:
@@ -168,13 +243,15 @@ class GraphBuilder:
 
     def _describe(self, obj: Any, path: str, depth: int) -> dict:
         try:
-            if is_plain_value(obj) and not _holds_mutable(obj):
+            if is_plain_value(obj) and (not _holds_mutable(obj) or (
+                    len(obj) > UNSHARED_CONTAINER_OVER and _holds_only_unshared(obj))):
                 # One JSON value (chunked when long: a list of a million
-                # losses); a list inside it would lose its identity, so
-                # containers holding mutable ones are walked instead.
+                # losses); a list inside it that something else also holds
+                # would lose its identity, so those are walked instead.
                 return self._value(obj)
             if arrays.is_array(obj):
                 record = arrays.describe(obj, self.recorder)
+                self._array_links(obj, record, path)
                 stats = record.get("stats")
                 if stats:
                     bad = stats["nan"] + stats["posinf"] + stats["neginf"]
@@ -196,6 +273,8 @@ class GraphBuilder:
             if isinstance(obj, _FUNCTION_TYPES):
                 ref = _function_reference(obj)
                 if ref is not None:
+                    if isinstance(obj, type) and obj.__module__ == "__main__":
+                        self._class_state(obj, ref, path)
                     return ref
             if _holds_os_file(obj):
                 return _unrestorable(obj, files.open_file_reason(obj))
@@ -230,7 +309,8 @@ class GraphBuilder:
             record["value"] = value
         else:
             data = text.encode()
-            record["chunks"] = self.recorder.put_blob(data)
+            put = getattr(self.recorder, "put_value", self.recorder.put_blob)
+            record["chunks"] = put(data)
             record["nbytes"] = len(data)
             record["extra"] = {"encoding": "json"}
         if type(obj) in (list, tuple, dict, set, frozenset, str, bytes):
@@ -240,6 +320,10 @@ class GraphBuilder:
     def _container(self, obj: Any, path: str, depth: int) -> dict:
         children = []
         if type(obj) is dict:
+            if not all(_plain_key(key) for key in obj):
+                # Keys that are objects (an Enum member): pickled, with
+                # arrays and known objects inside it as references.
+                return self._pickle(obj, path, depth)
             for key, value in list(obj.items()):
                 child = self._walk(value, path + key_suffix(key), depth + 1)
                 children.append({"key": _key(key), **child})
@@ -251,6 +335,82 @@ class GraphBuilder:
                 children.append({"key": index, **self._walk(value, f"{path}{{{index}}}", depth + 1)})
         return {"kind": "container", "type": type_name(obj), "shape": [len(obj)],
                 "restorable": True, "children": children}
+
+    def _array_links(self, obj: Any, record: dict, path: str) -> None:
+        """What an array holds besides its bytes, as children: the array it
+        is a view of (`.<base>`; extra.view says where in it), a tensor's
+        `.grad` and its Python attributes (`param.name`). A tensor with
+        autograd history (`loss`) says so (restore makes it a leaf)."""
+        extra = record["extra"]
+        children: list = []
+
+        def child(suffix: str, value: Any) -> None:
+            children.append({"key": suffix,
+                             **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
+
+        # (A pandas column is a view into the frame's block: the frame is
+        # rebuilt from its columns, so they are arrays of their own.)
+        view = arrays.view_of(obj) if id(obj) not in self.frame_parts else None
+        if view is None and id(obj) not in self.frame_parts:
+            # Memory shared with an array walked before, not as a view of it.
+            key = arrays.memory_key(obj)
+            owner = self.memory_owners.setdefault(key, obj) if key is not None else obj
+            where = arrays.shared_memory(obj, owner) if owner is not obj else None
+            if where is not None:
+                view = (owner, where)
+        if view is not None:
+            base, extra["view"] = view
+            child(".<base>", base)
+        if extra.get("framework") == "numpy":
+            if not obj.flags.writeable:
+                extra["writeable"] = False
+        else:
+            if obj.grad_fn is not None and view is None:
+                extra["autograd_history"] = True
+            grad = obj.grad if obj.is_leaf else None
+            if grad is not None:
+                child(".grad", grad)
+            for name, value in list((instance_dict(obj) or {}).items()):
+                if type(name) is str and not name.startswith("__"):
+                    child(f".{name}", value)
+        if children:
+            record["children"] = children
+
+    def _members(self, obj: Any, path: str, pickled: set) -> None:
+        """Objects the script holds that are first reached inside the pickled
+        `obj` (`fig._localaxes[0]` for `ax`) become nodes of their own: a
+        member record says how to reach them in `obj` once it is unpickled
+        (a reference record, `extra.ref` "member"; restore/rebuild.py), so
+        both come back as one object graph."""
+        pending = self.held.intersection(pickled).difference(self.nodes)
+        if not pending:
+            return
+        for steps, value in member_steps(obj, pending):
+            if id(value) in self.nodes:
+                continue
+            suffix = steps_text(steps)
+            record = {"kind": "reference", "type": type_name(value), "restorable": True,
+                      "extra": {"ref": "member", "steps": steps},
+                      "children": [{"key": ".<of>", "ref": path}]}
+            self._node(value, path + suffix, lambda record=record: dict(record))
+
+    def _class_state(self, cls: type, record: dict, path: str) -> None:
+        """A class of the script comes back from re-running its source;
+        its data attributes (`Registry.items`, which the script may have
+        changed since) are its record's children, set again at restore."""
+        import enum
+
+        if isinstance(cls, enum.EnumMeta):
+            return  # its members are its definition
+        children = []
+        for name, value in list(vars(cls).items()):
+            if (name.startswith("__") or hasattr(type(value), "__get__")
+                    or isinstance(value, type)):
+                continue  # methods, properties, descriptors, nested classes
+            children.append({"key": f".{name}",
+                             **self._walk(value, f"{path}.{name}", METRIC_DEPTH + 1)})
+        if children:
+            record["children"] = children
 
     def _instance(self, obj: Any, path: str, depth: int) -> dict:
         children = []
@@ -269,6 +429,7 @@ class GraphBuilder:
             # Temporaries: nodes are keyed by id, so none may be freed (and
             # its id reused) before the snapshot is built.
             self.keepalive.append(data)
+            self.frame_parts.add(id(data))
             if type(data) is list:
                 ref = self._node(data, path + key, functools.partial(self._value, data))
             else:
@@ -340,7 +501,7 @@ class GraphBuilder:
                 extra["empty_cells"] = empty
             if shared:
                 extra["shared_cells"] = shared
-        for name, value in list(vars(obj).items()):
+        for name, value in list((instance_dict(obj) or {}).items()):
             child(f".{name}", value)
         if children:
             record["children"] = children
@@ -397,17 +558,21 @@ class GraphBuilder:
 
     def _pickle(self, obj: Any, path: str, depth: int) -> dict:
         names = _attribute_names(obj, self.nodes)
+        pickled: set = set()  # ids of what the pickle holds (its reduce may leave some out)
         children: list = []
+        refs: list = []  # the objects behind `children`, in order
         buffers: list = []
         builder = self
 
         def persistent_id(child: Any) -> Any:
             if child is obj or is_atomic(child):
                 return None
+            pickled.add(id(child))
             if arrays.is_array(child) or id(child) in builder.nodes:
                 suffix = names.get(id(child), f".<{len(children)}>")
                 ref = builder._walk(child, path + suffix, METRIC_DEPTH + 1)
                 children.append({"key": suffix, **ref})
+                refs.append(child)
                 return ("snapline", len(children) - 1)
             return None
 
@@ -415,6 +580,8 @@ class GraphBuilder:
         for factory in _picklers():
             children.clear()
             buffers.clear()
+            pickled.clear()
+            refs.clear()
             stream = io.BytesIO()
             pickler = factory(stream, buffers.append, persistent_id)
             try:
@@ -425,8 +592,12 @@ class GraphBuilder:
                 error = exc
         if data is None:
             return _unrestorable(obj, f"pickle failed: {type(error).__name__}: {error}")
+        if self.pickled_refs is not None:
+            self.pickled_refs[path] = list(refs)
+        if self.held:
+            self._members(obj, path, pickled)
         extra: dict = {"protocol": 5}
-        state = getattr(obj, "__dict__", None)
+        state = instance_dict(obj)
         if type(state) is dict and len(state) <= 256:
             # What restore checks the unpickled object still has (verify.py).
             extra["attributes"] = [name for name in state if type(name) is str]
@@ -447,6 +618,9 @@ class _RefPickler(pickle.Pickler):
 
     def persistent_id(self, obj: Any) -> Any:
         return self._refs(obj)
+
+    def reducer_override(self, obj: Any) -> Any:
+        return reducers.reduce(obj)
 
 
 _picklers_cache: list = []
@@ -470,6 +644,10 @@ def _picklers() -> list:
             def persistent_id(self, obj: Any) -> Any:
                 return self._refs(obj)
 
+            def reducer_override(self, obj: Any) -> Any:
+                ours = reducers.reduce(obj)
+                return ours if ours is not NotImplemented else super().reducer_override(obj)
+
         factories.append(_RefCloudPickler)
     _picklers_cache.extend(factories)
     return factories
@@ -477,9 +655,15 @@ def _picklers() -> list:
 
 def _preview_of(obj: Any, record: dict) -> str:
     if record["kind"] == "array":
-        return arrays.preview_of(obj)
+        # Rendered when shown, from the stored chunks (crates/query's
+        # objects/array_preview.rs): formatting here cost a third of a snapshot.
+        return ""
     if "pandas" in (record.get("extra") or {}):
         return frames.preview_of(obj)
+    np = sys.modules.get("numpy")
+    if np is not None and type(obj) is np.ma.MaskedArray:
+        # (Its repr would set the array's `_fill_value`: a change the program sees.)
+        return "masked " + arrays.preview_of(obj.data)
     return preview(obj)
 
 
@@ -489,6 +673,55 @@ def _holds_mutable(obj: Any) -> bool:
     if type(obj) in (str, bytes) or is_atomic(obj):
         return False
     return any(not _immutable_value(x) for x in items)
+
+
+# Records of the numbers and strings variables hold, by value: a variable
+# that is an int, float, str, bool or None is described and hashed once per
+# value, not at every snapshot (issue #16: the fixed cost of a snapshot).
+ATOMIC_RECORDS_KEPT = 4096
+_ATOMIC_RECORDS: dict = {}
+
+
+def _atomic_key(obj: Any) -> Any:
+    """The cache key of an immutable atomic value (its type and exact
+    value: `float.hex` tells -0.0 from 0.0), or None."""
+    t = type(obj)
+    if t is float:
+        return (t, obj.hex())
+    if (t is int or t is str or t is bool or obj is None) and is_atomic(obj):
+        return (t, obj)
+    return None
+
+
+def _holds_only_unshared(obj: Any, limit: int | None = None) -> bool:
+    """Every list, dict and set inside the plain value `obj` is referenced
+    by its container alone (nothing else can see its identity)."""
+    if limit is None:
+        limit = _held_once()
+    for item in obj.values() if type(obj) is dict else obj:
+        t = type(item)
+        if t is list or t is dict or t is set:
+            if sys.getrefcount(item) > limit or not _holds_only_unshared(item, limit):
+                return False
+        elif (t is tuple or t is frozenset) and not _holds_only_unshared(item, limit):
+            return False
+    return True
+
+
+_held_once_cache: list = []
+
+
+def _held_once() -> int:
+    """The reference count `_holds_only_unshared` sees for an item only its
+    container holds (the loop variable and the call's argument add to it;
+    measured, as interpreters differ)."""
+    if not _held_once_cache:
+        count = next(n for n in range(1, 16) if _holds_only_unshared([[]], n))
+        shared: list = []
+        if _holds_only_unshared([shared], count):  # cannot tell: never inline
+            count = 0
+        _held_once_cache.append(count)
+    return _held_once_cache[0]
 
 
 def _immutable_value(obj: Any, depth: int = 0) -> bool:
@@ -506,6 +739,14 @@ def _nonfinite(stats: dict) -> float:
     return float("inf") if stats["posinf"] else float("-inf")
 
 
+def _plain_key(key: Any) -> bool:
+    try:
+        encode(key)
+    except TypeError:
+        return False
+    return True
+
+
 def _key(key: Any) -> Any:
     try:
         return encode(key)
@@ -520,7 +761,7 @@ def _class_ref(cls: type) -> dict:
 def _plain_state(obj: Any) -> bool:
     """An instance whose pickled form is just its class and __dict__."""
     cls = type(obj)
-    if not hasattr(obj, "__dict__") or hasattr(cls, "__slots__"):
+    if not has_dict(cls) or hasattr(cls, "__slots__") or instance_dict(obj) is None:
         return False
     if cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__:
         return False
@@ -585,6 +826,15 @@ def _function_reference(obj: Any) -> dict | None:
         return None
     if module is None:
         return None
+    if module == "builtins" and isinstance(obj, type):
+        import builtins
+
+        if getattr(builtins, qualname, None) is not obj:
+            # NoneType, ellipsis, function...: named in `types`, or pickled.
+            qualname = next((name for name, value in vars(types).items() if value is obj), "")
+            if not qualname:
+                return None
+            module = "types"
     record = _reference(obj, "class" if isinstance(obj, type) else "function", qualname, module)
     code = getattr(obj, "__code__", None)
     if module == "__main__" and code is not None:
@@ -606,11 +856,74 @@ def _unrestorable(obj: Any, reason: str) -> dict:
             "restorable": False, "reason": reason}
 
 
+def member_steps(obj: Any, wanted: set, depth: int = 4, budget: int = 20000) -> list:
+    """[(steps, value)] for the objects in `wanted` (ids) reachable from
+    `obj` through instance attributes, dict and list items and object
+    arrays' elements, at most `depth` steps; steps are ["attr", name],
+    ["item", tagged key] or ["flat", index]."""
+    found: list = []
+    seen = {id(obj)}
+    left = [budget]
+    np = sys.modules.get("numpy")
+
+    def visit(value: Any, steps: list, level: int) -> None:
+        if left[0] <= 0 or is_atomic(value) or id(value) in seen:
+            return
+        left[0] -= 1
+        seen.add(id(value))
+        if id(value) in wanted:
+            found.append((steps, value))
+        if level >= depth:
+            return
+        for step, item in _steps_into(value, np):
+            visit(item, [*steps, step], level + 1)
+
+    for step, item in _steps_into(obj, np):
+        visit(item, [step], 1)
+    return found
+
+
+def _steps_into(value: Any, np: Any) -> list:
+    t = type(value)
+    if t is dict or (isinstance(value, dict) and instance_dict(value) is None):
+        out = []
+        for key, item in list(value.items())[:1000]:
+            if _plain_key(key):
+                out.append((["item", encode(key)], item))
+        return out
+    if t in (list, tuple):
+        return [(["item", i], item) for i, item in enumerate(value[:1000])]
+    if np is not None and t is np.ndarray and value.dtype.hasobject:
+        return [(["flat", i], item) for i, item in enumerate(value.flat) if i < 1000]
+    if arrays.is_array(value) or isinstance(value, (type, types.ModuleType, _FUNCTION_TYPES)):
+        return []
+    state = instance_dict(value)
+    if type(state) is not dict:
+        return []
+    return [(["attr", name], item) for name, item in list(state.items())[:1000]
+            if type(name) is str]
+
+
+def steps_text(steps: list) -> str:
+    """Member steps as a path suffix: `._localaxes[0]`."""
+    from .values import decode
+
+    out = ""
+    for kind, key in steps:
+        if kind == "attr":
+            out += f".{key}"
+        elif kind == "item":
+            out += key_suffix(decode(key))
+        else:
+            out += f".flat[{key}]"
+    return out
+
+
 def _attribute_names(obj: Any, nodes: dict) -> dict:
     """id -> path suffix for arrays and objects reachable through an
     object's __dict__ (three levels of dicts and lists), to name pickle refs."""
     names: dict = {}
-    state = getattr(obj, "__dict__", None)
+    state = instance_dict(obj)
     if not isinstance(state, dict):
         return names
 

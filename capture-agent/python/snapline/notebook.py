@@ -41,7 +41,8 @@ import time
 import types
 from typing import Any
 
-from .agent import Agent, Options, _named_values, options_dict
+from . import project
+from .agent import BUDGET_BURST_S, Agent, NullAgent, Options, _named_values, options_dict
 from .rewrite import HOOK_NAME, TreeRewriter
 
 # IPython's own names in the user namespace (the numbered _N, _iN too).
@@ -116,6 +117,8 @@ class NotebookCapture:
         self.stopped = False
         self.reader: Any = None
         agent.is_user_file = self.is_cell_file
+        # The project's modules the session imports (project.py), set by start().
+        self.finder: Any = None
         agent.global_items = self.global_items
 
     # -- start and stop ----------------------------------------------------------
@@ -146,6 +149,12 @@ class NotebookCapture:
         agent.main_thread = threading.current_thread()
         capture = cls(shell, agent, store, name)
         setattr(builtins, HOOK_NAME, agent)
+        try:
+            # Modules of the project in the working directory get loop hooks too.
+            capture.finder = project.install(project.ProjectFiles(os.getcwd()))
+            capture.finder.attach(agent)
+        except Exception as exc:  # noqa: BLE001 - capture goes on without them
+            capture._warn(exc)
         from . import frameworks
 
         frameworks.install()  # Trainer / Lightning callbacks, when the session imports them
@@ -175,7 +184,10 @@ class NotebookCapture:
             shell.ast_transformers.remove(self.transformer)
         shell.magics_manager.magics["line"].pop("snapline", None)
         if getattr(builtins, HOOK_NAME, None) is self.agent:
-            delattr(builtins, HOOK_NAME)
+            # Functions and modules instrumented while loaded still call hooks.
+            setattr(builtins, HOOK_NAME, NullAgent())
+        if self.finder is not None and self.finder in sys.meta_path:
+            sys.meta_path.remove(self.finder)
         if self.agent.enabled and os.getpid() == self.agent.pid:
             self.agent.script_path = self.name
             self._guarded(self._end_snapshot)
@@ -190,7 +202,8 @@ class NotebookCapture:
         """The code objects of cells (and of functions defined in them)."""
         compiler = getattr(self.shell, "compile", None)
         names = getattr(compiler, "_filename_map", None)
-        return (names is not None and filename in names) or filename.startswith("<ipython-input-")
+        return ((names is not None and filename in names) or filename.startswith("<ipython-input-")
+                or filename in self.agent.project_files)
 
     def global_items(self) -> list:
         """The user namespace less IPython's own names and modules."""
@@ -222,7 +235,7 @@ class NotebookCapture:
         self.pending = False
         try:
             rewritten = copy.deepcopy(tree)
-            new = self.rewriter.rewrite(rewritten)
+            new = self.rewriter.rewrite(rewritten, self.agent.next_loop_id)
             if not new:
                 return tree
             # Instrumentation must not turn a cell that compiles into one that
@@ -236,6 +249,8 @@ class NotebookCapture:
                 self.agent.loop_lines[info.loop_id] = info.lineno
                 self.agent.loop_kinds[info.loop_id] = info.kind
                 self.agent.loop_assigned[info.loop_id] = info.assigned
+            # The project's modules (project.py) number their loops after these.
+            self.agent.next_loop_id = max(self.agent.next_loop_id, new[-1].loop_id + 1)
             return rewritten
         except Exception as exc:  # noqa: BLE001 - the cell runs uninstrumented
             self._warn(exc)
@@ -348,8 +363,27 @@ class NotebookCapture:
             self.checkout(seq)
         elif command == "restore":
             self.restore(words[1:])
+        elif command == "budget" and len(words) <= 2:
+            self.budget(words[1] if len(words) == 2 else None)
         else:
             print(_USAGE)
+
+    def budget(self, percent: str | None) -> None:
+        """%snapline budget [PERCENT]: the share of time loop snapshots may take."""
+        from .__main__ import budget_share
+
+        options = self.agent.options
+        if percent is not None:
+            try:
+                options.budget = budget_share(percent)
+            except Exception as err:  # noqa: BLE001 - argparse's message
+                print(f"snapline: budget: {err}")
+                return
+            self.agent.budget_noted = False
+            self.agent.budget_left = BUDGET_BURST_S  # a fresh start at the new rate
+        state = f"{options.budget * 100:g}% of the time" if options.budget > 0 else "no budget"
+        print(f"snapline: loop snapshots may take {state} (%snapline budget PERCENT; 0: "
+              "no budget)")
 
     def status(self) -> None:
         state = "capturing" if self.agent.enabled else "capture stopped"
@@ -506,6 +540,9 @@ class NotebookCapture:
             return
         try:
             session = Session(ns.store, ns.snapshot)
+            from .restore.sandbox import confine
+
+            confine(session, in_process=True)  # never confine the user's kernel
             report = session.restore_interactive(self.shell.user_ns)
         except RestoreError as err:
             print(f"snapline: {err}")
@@ -518,7 +555,8 @@ class NotebookCapture:
 _USAGE = """\
 %snapline log               this session's snapshots
 %snapline checkout SEQ      the variables as at snapshot SEQ (the current state is saved first)
-%snapline restore RUN@SEQ   load a snapshot of another run into this kernel [--store DIR]"""
+%snapline restore RUN@SEQ   load a snapshot of another run into this kernel [--store DIR]
+%snapline budget [PERCENT]  the share of time loop snapshots may take (default 2; 0: none)"""
 
 
 def _session_name(shell: Any) -> tuple:

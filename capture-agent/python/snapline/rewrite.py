@@ -500,9 +500,13 @@ class TreeRewriter:
     def loops(self) -> list[LoopInfo]:
         return self._rewriter.loops
 
-    def rewrite(self, tree: ast.Module) -> tuple[LoopInfo, ...]:
-        """Instruments `tree`; returns the LoopInfo of the loops it added."""
+    def rewrite(self, tree: ast.Module, first_loop_id: int | None = None) -> tuple[LoopInfo, ...]:
+        """Instruments `tree`; returns the LoopInfo of the loops it added
+        (numbered from `first_loop_id` when given: ids other files took in
+        between are skipped)."""
         first = len(self._rewriter.loops)
+        if first_loop_id is not None:
+            self._rewriter.first_loop_id = first_loop_id - first
         self._rewriter.rewrite_module(tree)
         ast.fix_missing_locations(tree)
         return tuple(self._rewriter.loops[first:])

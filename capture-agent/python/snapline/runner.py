@@ -274,11 +274,11 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
     setattr(builtins, HOOK_NAME, agent)
     if agent is None and finder is not None and resume is None:
         # The -m module's packages were instrumented before the store failed.
-        from .restore.resume import NullAgent
+        from .agent import NullAgent
 
         setattr(builtins, HOOK_NAME, NullAgent())
     if resume is not None:
-        from .restore.resume import NullAgent
+        from .agent import NullAgent
 
         resume.hooks.namespace = module.__dict__
         setattr(builtins, RESUME_HOOK_NAME, resume.hooks)

@@ -4,7 +4,8 @@ Values (numbers, strings, and tuples/lists/dicts/sets made only of them) are
 stored as JSON so that inspecting a snapshot never needs pickle. JSON has no
 tuples, sets, bytes, big ints or non-finite floats, so those carry a tag:
 ``{"$tuple": [...]}``, ``{"$set": [...]}``, ``{"$frozenset": [...]}``,
-``{"$bytes": "<base64>"}``, ``{"$int": "<decimal>"}``, ``{"$float": "nan"}``,
+``{"$bytes": "<base64>"}``, ``{"$str": "<base64 of UTF-8, surrogates kept>"}`` (a
+string with lone surrogates), ``{"$int": "<decimal>"}``, ``{"$float": "nan"}``,
 ``{"$complex": [re, im]}``, ``{"$np": "<dtype>", "v": <value>}``, and every
 dict is ``{"$dict": [[key, value], ...]}``. docs/store-format.md has the table.
 """
@@ -73,7 +74,9 @@ def is_plain_value(obj: Any, depth: int = 0) -> bool:
 def encode(obj: Any) -> Any:
     """The tagged JSON of a plain value."""
     t = type(obj)
-    if obj is None or t is bool or t is str:
+    if t is str:
+        return obj if _utf8(obj) else {"$str": _surrogates(obj)}
+    if obj is None or t is bool:
         return obj
     if t is int:
         return obj if -(2**53) < obj < 2**53 else {"$int": str(obj)}
@@ -100,7 +103,7 @@ def encode(obj: Any) -> Any:
     if np is not None and isinstance(obj, np.generic):
         return {"$np": obj.dtype.name, "v": encode(obj.item())}
     if isinstance(obj, str):  # str subclass used as a key
-        return str(obj)
+        return encode(str(obj))
     raise TypeError(f"not a plain value: {t.__name__}")
 
 
@@ -151,10 +154,28 @@ def key_suffix(key: Any) -> str:
     import json
 
     if type(key) is str:
+        if not _utf8(key):  # lone surrogates: escaped (a path is UTF-8 text)
+            key = key.encode("utf-8", "backslashreplace").decode("utf-8")
         return "[" + json.dumps(key, ensure_ascii=False) + "]"
     if type(key) is int:
         return f"[{key}]"
     return "[" + preview(key) + "]"
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` is valid UTF-8 text (no lone surrogates, which JSON
+    readers refuse: a file name decoded with surrogateescape has them)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _surrogates(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
 
 
 def decode(value: Any) -> Any:
@@ -175,6 +196,8 @@ def decode(value: Any) -> Any:
             return frozenset(_hashable(decode(x)) for x in inner)
         if tag == "$bytes":
             return base64.b64decode(inner)
+        if tag == "$str":
+            return base64.b64decode(inner).decode("utf-8", "surrogatepass")
         if tag == "$int":
             return int(inner)
         if tag == "$float":

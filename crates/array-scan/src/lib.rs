@@ -18,11 +18,13 @@
 //! ```
 
 mod cache;
+mod content_chunks;
 mod dtype;
 mod hash;
 mod stats;
 
 pub use cache::StatsCache;
+pub use content_chunks::{content_chunks, CONTENT_CHUNK_MAX, CONTENT_CHUNK_MIN};
 pub use dtype::{DType, UnknownDType};
 pub use hash::{hash_bytes, ChunkHash};
 pub use stats::{stats_of, PartialStats, Stats};

@@ -1,5 +1,7 @@
 //! `snapline`: capture Python training runs and read them back.
 
+#[macro_use]
+mod escape;
 mod commands;
 mod format;
 
@@ -43,6 +45,13 @@ enum Command {
     Restore(commands::restore::RestoreArgs),
     /// Every run in the store: id, script, status, snapshots, duration, the run it branched from.
     Runs,
+    /// What the capture agent could not do in a run (a snapshot that failed,
+    /// a value it could not record): the program itself was not changed.
+    Warnings {
+        /// Run id prefix or `last`.
+        #[arg(default_value = "last")]
+        run: String,
+    },
     /// A run's snapshots: seq, trigger, file:line, loop counters, new/reused bytes.
     Log {
         /// Run id prefix or `last`.
@@ -151,6 +160,9 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&cli.store, args),
         Command::Restore(args) => commands::restore::restore(&cli.store, args, cli.json),
         Command::Runs => commands::runs::runs(&cli.store, cli.json).map(|()| ExitCode::SUCCESS),
+        Command::Warnings { run } => {
+            commands::warnings::warnings(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
+        }
         Command::Log { run, verify } => commands::log::log(&cli.store, &run, verify, cli.json),
         Command::Show {
             snapshot,
@@ -201,7 +213,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("snapline: error: {err:#}");
+            eprintln!("snapline: error: {}", escape::lines(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

@@ -19,6 +19,8 @@ use crate::reference::SnapshotRef;
 pub(crate) mod array;
 mod structure;
 
+pub(crate) use structure::record_value;
+
 pub use array::{ArrayDiff, ElementChange, StatsDelta, DEFAULT_ELEMENTS};
 pub use structure::{
     ChildValueChange, ColumnCells, DtypeChange, FrameDiff, StructureDiff, ValueDiff,

@@ -16,6 +16,7 @@ mod runs;
 mod series;
 mod tensors;
 mod verify;
+mod warnings;
 
 pub use diff::{
     diff_snapshots, ArrayDiff, Change, ChangeKind, ChildValueChange, ColumnCells, Detail,
@@ -42,3 +43,4 @@ pub use series::{
 pub use snapline_store::{Stats, Store};
 pub use tensors::{export_tensors, SkippedArray, TensorExport, TensorFormat};
 pub use verify::{verify_snapshot, Verification};
+pub use warnings::{run_warnings, AgentWarning};

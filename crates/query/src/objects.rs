@@ -11,6 +11,7 @@ use snapline_store::{EntryRow, ObjectKind, ObjectRecord, Stats, Store};
 use crate::error::{QueryError, QueryResult};
 use crate::reference::SnapshotRef;
 
+mod array_preview;
 mod value_text;
 pub use value_text::render_value;
 
@@ -77,6 +78,14 @@ fn view(entry: &EntryRow, record: &ObjectRecord, aliases: Vec<String>) -> Object
     }
 }
 
+/// An array captured without a preview (since issue #16 the agent leaves
+/// them to display time) gets one rendered from its chunks.
+fn fill_preview(store: &Store, record: &ObjectRecord, v: &mut ObjectView) {
+    if v.preview.is_empty() && record.kind == ObjectKind::Array {
+        v.preview = array_preview::render(store, record).unwrap_or_default();
+    }
+}
+
 fn alias_map(entries: &[EntryRow]) -> HashMap<i64, Vec<String>> {
     let mut by_node: HashMap<i64, Vec<String>> = HashMap::new();
     for e in entries {
@@ -132,7 +141,9 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
                 .get(&e.node)
                 .map(|paths| paths.iter().filter(|p| **p != e.path).cloned().collect())
                 .unwrap_or_default();
-            out.push(view(e, record, others));
+            let mut v = view(e, record, others);
+            fill_preview(store, record, &mut v);
+            out.push(v);
         }
     }
     Ok(out)
@@ -160,8 +171,11 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         .filter(|p| *p != entry.path)
         .collect();
     let mut v = view(entry, &record, aliases);
+    fill_preview(store, &record, &mut v);
+    // A large value is in its chunks (content-defined: see the agent's graph.py).
+    let value = crate::diff::record_value(store, &record)?;
     if entry.path == path {
-        v.value = record.value.as_ref().map(render_value);
+        v.value = value.as_ref().map(render_value);
         v.children = children_of(&entry.path, &record);
         v.extra = record.extra.clone();
         v.extra
@@ -170,7 +184,7 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
     }
     // Descend into inline children and plain values.
     let rest = &path[entry.path.len()..];
-    let inner = descend(&record, rest).ok_or_else(unknown)?;
+    let inner = descend(&record, value.as_ref(), rest).ok_or_else(unknown)?;
     Ok(ObjectView {
         path: path.to_owned(),
         type_name: value_text::type_of(&inner).to_owned(),
@@ -233,8 +247,8 @@ fn children_of(path: &str, record: &ObjectRecord) -> Vec<ChildView> {
         .collect()
 }
 
-fn descend(record: &ObjectRecord, rest: &str) -> Option<Value> {
-    if let Some(value) = &record.value {
+fn descend(record: &ObjectRecord, value: Option<&Value>, rest: &str) -> Option<Value> {
+    if let Some(value) = value {
         return value_text::descend_value(value, rest);
     }
     let child = record

@@ -37,6 +37,9 @@ pub struct RunSummary {
     /// The last point of the run's main series (names ending in loss or
     /// acc/accuracy, at most three, losses first): what a run list shows.
     pub last_metrics: Vec<LastMetric>,
+    /// Agent warnings recorded in the run (a snapshot that failed...):
+    /// `snapline warnings RUN` lists them.
+    pub warnings: usize,
 }
 
 /// The last value of one series.
@@ -121,6 +124,7 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
     };
     Ok(RunSummary {
         last_metrics: last_metrics(store, &run.id)?,
+        warnings: store.warnings(&run.id)?.len(),
         duration: (end - run.started_at).max(0.0),
         parent: run.parent_run.as_ref().map(|p| match run.parent_seq {
             Some(seq) => format!("{p}@{seq}"),

@@ -15,6 +15,40 @@ use crate::error::{io_err, StoreError, StoreResult};
 /// catalog instead of in their own file.
 pub const INLINE_LIMIT: usize = 64 * 1024;
 
+/// The largest raw size a chunk may declare. Captures write 1 MiB chunks
+/// (and source files whole); a catalog or bundle row above this is damaged
+/// or hostile, and is refused before anything is allocated for it.
+pub const MAX_CHUNK_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The most bytes one read of several chunks may assemble in memory: the
+/// machine's physical memory (a record listing one chunk many times, or
+/// many chunks, can declare far more than any real object). 16 GiB where
+/// the memory size cannot be read.
+pub fn read_ceiling() -> u64 {
+    // SAFETY: sysconf only reads system configuration values.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    match (u64::try_from(pages), u64::try_from(page)) {
+        (Ok(pages), Ok(page)) if pages > 0 && page > 0 => pages.saturating_mul(page),
+        _ => 16 << 30,
+    }
+}
+
+/// Refuses a declared chunk size above [`MAX_CHUNK_SIZE`].
+pub(crate) fn check_chunk_size(hash: &str, size: u64) -> StoreResult<()> {
+    if size > MAX_CHUNK_SIZE {
+        return Err(StoreError::DamagedChunk {
+            hash: hash.to_owned(),
+            detail: format!("declares {size} raw bytes (a chunk holds at most {MAX_CHUNK_SIZE})"),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) struct ChunkDir {
     root: PathBuf,
 }
@@ -31,12 +65,46 @@ impl ChunkDir {
         self.root.join(prefix).join(format!("{hash}.zst"))
     }
 
+    /// Creates the directory of chunk `hash` (`chunks/<xx>/`) if needed and
+    /// returns it, refusing one that is (or sits under) a symbolic link:
+    /// nothing is ever written outside the store through a planted link.
+    pub(crate) fn make_dir_of(&self, hash: &str) -> StoreResult<PathBuf> {
+        let path = self.path_of(hash);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for level in [&self.root, &dir] {
+            match fs::symlink_metadata(level) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(symlink_refused(level));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fs::create_dir(level)
+                        .or_else(|e| match e.kind() {
+                            std::io::ErrorKind::AlreadyExists => Ok(()),
+                            _ => Err(e),
+                        })
+                        .map_err(io_err(level))?;
+                }
+                Err(e) => return Err(io_err(level)(e)),
+            }
+        }
+        // Re-checked after creating: a link swapped in meanwhile is refused too.
+        for level in [&self.root, &dir] {
+            if fs::symlink_metadata(level)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false)
+            {
+                return Err(symlink_refused(level));
+            }
+        }
+        Ok(dir)
+    }
+
     /// Writes one compressed chunk durably under its final name (the
     /// directory entry is made durable by `sync_dirs`). Returns the stored size.
     pub(crate) fn write(&self, hash: &str, compressed: &[u8]) -> StoreResult<PathBuf> {
         let path = self.path_of(hash);
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let dir = self.make_dir_of(hash)?;
         let tmp = dir.join(format!("{hash}.tmp-{}", std::process::id()));
         let written = File::create(&tmp).and_then(|mut file| {
             file.write_all(compressed)?;
@@ -75,6 +143,16 @@ impl ChunkDir {
     }
 }
 
+/// The error for a chunk directory that is a symbolic link.
+pub(crate) fn symlink_refused(path: &Path) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(
+            "is a symbolic link: the store never follows links out of itself (remove the link)",
+        ),
+    }
+}
+
 /// zstd-compresses a chunk. Level 1: capture speed matters more than the
 /// last few percent of size (float weights barely compress anyway).
 pub fn compress(raw: &[u8]) -> StoreResult<Vec<u8>> {
@@ -87,6 +165,7 @@ pub(crate) fn decompress_verified(hash: &str, size: u64, frame: &[u8]) -> StoreR
         hash: hash.to_owned(),
         detail,
     };
+    check_chunk_size(hash, size)?;
     let limit = usize::try_from(size).map_err(|_| damaged("declared size too large".into()))?;
     let raw = zstd::bulk::decompress(frame, limit).map_err(|e| damaged(e.to_string()))?;
     if raw.len() as u64 != size {

@@ -20,7 +20,9 @@ mod transfer;
 mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
-pub use chunks::{chunk_hash, compress, decompress_into, INLINE_LIMIT};
+pub use chunks::{
+    chunk_hash, compress, decompress_into, read_ceiling, INLINE_LIMIT, MAX_CHUNK_SIZE,
+};
 pub use error::{StoreError, StoreResult};
 pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
 pub use model::wire_float;

@@ -264,7 +264,12 @@ impl Store {
         let (size, inline) = row.ok_or_else(|| StoreError::MissingChunk {
             hash: hash.to_owned(),
         })?;
-        Ok((u64::try_from(size).unwrap_or(0), inline))
+        let size = u64::try_from(size).map_err(|_| StoreError::DamagedChunk {
+            hash: hash.to_owned(),
+            detail: format!("declares a negative size ({size})"),
+        })?;
+        crate::chunks::check_chunk_size(hash, size)?;
+        Ok((size, inline))
     }
 
     /// The compressed frame of a chunk stored in its own file.

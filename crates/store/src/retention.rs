@@ -104,6 +104,14 @@ pub(crate) struct ChunkFile {
 pub(crate) fn list_chunk_files(store_dir: &Path) -> StoreResult<Vec<ChunkFile>> {
     let root = store_dir.join("chunks");
     let mut out = Vec::new();
+    // Never through a link: `chunks/` or `chunks/<xx>/` linked elsewhere
+    // would have gc, rm and fsck --repair delete files outside the store.
+    if std::fs::symlink_metadata(&root)
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false)
+    {
+        return Err(crate::chunks::symlink_refused(&root));
+    }
     let top = match std::fs::read_dir(&root) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
@@ -112,7 +120,9 @@ pub(crate) fn list_chunk_files(store_dir: &Path) -> StoreResult<Vec<ChunkFile>> 
     for sub in top {
         let sub = sub.map_err(io_err(&root))?;
         let sub_path = sub.path();
-        if !sub_path.is_dir() {
+        // DirEntry::file_type does not follow links: a linked directory is
+        // skipped, never walked.
+        if !sub.file_type().map_err(io_err(&sub_path))?.is_dir() {
             continue;
         }
         for file in std::fs::read_dir(&sub_path).map_err(io_err(&sub_path))? {
@@ -168,6 +178,16 @@ pub(crate) fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
 /// Deletes a listed file if it is still the file that was listed. Returns
 /// whether it was deleted.
 pub(crate) fn remove_listed(file: &ChunkFile) -> StoreResult<bool> {
+    // Its directory must still be the real one (not a link swapped in
+    // since the listing).
+    if let Some(dir) = file.path.parent() {
+        match std::fs::symlink_metadata(dir) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err(dir)(e)),
+        }
+    }
     match std::fs::symlink_metadata(&file.path) {
         Ok(meta) if identity(&meta) == file.identity => {}
         Ok(_) => return Ok(false),

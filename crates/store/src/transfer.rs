@@ -159,8 +159,7 @@ impl ChunkFiles {
     pub fn write_unsynced(&self, hash: &str, frame: &[u8]) -> StoreResult<WrittenFile> {
         use std::io::Write;
         let path = self.path_of(hash)?;
-        let dir = path.parent().map(PathBuf::from).unwrap_or_default();
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let dir = self.dir().make_dir_of(hash)?;
         let done = |meta: std::fs::Metadata| WrittenFile {
             hash: hash.to_owned(),
             dir: dir.clone(),
@@ -599,14 +598,14 @@ impl Store {
 }
 
 fn plan(conn: &rusqlite::Connection, rows: &TransferRows) -> rusqlite::Result<ImportOutcome> {
-    let existing: Option<(String, f64, String)> = conn
+    let existing: Option<(String, f64, String, Option<String>)> = conn
         .query_row(
-            "SELECT script, started_at, lineage FROM runs WHERE id = ?1",
+            "SELECT script, started_at, lineage, origin FROM runs WHERE id = ?1",
             [&rows.run.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((script, started_at, lineage)) = existing else {
+    let Some((script, started_at, lineage, origin)) = existing else {
         return Ok(ImportOutcome::New);
     };
     let here = RunRow {
@@ -658,11 +657,21 @@ fn plan(conn: &rusqlite::Connection, rows: &TransferRows) -> rusqlite::Result<Im
             )));
         }
     }
-    Ok(if missing.is_empty() {
-        ImportOutcome::AlreadyImported
-    } else {
-        ImportOutcome::AddSnapshots(missing)
-    })
+    if missing.is_empty() {
+        return Ok(ImportOutcome::AlreadyImported);
+    }
+    // Foreign stays foreign: a run captured here (no origin) never takes
+    // snapshots from a bundle, or they would be restored as local ones (in
+    // full, code and all). Origin is kept per run, so every snapshot of a
+    // run shares its run's.
+    if origin.is_none() {
+        return Ok(ImportOutcome::Conflict(format!(
+            "run {} was captured in this store: a bundle cannot add snapshots to it (import \
+             it into another store, or `snapline rm` the local run first)",
+            rows.run.id
+        )));
+    }
+    Ok(ImportOutcome::AddSnapshots(missing))
 }
 
 fn insert_rows(

@@ -680,3 +680,62 @@ fn a_damaged_script_source_is_dropped_too() {
     assert!(!store.has_chunk(&hash).unwrap());
     assert!(store.fsck(&mut quiet()).unwrap().report.healthy());
 }
+
+#[cfg(unix)]
+#[test]
+fn repair_never_deletes_through_a_linked_chunk_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path().join("store")).unwrap();
+    let (_, chunks) = five_snapshots(&mut store);
+    // One chunk directory moved out of the store and linked back, with a
+    // file that looks like an orphan chunk beside the real ones.
+    let sub = store
+        .chunk_path(&chunks[0][0])
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let moved = outside.path().join("moved");
+    std::fs::rename(&sub, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &sub).unwrap();
+    let decoy = moved.join(format!("{}.zst", "e".repeat(32)));
+    std::fs::write(&decoy, b"a file of someone else's").unwrap();
+    let before: BTreeSet<_> = std::fs::read_dir(&moved)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+
+    let scan = store.fsck(&mut quiet()).unwrap();
+    store.repair(scan, &mut quiet()).unwrap();
+    let after: BTreeSet<_> = std::fs::read_dir(&moved)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before, after);
+    assert!(decoy.exists());
+}
+
+#[test]
+fn a_chunk_declaring_an_impossible_size_is_damage_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let (_, chunks) = five_snapshots(&mut store);
+    drop(store);
+    let db = rusqlite::Connection::open(dir.path().join("catalog.sqlite")).unwrap();
+    db.execute(
+        "UPDATE chunks SET size = ?1 WHERE hash = ?2",
+        rusqlite::params![i64::MAX, chunks[0][0]],
+    )
+    .unwrap();
+    drop(db);
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.read_chunk(&chunks[0][0]).unwrap_err().to_string();
+    assert!(err.contains("9223372036854775807"), "{err}");
+    let scan = store.fsck(&mut quiet()).unwrap();
+    assert_eq!(scan.report.problems.len(), 1, "{:?}", scan.report.problems);
+    assert!(
+        scan.report.problems[0].detail.contains("at most"),
+        "{:?}",
+        scan.report.problems
+    );
+}

@@ -32,4 +32,9 @@ origin: JsonValue | null,
  * The last point of the run's main series (names ending in loss or
  * acc/accuracy, at most three, losses first): what a run list shows.
  */
-last_metrics: Array<LastMetric>, };
+last_metrics: Array<LastMetric>, 
+/**
+ * Agent warnings recorded in the run (a snapshot that failed...):
+ * `snapline warnings RUN` lists them.
+ */
+warnings: number, };

@@ -4,6 +4,7 @@
 // the desktop build. Loaded only in dev mode and only outside Tauri (see
 // main.ts); never part of the production bundle.
 
+import type { AgentWarning } from '../bindings/AgentWarning';
 import type { NanReport } from '../bindings/NanReport';
 import type { ObjectView } from '../bindings/ObjectView';
 import type { RunSummary } from '../bindings/RunSummary';
@@ -62,6 +63,7 @@ const runs: RunSummary[] = [
       { name: 'train:loss', step: N - 1, value: 'nan' },
       { name: 'val_loss', step: N - 1, value: 'inf' },
     ],
+    warnings: 1,
   },
   {
     // Resumed from the first run before its loss went NaN (the sidebar shows it under its parent).
@@ -84,6 +86,7 @@ const runs: RunSummary[] = [
       { name: 'train:loss', step: N - 1, value: 0.1312 },
       { name: 'val_loss', step: N - 1, value: 0.2247 },
     ],
+    warnings: 0,
   },
   {
     id: '9c8b7a6f5e4d3c2b1a00',
@@ -105,6 +108,17 @@ const runs: RunSummary[] = [
       { name: 'train:loss', step: 119, value: 0.4821 },
       { name: 'stats["acc"]', step: 119, value: 0.9412 },
     ],
+    warnings: 0,
+  },
+];
+
+// The first run's snapshot at NAN_AT + 3 failed (its gap in the timeline).
+const agentWarnings: AgentWarning[] = [
+  {
+    time: START + (NAN_AT + 3) * 0.5,
+    offset: (NAN_AT + 3) * 0.5,
+    summary: "snapshot failed: UnicodeEncodeError: 'utf-8' codec can't encode character '\\udcff' in position 0: surrogates not allowed",
+    message: "snapshot failed: UnicodeEncodeError: 'utf-8' codec can't encode character '\\udcff' in position 0: surrogates not allowed\nTraceback (most recent call last):\n  File \"snapline/agent.py\", line 540, in _snapshot\nUnicodeEncodeError: surrogates not allowed",
   },
 ];
 
@@ -280,6 +294,7 @@ function answer(cmd: string, a: Args): unknown {
         // The finetune run has no val_loss (comparing with it says so).
         series: [{ name: 'train:loss', points: N }, ...(run === runs[2] ? [] : [{ name: 'val_loss', points: N }]), { name: 'lr', points: N }],
         nan: mine ? nan : null,
+        warnings: mine ? agentWarnings : [],
       };
     }
     case 'series_view':
@@ -303,6 +318,8 @@ function answer(cmd: string, a: Args): unknown {
     }
     case 'first_nan':
       return nan;
+    case 'agent_warnings':
+      return String(a.run).startsWith(runs[0].id.slice(0, 4)) ? agentWarnings : [];
     case 'diff_snapshots':
       return {
         a: { run: runs[0].id, seq: 1 },

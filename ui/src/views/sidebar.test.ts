@@ -10,7 +10,7 @@ function run(id: string, started: number, parent: string | null = null, last_met
   return {
     id, script: '/p/train.py', status: 'finished', started_at: started, ended_at: null, duration: 0, snapshots: 1, bytes_stored: 0,
     exit_code: 0, exception: null, parent, parent_run: parentRun, parent_seq: seq == null ? null : Number(seq),
-    lineage: {}, origin: null, last_metrics,
+    lineage: {}, origin: null, warnings: 0, last_metrics,
   };
 }
 
@@ -79,5 +79,14 @@ describe('Sidebar', () => {
     expect(rows[0].querySelectorAll('.run-metric.bad')).toHaveLength(1);
     expect(rows[1].querySelector('.run-metrics')?.textContent).toBe('loss 0.131');
     expect(rows[1].querySelector('.run-metric.bad')).toBeNull();
+  });
+
+  it('marks a run with agent warnings, and only that run', () => {
+    const list = document.createElement('ul');
+    new Sidebar(list, { open: () => {} }).setRuns([{ ...run('a', 100), warnings: 3 }, run('b', 200)]);
+    const badge = list.querySelector<HTMLElement>('[data-run-id="a"] .badge.warnings');
+    expect(badge?.textContent).toBe('⚠ 3');
+    expect(badge?.title).toContain('3 agent warnings');
+    expect(list.querySelector('[data-run-id="b"] .badge.warnings')).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import type { LastMetric } from '../bindings/LastMetric';
 import type { RunSummary } from '../bindings/RunSummary';
 import { formatCount, formatDuration, formatNumber, formatTime, wireFloat } from '../format';
 import { clear, h } from './dom';
+import { warningCountText } from './warningsPanel';
 
 /** The short form of a metric name in a run row: `loss` of `train:loss`, `acc` of `stats["acc"]`. */
 export function metricLabel(name: string): string {
@@ -135,6 +136,7 @@ export class Sidebar {
         h('div', { class: 'run-line' },
           h('span', { class: 'run-script', text: scriptName(r.script) }),
           h('span', { class: `badge status-${r.status}`, text: r.status }),
+          r.warnings > 0 ? h('span', { class: 'badge warnings', title: `${warningCountText(r.warnings)}: what the capture agent could not do (open the run to see them)`, text: `⚠ ${r.warnings}` }) : null,
         ),
         branch ? h('div', { class: 'run-branch mono', text: branch, title: `resumed from ${r.parent}` }) : null,
         h('div', { class: 'run-meta' },

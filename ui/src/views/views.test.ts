@@ -12,6 +12,7 @@ import { ConsoleRouter } from './consolePanel';
 import { closeModal, modalOpen, openModal } from './modal';
 import { hookText, showNanPanel } from './nanPanel';
 import { shortType, statsBlock, statsText } from './variablesView';
+import { showWarningsPanel, warningCountText } from './warningsPanel';
 
 afterEach(() => closeModal());
 
@@ -129,6 +130,30 @@ describe('NaN panel', () => {
     expect(text).toContain('best = +Inf sentinel, until #3');
     expect(text).toContain('fig (matplotlib.figure.Figure) holds NaN/Inf in 2 objects');
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+  });
+});
+
+describe('agent warnings panel', () => {
+  it('counts in words', () => {
+    expect(warningCountText(1)).toBe('1 agent warning');
+    expect(warningCountText(3)).toBe('3 agent warnings');
+  });
+  it('lists each warning by time, its first line, the rest expandable', () => {
+    showWarningsPanel('3f2a9c1b0d4e5f60', [
+      { time: 1_700_000_072, offset: 72, summary: 'snapshot failed: boom', message: 'snapshot failed: boom\nTraceback (most recent call last):\n' },
+    ]);
+    const panel = document.getElementById('warnings-panel');
+    expect(panel?.dataset.count).toBe('1');
+    expect(panel?.textContent).toContain('snapline warnings 3f2a9c1b');
+    const item = panel?.querySelector<HTMLElement>('.warning-item');
+    expect(item?.querySelector('.warning-when')?.textContent).toContain('+1m 12s');
+    expect(item?.querySelector('summary')?.textContent).toBe('snapshot failed: boom');
+    // The whole message, without its trailing newline.
+    expect(item?.querySelector('pre')?.textContent).toBe('snapshot failed: boom\nTraceback (most recent call last):');
+  });
+  it('says so when there is none', () => {
+    showWarningsPanel('r', []);
+    expect(document.getElementById('warnings-panel')?.textContent).toContain('No agent warnings');
   });
 });
 

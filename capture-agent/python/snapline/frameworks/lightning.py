@@ -117,7 +117,8 @@ def _callback_class(package: str) -> type:
 
         def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
             if isinstance(exception, Exception):
-                _snapshot(trainer, "exception", "exception in Trainer.fit()", None, "exception")
+                _snapshot(trainer, "exception", "exception in Trainer.fit()", None, "exception",
+                          exception)
 
     SnaplineCallback.__qualname__ = SnaplineCallback.__name__
     _classes[package] = SnaplineCallback
@@ -162,7 +163,8 @@ def roots(trainer: Any, checkpoint: bool) -> list:
     return out
 
 
-def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, event: str) -> None:
+def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, event: str,
+              exception: BaseException | None = None) -> None:
     agent = current_agent()
     if agent is None:
         return
@@ -175,7 +177,7 @@ def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, event: 
             position={"name": NAME, "event": event, "global_step": trainer.global_step,
                       "epoch": trainer.current_epoch,
                       "batch_idx": trainer.fit_loop.epoch_loop.batch_idx},
-            every=every)
+            every=every, exception=exception)
     except Exception as exc:  # noqa: BLE001 - failsafe
         warn(f"lightning: {type(exc).__name__}: {exc}")
         return

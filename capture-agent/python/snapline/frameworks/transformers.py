@@ -63,7 +63,7 @@ def patch(module: Any) -> None:
             return train(self, *args, **kwargs)
         except BaseException as exc:
             if isinstance(exc, Exception):
-                _snapshot(self, "exception", "exception in Trainer.train()", None)
+                _snapshot(self, "exception", "exception in Trainer.train()", None, exception=exc)
             drop_wrapper_frame(exc)
             raise
 
@@ -155,7 +155,8 @@ def _epochs_done(state: Any) -> int:
 
 
 def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, *,
-              event: str = "exception", state: Any = None) -> None:
+              event: str = "exception", state: Any = None,
+              exception: BaseException | None = None) -> None:
     agent = current_agent()
     if agent is None:
         return
@@ -167,7 +168,7 @@ def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, *,
             epoch=_epochs_done(state) if state is not None else None,
             position={"name": NAME, "event": event, "global_step": step,
                       "epoch": getattr(state, "epoch", None)},
-            every=every)
+            every=every, exception=exception)
     except Exception as exc:  # noqa: BLE001 - failsafe
         warn(f"transformers: {type(exc).__name__}: {exc}")
         return

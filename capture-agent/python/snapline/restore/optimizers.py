@@ -43,7 +43,13 @@ def rebuild(rebuilder: Any, path: str, node: int, record: dict) -> Any:
             raise Missing(f"the optimizer's state refers to parameter {i} of group {g}, "
                           "which its param groups do not hold") from None
         state[param] = rebuilder._child_or_none(path, child, child["key"])
+    had = set(defaults) if isinstance(defaults, dict) else None
     cls.__setstate__(obj, {"defaults": defaults, "state": state, "param_groups": groups})
+    if had is not None and obj.defaults is defaults:
+        # (__setstate__ fills in defaults a newer torch has, `differentiable`:
+        # the optimizer had none of them, so it gets none.)
+        for name in [n for n in defaults if n not in had]:
+            del defaults[name]
     for name in extra.get("attributes") or []:
         child = by_key.get(f".{name}")
         if child is not None:

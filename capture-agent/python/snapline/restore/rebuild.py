@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from .. import files
-from ..values import decode, key_suffix
+from ..values import decode, key_suffix, type_name
 from . import verify
 from .report import Fidelity
 
@@ -68,6 +68,7 @@ class Rebuilder:
         if node in self.failed:
             failed = self.failed[node]
             raise type(failed)(str(failed))
+        self.building.add(node)
         try:
             obj = self._build(path, node, digest)
         except Missing as err:
@@ -79,6 +80,8 @@ class Rebuilder:
         except Exception as err:  # noqa: BLE001 - name the object, restore the rest
             self.failed[node] = Missing(_reason(err))
             raise self.failed[node] from None
+        finally:
+            self.building.discard(node)
         # Never call it restored when the round trip lost state: check.
         difference = verify.difference(self.snapshot.record(digest), obj)
         if difference is not None:
@@ -105,9 +108,21 @@ class Rebuilder:
         if kind == "array":
             return self._done(node, self._array(path, record))
         if kind == "reference":
+            if (record.get("extra") or {}).get("ref") == "member":
+                return self._done(node, self._member(path, record))
             if (record.get("extra") or {}).get("source") == "script":
                 return self._script_function(path, node, record)
-            return self._done(node, self._reference(record))
+            obj = self._done(node, self._reference(record))
+            if record.get("children") and isinstance(obj, type):
+                # A script class's data attributes as the script left them.
+                for child in record["children"]:
+                    key = child.get("key") or ""
+                    value = self._child_or_none(path, child, key)
+                    try:
+                        setattr(obj, key[1:], value)
+                    except (AttributeError, TypeError) as err:
+                        self.report.rebuilt_as(path + key, f"could not be set: {err}")
+            return obj
         if kind == "container":
             return self._container(path, node, record)
         if kind == "instance":
@@ -143,6 +158,10 @@ class Rebuilder:
             target = self.snapshot.entries.get(child["ref"])
             if target is not None and target[0] in self.by_node:
                 return self.by_node[target[0]]
+            if target is not None and target[0] not in self.building:
+                # Reached first by another path (`bound` holding
+                # `tree.children`): the ancestor is built now, from its own.
+                return self.build(child["ref"])
             raise Missing(f"refers back to {child['ref']}, which could not be rebuilt")
         if "hash" not in child:  # an inline value (the store drops a null one)
             return decode(child.get("value"))
@@ -288,6 +307,32 @@ class Rebuilder:
         except Exception as err:  # noqa: BLE001 - whatever the object's reduce raises
             raise Missing(f"unpickling failed: {_reason(err)}") from None
 
+    def _member(self, path: str, record: dict) -> Any:
+        """An object the script held that lives inside a pickled one
+        (graph.py's `_members`): reached in the rebuilt holder by its steps."""
+        holder_child = next((c for c in record.get("children") or []
+                             if c.get("key") == ".<of>"), None)
+        if holder_child is None:
+            raise Missing("a member record names no holder")
+        obj = self._child(path, holder_child, ".<of>")
+        for kind, key in (record.get("extra") or {}).get("steps") or []:
+            try:
+                if kind == "attr":
+                    obj = vars(obj)[key]
+                elif kind == "item":
+                    obj = obj[_key(key)]
+                elif kind == "flat":
+                    obj = obj.flat[int(key)]
+                else:
+                    raise Missing(f"unknown step {kind!r}")
+            except (KeyError, IndexError, TypeError, AttributeError) as err:
+                raise Missing(f"not found in {holder_child.get('ref')} once rebuilt "
+                              f"({_reason(err)})") from None
+        if record.get("type") and type_name(obj) != record["type"]:
+            raise Missing(f"{holder_child.get('ref')}, once rebuilt, holds a "
+                          f"{type_name(obj)} there, not the {record['type']}")
+        return obj
+
     def _script_function(self, path: str, node: int, record: dict) -> Any:
         """A function of the script: the one re-running its `def` made, or
         (defined in a loop body or another function) rebuilt from the source."""
@@ -337,9 +382,72 @@ class Rebuilder:
     # -- arrays ------------------------------------------------------------------
     def _array(self, path: str, record: dict) -> Any:
         extra = record.get("extra") or {}
-        if extra.get("framework") == "torch":
-            return self._tensor(path, record, extra)
-        return self._ndarray(path, record, extra)
+        children = {c.get("key"): c for c in record.get("children") or []}
+        torch_array = extra.get("framework") == "torch"
+        obj = None
+        if extra.get("view") and ".<base>" in children:
+            # Rebuilt onto the array it is a view of (memory shared again).
+            try:
+                base = self._child(path, children[".<base>"], ".<base>")
+                obj = (self._tensor_view if torch_array else self._ndarray_view)(
+                    record, extra, base)
+            except Missing as err:
+                self.report.rebuilt_as(path, f"a copy, not a view of its base ({err})")
+            except (ValueError, TypeError, RuntimeError) as err:
+                self.report.rebuilt_as(path, f"a copy, not a view of its base ({_reason(err)})")
+        if obj is None:
+            obj = (self._tensor if torch_array else self._ndarray)(path, record, extra)
+        if not torch_array:
+            if extra.get("writeable") is False:
+                obj.flags.writeable = False
+            return obj
+        if extra.get("autograd_history"):
+            self.report.rebuilt_as(path, "autograd history not restored (a leaf tensor now; "
+                                         "backward() through it reaches nothing)")
+        for key, child in children.items():
+            if key == ".<base>":
+                continue
+            value = self._child_or_none(path, child, key)
+            try:
+                setattr(obj, key[1:], value)
+            except (AttributeError, TypeError, RuntimeError) as err:
+                self.report.rebuilt_as(path + key, f"could not be set: {_reason(err)}")
+        return obj
+
+    def _ndarray_view(self, record: dict, extra: dict, base: Any) -> Any:
+        np = _import("numpy")
+        fields = extra.get("dtype_fields")
+        dtype = (_structured(np, fields) if fields
+                 else np.dtype(extra.get("dtype_str") or record.get("dtype")))
+        view = extra["view"]
+        if view.get("memory_of") == "torch":
+            base = base.detach().numpy()  # the tensor's memory, as numpy sees it
+        return np.ndarray(tuple(record.get("shape") or ()), dtype=dtype, buffer=base,
+                          offset=int(view["offset"]), strides=tuple(view["strides"]))
+
+    def _tensor_view(self, record: dict, extra: dict, base: Any) -> Any:
+        torch = _import("torch")
+        view = extra["view"]
+        dtype = getattr(torch, record.get("dtype") or "", None)
+        if view.get("memory_of") == "numpy":
+            base = torch.from_numpy(base)  # the array's memory (torch.from_numpy)
+            if base.dtype != dtype:
+                base = base.view(dtype)
+        if dtype != base.dtype:
+            raise ValueError(f"a {record.get('dtype')} view of a {base.dtype} tensor")
+        offset = (int(view["storage_offset"]) - int(view.get("base_storage_offset") or 0)
+                  + base.storage_offset())
+        shape, strides = list(record.get("shape") or []), list(view["strides"])
+        same = (list(base.shape), list(base.stride()), base.storage_offset()) == (
+            shape, strides, offset)
+        if view.get("memory_of") == "numpy" and same:
+            return base
+        if not extra.get("requires_grad"):
+            if same:
+                return base.detach()  # (a state_dict's tensors: the memory, not the graph)
+            with torch.no_grad():
+                return base.as_strided(shape, strides, offset)
+        return base.as_strided(shape, strides, offset)
 
     def _ndarray(self, path: str, record: dict, extra: dict) -> Any:
         np = _import("numpy")
@@ -350,10 +458,16 @@ class Rebuilder:
             raise Missing(f"an array of dtype {dtype} cannot come from raw bytes")
         shape = tuple(record.get("shape") or ())
         nbytes = int(record.get("nbytes") or 0)
+        order = extra.get("order", "C")
+        if order in ("C", "F"):
+            # Filled in place: an array that owns its memory, as it did.
+            a = np.empty(shape, dtype=dtype, order=order)
+            if a.nbytes == nbytes:
+                self._fill(record, a.ctypes.data, nbytes)
+                return a
         buf = np.empty(nbytes, dtype=np.uint8)
         self._fill(record, buf.ctypes.data, nbytes)
         flat = buf.view(dtype)
-        order = extra.get("order", "C")
         if order == "F":
             return flat.reshape(shape, order="F")
         a = flat.reshape(shape)
@@ -372,9 +486,14 @@ class Rebuilder:
             raise Missing(f"torch has no dtype {record.get('dtype')!r}")
         shape = list(record.get("shape") or [])
         nbytes = int(record.get("nbytes") or 0)
-        raw = torch.empty(nbytes, dtype=torch.uint8)
-        self._fill(record, raw.data_ptr(), nbytes)
-        t = raw.view(dtype).reshape(shape)
+        t = torch.empty(shape, dtype=dtype)
+        if t.numel() * t.element_size() == nbytes:
+            # Filled in place: a tensor of its own, not a view of a buffer.
+            self._fill(record, t.data_ptr(), nbytes)
+        else:
+            raw = torch.empty(nbytes, dtype=torch.uint8)
+            self._fill(record, raw.data_ptr(), nbytes)
+            t = raw.view(dtype).reshape(shape)
         strides = extra.get("strides")
         if strides is not None and list(t.stride()) != list(strides) and t.numel() > 1:
             try:

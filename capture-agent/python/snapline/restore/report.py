@@ -4,7 +4,25 @@ reason."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` (from a snapshot: a path, a type, a reason, a script name)
+    with its control characters escaped, newlines too, as the CLI does
+    (crates/cli/src/escape.rs): a snapshot cannot drive the terminal."""
+    def sub(m: re.Match) -> str:
+        ch = m.group(0)
+        if ch in _NAMED:
+            return _NAMED[ch]
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{{{ord(ch):x}}}"
+
+    return _UNSAFE.sub(sub, str(text))
 
 
 @dataclass
@@ -19,6 +37,18 @@ class Fidelity:
 
     def rebuilt_as(self, path: str, how: str) -> None:
         self.rebuilt.append((path, how))
+
+    def differs_from_snapshot(self, root: str, path: str, how: str) -> None:
+        """The restore check (roundtrip.py) found `path` (under `root`)
+        unlike the snapshot: reported as rebuilt, `root` not restored."""
+        if all(p != path for p, _ in self.rebuilt):
+            self.rebuilt.append((path, f"differs: {how}"))
+        self.restored = [name for name in self.restored if name != root]
+
+    def reported(self, path: str) -> bool:
+        """Whether `path` or an object above it is already in the report."""
+        return any(p == path or (path.startswith(p) and path[len(p)] in ".[{")
+                   for p, _ in self.rebuilt + self.missing + self.withheld)
 
     def differs(self, root: str) -> bool:
         """Whether `root` or anything under it was rebuilt differently."""
@@ -61,4 +91,4 @@ class Fidelity:
             lines.append(f"  withheld: {len(self.withheld)} (safe mode runs no code from the "
                          "snapshot; --trust loads them)")
             lines.extend(f"    {path}: {why}" for path, why in self.withheld)
-        return "\n".join(lines)
+        return "\n".join(terminal_safe(line) for line in lines)

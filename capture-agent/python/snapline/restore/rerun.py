@@ -83,9 +83,32 @@ def _target_root(target: ast.AST) -> ast.AST:
     return target
 
 
+# Functions that make a class from literal arguments: `Point =
+# namedtuple("Point", "x y")` defines a class as a `class` statement does.
+CLASS_FACTORIES = {"namedtuple", "NamedTuple", "Enum", "IntEnum", "Flag", "IntFlag",
+                   "StrEnum", "TypedDict", "NewType", "TypeVar", "make_dataclass"}
+
+
 def is_definition(stmt: ast.stmt) -> bool:
     return isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef,
-                             ast.AsyncFunctionDef, ast.ClassDef))
+                             ast.AsyncFunctionDef, ast.ClassDef)) or _class_factory(stmt)
+
+
+def _class_factory(stmt: ast.stmt) -> bool:
+    """`Name = factory(literals...)` with a factory of CLASS_FACTORIES."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in CLASS_FACTORIES:
+        return False
+    try:
+        for arg in [*stmt.value.args, *(k.value for k in stmt.value.keywords)]:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False  # it reads variables: not a pure definition
+    return True
 
 
 def is_setting(stmt: ast.stmt, aliases: dict) -> bool:

@@ -120,18 +120,6 @@ class Resumer:
             self.live = []
 
 
-class NullAgent:
-    """Capture hooks that do nothing (a resumed run whose store cannot be
-    written, or SNAPLINE_DISABLE=1): the continuation still calls them."""
-
-    def __getattr__(self, name: str) -> Any:
-        return _nothing
-
-
-def _nothing(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
 class Resume:
     """What runner.run needs to run a continuation instead of the script."""
 
@@ -360,7 +348,8 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
     lineage = snap.lineage
     options = Options(store=store)
     saved = lineage.get("options") or {}
-    for name in ("inner_every", "outer_every", "statements"):
+    for name in ("inner_every", "outer_every", "statements", "budget", "inner_every_given",
+                 "outer_every_given"):
         if name in saved:
             setattr(options, name, saved[name])
     job = Resume(session, force, source, position)

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import rerun
 from .rebuild import Missing, Rebuilder, report_failure
-from .report import Fidelity
+from .report import Fidelity, terminal_safe
 from .safety import SAFE_MODULES, Policy, audit
 from .snapshot import RestoreError, Snapshot, frame_prefixes, open_reader
 
@@ -38,6 +38,7 @@ class Session:
         self.rebuilder: Rebuilder | None = None
         self.roots = self.snapshot.roots()
         self.trust = trust and not safe
+        self.sandbox: dict | None = None  # {"abi", "scratch"} once sandboxed (sandbox.py)
         self.policy: Policy | None = None
         if safe:
             self.policy = Policy("--safe")
@@ -110,7 +111,7 @@ class Session:
             if found:
                 out.write(f"snapline: --trust: loading {self.snapshot.ref} in full, including "
                           "what safe mode would withhold:\n")
-                out.writelines(f"  {count} x {what}\n" for what, count in found)
+                out.writelines(f"  {count} x {terminal_safe(what)}\n" for what, count in found)
             else:
                 out.write(f"snapline: --trust: {self.snapshot.ref} holds nothing safe mode "
                           "would withhold\n")
@@ -180,6 +181,7 @@ class Session:
         """The run's working directory, sys.argv and sys.path[0]."""
         lineage = self.snapshot.lineage
         cwd = lineage.get("cwd")
+        started_in = os.getcwd()
         if cwd and os.path.isdir(cwd):
             os.chdir(cwd)
         elif cwd:
@@ -189,7 +191,10 @@ class Session:
         if isinstance(argv, list) and argv:
             sys.argv = [str(a) for a in argv]
         if self.policy is not None:
-            return  # no modules from the run's directory: importing runs their code
+            # No modules from the run's directory nor the working directory
+            # (a file a snapshot managed to write there must never import).
+            drop_run_paths([started_in, cwd, os.path.dirname(self.script_path)])
+            return
         # A run of `-m package.module` had the working directory first, as python -m does.
         first = (os.getcwd() if lineage.get("module")
                  else os.path.dirname(os.path.realpath(self.script_path)))
@@ -302,6 +307,9 @@ class Session:
         self.enter_environment()
         self.check_packages()
         namespace.setdefault("__builtins__", __builtins__)
+        for path in self.roots.dunders:
+            self.report.withhold(path, "a dunder name is never restored as a variable "
+                                       "(the capture does not store them)")
         if self.policy is None:
             defines, settings = self._rerun_statements()
             self.run_statements(defines, namespace)
@@ -339,8 +347,44 @@ class Session:
                                      + ", ".join(sorted(local)) + " are in scope")
         if shadowed:
             self.report.notes.append("locals shadow globals: " + ", ".join(sorted(set(shadowed))))
+        self.check_roundtrip()
         self.restore_rng(namespace)
         return self.report
+
+    def check_roundtrip(self) -> None:
+        """Walks every rebuilt root again with the capture's hashing and
+        reports what differs from the snapshot (roundtrip.py)."""
+        from . import roundtrip
+
+        rebuilder = self.rebuilder
+        if rebuilder is None:
+            return
+        root_paths = (set(self.roots.globals.values()) | set(self.roots.rng.values())
+                      | {p for names in self.roots.frames.values() for p in names.values()})
+        roots = []
+        # In the capture's order: node numbers count up as the capture walked.
+        for path, (node, _) in sorted(self.snapshot.entries.items(), key=lambda e: e[1][0]):
+            if path in root_paths and node in rebuilder.by_node:
+                roots.append((path, rebuilder.by_node[node]))
+        try:
+            entries, records, blobs = roundtrip.walk(roots)
+            found = roundtrip.compare(self.snapshot.entries, self.snapshot.record, entries,
+                                      records, [path for path, _ in roots],
+                                      skip=self.report.reported, blobs=blobs,
+                                      read_blob=self.reader.read_blob)
+        except Exception as err:  # noqa: BLE001 - the check must not stop the restore
+            self.report.notes.append(f"the restore check could not run: "
+                                     f"{type(err).__name__}: {err}")
+            return
+        for path, how in found:
+            self.report.differs_from_snapshot(_root_name(path), path, how)
+
+
+def drop_run_paths(dirs: list) -> None:
+    """Takes the working directory (`''` and its path) and `dirs` off
+    sys.path, so that imports find installed modules only."""
+    here = {os.path.realpath(d) for d in [os.getcwd(), *dirs] if isinstance(d, str) and d}
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) not in here]
 
 
 def set_rng(name: str, state: Any) -> None:

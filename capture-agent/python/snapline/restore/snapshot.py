@@ -27,6 +27,9 @@ class Roots:
     frames: dict = field(default_factory=dict)  # frame prefix ("train", "f#2") -> {name: path}
     rng: dict = field(default_factory=dict)  # "random"/"numpy"/"torch"/"torch_cuda" -> path
     loop_rng: dict = field(default_factory=dict)  # loop depth -> {name: path}
+    # Dunder names (`__builtins__`, `f:__class__`): the capture never stores
+    # them, so one is forged; never restored as a variable.
+    dunders: list = field(default_factory=list)
 
 
 def open_reader(store: str) -> Any:
@@ -103,6 +106,10 @@ class Snapshot:
     def roots(self) -> Roots:
         roots = Roots()
         for path in self.entries:
+            name = path.rpartition(":")[2] if _LOCAL.match(path) else path
+            if _GLOBAL.match(name) and name.startswith("__") and name.endswith("__"):
+                roots.dunders.append(path)
+                continue
             if _GLOBAL.match(path):
                 roots.globals[path] = path
                 continue

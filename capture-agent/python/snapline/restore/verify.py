@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..attributes import instance_dict
 from ..values import encode, type_name
 
 
@@ -45,9 +46,10 @@ def difference(record: dict, obj: Any) -> str | None:
             return f"{len(obj)} elements, was {wanted}"
     elif kind == "pickle":
         had = extra.get("attributes")
-        now = getattr(obj, "__dict__", None)
+        now = instance_dict(obj)
         if isinstance(had, list) and isinstance(now, dict):
-            lost = [name for name in had if name not in now]
+            # (`_cache`: what pandas' cache_readonly computed, made again on use.)
+            lost = [name for name in had if name not in now and name != "_cache"]
             if lost:
                 return (f"unpickling left out {', '.join(lost[:6])}"
                         + (" ..." if len(lost) > 6 else "")

@@ -28,20 +28,24 @@ pub fn diff(
 }
 
 fn print_diff(d: &SnapshotDiff) {
-    println!("diff {} -> {}", d.a, d.b);
+    say!("diff {} -> {}", d.a, d.b);
     if d.identical {
-        println!("identical: the same {} objects on both sides", d.unchanged);
+        say!("identical: the same {} objects on both sides", d.unchanged);
         return;
     }
     if d.disjoint {
-        println!(
+        say!(
             "the two snapshots have nothing in common (no shared name, no shared object): \
              everything in the first is removed, everything in the second added"
         );
     }
-    println!(
+    say!(
         "{} changed, {} added, {} removed, {} moved ({} unchanged)",
-        d.changed, d.added, d.removed, d.moved, d.unchanged
+        d.changed,
+        d.added,
+        d.removed,
+        d.moved,
+        d.unchanged
     );
     for c in &d.changes {
         print_change(c);
@@ -91,7 +95,7 @@ fn head(c: &Change) -> String {
 fn print_change(c: &Change) {
     let line = head(c);
     match &c.detail {
-        None => println!("  {line}"),
+        None => say!("  {line}"),
         Some(Detail::Value(v)) => {
             let lens = match (v.old_len, v.new_len, v.items_changed) {
                 (Some(a), Some(b), Some(n)) if a != b => {
@@ -100,17 +104,17 @@ fn print_change(c: &Change) {
                 (Some(_), Some(_), Some(n)) => format!("  ({n} items differ)"),
                 _ => String::new(),
             };
-            println!("  {line}  {} -> {}{lens}", v.old, v.new);
+            say!("  {line}  {} -> {}{lens}", v.old, v.new);
         }
-        Some(Detail::Opaque { note }) => println!("  {line}: {note}"),
-        Some(Detail::Structure(s)) => println!("  {line}{}", structure_text(s)),
+        Some(Detail::Opaque { note }) => say!("  {line}: {note}"),
+        Some(Detail::Structure(s)) => say!("  {line}{}", structure_text(s)),
         Some(Detail::Array(a)) => {
-            println!("  {line} {}", array_head(a));
+            say!("  {line} {}", array_head(a));
             for l in array_lines(a) {
-                println!("      {l}");
+                say!("      {l}");
             }
         }
-        Some(Detail::Frame(f)) => println!("  {line}  {}", frame_text(f)),
+        Some(Detail::Frame(f)) => say!("  {line}  {}", frame_text(f)),
     }
 }
 

@@ -48,7 +48,7 @@ pub fn export(store: &Path, args: ExportArgs, json: bool) -> anyhow::Result<()> 
         if json {
             return print_json(&done);
         }
-        println!(
+        say!(
             "wrote {} arrays of {snap} to {} ({}, {})",
             done.arrays,
             done.path.display(),
@@ -56,7 +56,7 @@ pub fn export(store: &Path, args: ExportArgs, json: bool) -> anyhow::Result<()> 
             format::bytes(i64::try_from(done.bytes).unwrap_or(i64::MAX))
         );
         for s in &done.skipped {
-            println!("  skipped {}: {}", s.path, s.reason);
+            say!("  skipped {}: {}", s.path, s.reason);
         }
         return Ok(());
     }
@@ -75,7 +75,7 @@ pub fn export(store: &Path, args: ExportArgs, json: bool) -> anyhow::Result<()> 
         Scope::Run => format!("run {run} ({} snapshots)", done.snapshots),
         Scope::Snapshot(seq) => format!("snapshot {run}@{seq}"),
     };
-    println!(
+    say!(
         "exported {what} to {}: {} objects, {} chunks ({} raw), {} metric points, {}",
         done.path.display(),
         done.objects,

@@ -140,7 +140,7 @@ pub fn fsck(store: &Path, args: FsckArgs, json: bool) -> anyhow::Result<ExitCode
         })?;
         return Ok(code);
     }
-    println!(
+    say!(
         "checked {}, {}, {}, {} ({})",
         plural(report.runs as usize, "run", "runs"),
         plural(report.snapshots as usize, "snapshot", "snapshots"),
@@ -149,11 +149,11 @@ pub fn fsck(store: &Path, args: FsckArgs, json: bool) -> anyhow::Result<ExitCode
         format::bytes(report.chunk_bytes as i64)
     );
     for p in &report.problems {
-        println!("{} {}: {}", kind_text(p.kind), p.subject, p.detail);
+        say!("{} {}: {}", kind_text(p.kind), p.subject, p.detail);
         if p.snapshots.is_empty() {
-            println!("  no snapshot needs it");
+            say!("  no snapshot needs it");
         } else {
-            println!(
+            say!(
                 "  needed by {}: {}",
                 plural(p.snapshots.len(), "snapshot", "snapshots"),
                 list(&p.snapshots, 12)
@@ -195,10 +195,10 @@ pub fn fsck(store: &Path, args: FsckArgs, json: bool) -> anyhow::Result<ExitCode
         ));
     }
     if !notes.is_empty() {
-        println!("left-overs, harmless: {}", notes.join("; "));
+        say!("left-overs, harmless: {}", notes.join("; "));
     }
     if !report.live_runs.is_empty() {
-        println!(
+        say!(
             "being captured now: {} (chunk files in flight are not counted)",
             list(&report.live_runs, 5)
         );
@@ -207,12 +207,12 @@ pub fn fsck(store: &Path, args: FsckArgs, json: bool) -> anyhow::Result<ExitCode
         Some(r) => print_repair(r),
         None if report.healthy() => {
             if notes.is_empty() {
-                println!("healthy");
+                say!("healthy");
             } else {
-                println!("healthy; `snapline fsck --repair` reclaims the left-overs");
+                say!("healthy; `snapline fsck --repair` reclaims the left-overs");
             }
         }
-        None => println!(
+        None => say!(
             "{} affecting {}; `snapline fsck --repair` drops those snapshots (the others are untouched)",
             plural(report.problems.len(), "problem", "problems"),
             plural(report.affected_snapshots.len(), "snapshot", "snapshots"),
@@ -231,13 +231,13 @@ fn has_leftovers(report: &FsckReport) -> bool {
 
 fn print_repair(r: &RepairReport) {
     if !r.dropped_snapshots.is_empty() {
-        println!(
+        say!(
             "dropped {}: {}",
             plural(r.dropped_snapshots.len(), "snapshot", "snapshots"),
             list(&r.dropped_snapshots, 12)
         );
     }
-    println!(
+    say!(
         "removed {}, {}, {} ({} freed)",
         plural(
             r.objects_removed as usize,
@@ -249,19 +249,19 @@ fn print_repair(r: &RepairReport) {
         format::bytes(r.bytes_freed as i64)
     );
     if !r.runs_marked_killed.is_empty() {
-        println!("marked killed: {}", list(&r.runs_marked_killed, 5));
+        say!("marked killed: {}", list(&r.runs_marked_killed, 5));
     }
     if r.orphan_rows_removed > 0 {
-        println!(
+        say!(
             "removed {} of vanished runs or snapshots",
             plural(r.orphan_rows_removed as usize, "row", "rows")
         );
     }
     if r.complete() {
-        println!("repaired");
+        say!("repaired");
     } else {
         if !r.skipped_snapshots.is_empty() {
-            println!(
+            say!(
                 "left {} of runs being captured: {}",
                 plural(
                     r.skipped_snapshots.len(),
@@ -271,7 +271,7 @@ fn print_repair(r: &RepairReport) {
                 list(&r.skipped_snapshots, 12)
             );
         }
-        println!(
+        say!(
             "not finished: run {} is being captured; run `snapline fsck --repair` again when it ends",
             list(&r.live_runs, 3)
         );

@@ -52,8 +52,8 @@ pub fn gc(store: &Path, args: GcArgs, json: bool) -> anyhow::Result<ExitCode> {
     if rules.any() {
         for run in &report.runs {
             match &run.skipped {
-                Some(why) => println!("{}: kept all {} ({why})", run.run, run.kept),
-                None => println!(
+                Some(why) => say!("{}: kept all {} ({why})", run.run, run.kept),
+                None => say!(
                     "{}: kept {}, {} {}",
                     run.run,
                     run.kept,
@@ -67,7 +67,7 @@ pub fn gc(store: &Path, args: GcArgs, json: bool) -> anyhow::Result<ExitCode> {
             }
         }
     } else {
-        println!("no keep rule given (--keep-last, --keep-every, --keep-labeled): every snapshot stays; sweeping only");
+        say!("no keep rule given (--keep-last, --keep-every, --keep-labeled): every snapshot stays; sweeping only");
     }
     print_sweep(&report);
     Ok(ExitCode::SUCCESS)
@@ -80,7 +80,7 @@ pub fn print_sweep(report: &SweepReport) {
     } else {
         "removed"
     };
-    println!(
+    say!(
         "{verb} {} snapshots, {} object records, {} chunks, {} files: {} {}",
         report.snapshots_removed,
         report.objects_removed,
@@ -90,7 +90,7 @@ pub fn print_sweep(report: &SweepReport) {
         if report.dry_run { "to free" } else { "freed" }
     );
     if report.chunks_deferred > 0 || !report.live_runs.is_empty() {
-        println!(
+        say!(
             "run {} is being captured: its snapshots stay, and {} unreferenced chunks stay until it ends (run gc again then)",
             list(&report.live_runs, 3),
             report.chunks_deferred

@@ -19,12 +19,12 @@ pub fn import(store: &Path, bundle: &Path, json: bool) -> anyhow::Result<()> {
         .and_then(|h| h.as_str())
         .unwrap_or("?");
     match done.outcome.as_str() {
-        "already imported" => println!(
+        "already imported" => say!(
             "{}: already imported (run {}); nothing to do",
             bundle.display(),
             done.run
         ),
-        _ => println!(
+        _ => say!(
             "imported run {} from {from}: {} snapshot(s) ({}), {} objects, {} chunks ({} new files), {} metric points",
             done.run,
             done.seqs.len(),

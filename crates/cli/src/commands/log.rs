@@ -49,12 +49,16 @@ pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<
         return Ok(code);
     }
     let parent = run_summary(&store, &id)?.parent;
-    let header = match &parent {
+    let mut header = match &parent {
         Some(p) => format!("run {id}\nbranched from {p}"),
         None => format!("run {id}"),
     };
+    // A snapshot that failed is a gap the agent's warnings explain.
+    if let Some(line) = crate::commands::warnings::notice(&store, &id)? {
+        header = format!("{header}\n{line}");
+    }
     if rows.is_empty() {
-        println!("{header}\nno snapshots yet");
+        say!("{header}\nno snapshots yet");
         return Ok(code);
     }
     let start = rows.first().map(|r| r.time).unwrap_or_default();
@@ -104,7 +108,7 @@ pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<
             ]
         })
         .collect();
-    println!("{header}");
+    say!("{header}");
     format::table(
         &[
             "SEQ", "TRIGGER", "WHERE", "LOOPS", "TIME", "NEW", "REUSED", "CAPTURE", "",
@@ -115,7 +119,7 @@ pub fn log(store: &Path, run: &str, verify: bool, json: bool) -> anyhow::Result<
         if damaged > 0 {
             eprintln!("snapline: {damaged} damaged snapshot(s) in run {id}");
         } else {
-            println!("all {} snapshots verified", rows.len());
+            say!("all {} snapshots verified", rows.len());
         }
     }
     Ok(code)

@@ -50,7 +50,7 @@ pub fn metrics(
             return print_json(&series);
         }
         if all.is_empty() {
-            println!("run {run} has no metric series yet");
+            say!("run {run} has no metric series yet");
             return Ok(());
         }
         let rows: Vec<Vec<String>> = all
@@ -68,7 +68,7 @@ pub fn metrics(
         return print_json(&series);
     }
     for s in &series {
-        println!("{} (run {})", s.name, s.run);
+        say!("{} (run {})", s.name, s.run);
         print_points(s);
     }
     Ok(())

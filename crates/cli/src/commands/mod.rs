@@ -16,6 +16,7 @@ pub mod rm;
 pub mod run;
 pub mod runs;
 pub mod show;
+pub mod warnings;
 
 use std::path::Path;
 

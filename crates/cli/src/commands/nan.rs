@@ -71,11 +71,11 @@ fn object_row(o: &BadObject) -> Vec<String> {
 
 fn print_report(r: &NanReport) {
     if r.snapshots == 0 && r.metrics.is_empty() && r.hooks.is_empty() {
-        println!("run {} has no snapshots yet: nothing to search", r.run);
+        say!("run {} has no snapshots yet: nothing to search", r.run);
         return;
     }
     let Some(first) = &r.first else {
-        println!(
+        say!(
             "run {}: no NaN or Inf in the program's state in its {} snapshots{}",
             r.run,
             r.snapshots,
@@ -90,7 +90,7 @@ fn print_report(r: &NanReport) {
         print_hooks(r);
         return;
     };
-    println!(
+    say!(
         "run {}: NaN/Inf first appeared at snapshot {} ({} snapshot{}{})",
         r.run,
         first.seq,
@@ -115,21 +115,21 @@ fn print_report(r: &NanReport) {
         )
     );
     match r.last_clean {
-        Some(seq) => println!(
+        Some(seq) => say!(
             "last clean snapshot: {seq} (everything finite; restore it with `snapline restore {}@{seq}`)",
             r.run
         ),
-        None => println!("no clean snapshot: the first snapshot already held NaN or Inf"),
+        None => say!("no clean snapshot: the first snapshot already held NaN or Inf"),
     }
     if !r.began.is_empty() {
-        println!("\nwent bad first:");
+        say!("\nwent bad first:");
         format::table(
             &["SNAPSHOT", "PATH", "TYPE", "NON-FINITE", "BEGAN AS"],
             &r.began.iter().map(object_row).collect::<Vec<_>>(),
         );
     }
     if !r.followed.is_empty() {
-        println!(
+        say!(
             "\nfollowed (in the {} non-finite snapshots searched):",
             r.searched
         );
@@ -147,17 +147,17 @@ fn print_report(r: &NanReport) {
 /// sentinels and the values library objects hold.
 fn print_apart(r: &NanReport) {
     if !r.sentinels.is_empty() {
-        println!("\nsentinels (±Inf from their first value, by design; not counted):");
+        say!("\nsentinels (±Inf from their first value, by design; not counted):");
         for s in &r.sentinels {
             let until = match s.finite_from {
                 Some(seq) => format!("until snapshot {seq}"),
                 None => "throughout".to_owned(),
             };
-            println!("  {} = {} {until}", s.name, format::number(s.value));
+            say!("  {} = {} {until}", s.name, format::number(s.value));
         }
     }
     if !r.library.is_empty() {
-        println!("\nheld by library objects by design (ignored):");
+        say!("\nheld by library objects by design (ignored):");
         for h in &r.library {
             let mut kinds = Vec::new();
             if h.nan > 0 {
@@ -166,7 +166,7 @@ fn print_apart(r: &NanReport) {
             if h.posinf > 0 || h.neginf > 0 {
                 kinds.push("±Inf");
             }
-            println!(
+            say!(
                 "  {} ({}) holds {} in {} object{} (snapshot {})",
                 h.holder,
                 h.type_name,
@@ -183,7 +183,7 @@ fn print_metrics(r: &NanReport) {
     if r.metrics.is_empty() {
         return;
     }
-    println!("\nmetric series that turned non-finite:");
+    say!("\nmetric series that turned non-finite:");
     let rows: Vec<Vec<String>> = r
         .metrics
         .iter()
@@ -204,7 +204,7 @@ fn print_hooks(r: &NanReport) {
     if r.hooks.is_empty() {
         return;
     }
-    println!("\ncaught by --nan-hooks:");
+    say!("\ncaught by --nan-hooks:");
     for h in &r.hooks {
         let d = &h.detail;
         let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default();
@@ -225,7 +225,7 @@ fn print_hooks(r: &NanReport) {
         if let Some(seq) = h.after_seq {
             line += &format!(" (after snapshot {seq})");
         }
-        println!("  {line}");
+        say!("  {line}");
         if let Some(inputs) = d.get("inputs").and_then(|i| i.as_array()) {
             for (i, input) in inputs.iter().enumerate() {
                 let num = |k: &str| {
@@ -235,7 +235,7 @@ fn print_hooks(r: &NanReport) {
                         .map(format::number)
                         .unwrap_or_else(|| "-".into())
                 };
-                println!(
+                say!(
                     "    input {i}: shape {}  range [{}, {}]  NaN {}  Inf {}",
                     input
                         .get("shape")

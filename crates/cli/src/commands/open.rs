@@ -77,7 +77,7 @@ pub fn open(
             bundle: bundle.map(Path::to_path_buf),
         })?;
     } else {
-        println!(
+        say!(
             "opened {} on {} (pid {})",
             app.display(),
             store.display(),

@@ -116,7 +116,7 @@ pub fn plot(store: &Path, args: PlotArgs, json: bool) -> anyhow::Result<()> {
         if !json {
             let drawn: usize = views.iter().map(|v| v.data.points.len()).sum();
             let raw: usize = views.iter().map(|v| v.data.raw_points).sum();
-            println!(
+            say!(
                 "wrote {}: {} series of {} run{}, {drawn} points drawn for {raw}",
                 output.display(),
                 views.len(),

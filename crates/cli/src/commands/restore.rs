@@ -134,7 +134,43 @@ pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Resul
         cmd.arg("--json");
     }
     cmd.args(&args.passthrough);
-    python::run_attached(cmd, python.as_os_str())
+    // The scratch directory a sandboxed (foreign, untrusted) restore may
+    // write to: made here, removed when the restore ends.
+    let scratch = Scratch::make();
+    if let Some(dir) = &scratch {
+        cmd.env("SNAPLINE_SCRATCH", &dir.0);
+    }
+    let code = python::run_attached(cmd, python.as_os_str());
+    drop(scratch);
+    code
+}
+
+/// A private temporary directory, removed (links not followed) when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn make() -> Option<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "snapline-restore-{}-{nanos:08x}",
+            std::process::id()
+        ));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .ok()
+            .map(|()| Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn rm(store: &Path, args: RmArgs, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let snapshots = report.runs.first().map(|r| r.removed.len()).unwrap_or(0);
-    println!(
+    say!(
         "{} run {id} ({snapshots} snapshots)",
         if args.dry_run {
             "would remove"

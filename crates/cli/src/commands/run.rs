@@ -26,6 +26,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     outer_every: Option<f64>,
 
+    /// The most of the run's wall time snapshots may take, in percent (default
+    /// 2; 0: no budget). Past it, loop iterations are snapshotted less often
+    /// (said once on stderr and in the run's warnings); an explicit
+    /// --inner-every / --outer-every is kept as given.
+    #[arg(long, value_name = "PERCENT")]
+    budget: Option<String>,
+
     /// Do not snapshot after each top-level statement.
     #[arg(long)]
     no_statements: bool,
@@ -36,6 +43,12 @@ pub struct RunArgs {
     /// (`snapline nan`). Slows training down: see bench/RESULTS.md.
     #[arg(long)]
     nan_hooks: bool,
+
+    /// After each snapshot, pickle, load back and compare a sample of its
+    /// new pickled objects: what would not come back the same at restore is
+    /// a warning (`snapline warnings RUN`). Costs time.
+    #[arg(long)]
+    check_roundtrip: bool,
 
     /// Do not read the scalar variables loops assign at every iteration
     /// (their metric points then come from snapshots only).
@@ -74,6 +87,9 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = args.outer_every {
         cmd.arg("--outer-every").arg(s.to_string());
     }
+    if let Some(percent) = args.budget {
+        cmd.arg("--budget").arg(percent);
+    }
     if args.no_statements {
         cmd.arg("--no-statements");
     }
@@ -82,6 +98,9 @@ pub fn run(store: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if args.no_loop_metrics {
         cmd.arg("--no-loop-metrics");
+    }
+    if args.check_roundtrip {
+        cmd.arg("--check-roundtrip");
     }
     if args.module {
         // The agent finds the module (or says, as python does, that there is none).

@@ -12,7 +12,7 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
         return print_json(&runs);
     }
     if runs.is_empty() {
-        println!("no runs yet; capture one with `snapline run script.py`");
+        say!("no runs yet; capture one with `snapline run script.py`");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = runs
@@ -43,6 +43,11 @@ pub fn runs(store: &Path, json: bool) -> anyhow::Result<()> {
         ],
         &rows,
     );
+    for r in &runs {
+        if let Some(line) = crate::commands::warnings::notice(&store, &r.id)? {
+            say!("run {}: {line}", r.id);
+        }
+    }
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub fn show(
     if json {
         return print_json(&objects);
     }
-    println!("snapshot {snap}");
+    say!("snapshot {snap}");
     let rows: Vec<Vec<String>> = objects
         .iter()
         .map(|o| {
@@ -98,21 +98,24 @@ fn stats_text(s: &Stats) -> String {
 }
 
 fn print_detail(o: &ObjectView) {
-    println!("path        {}", o.path);
-    println!("type        {} ({:?})", o.type_name, o.kind);
+    say!("path        {}", o.path);
+    say!("type        {} ({:?})", o.type_name, o.kind);
     if let Some(shape) = &o.shape {
-        println!("shape       {shape:?}");
+        say!("shape       {shape:?}");
     }
     if let Some(dtype) = &o.dtype {
-        println!("dtype       {dtype}");
+        say!("dtype       {dtype}");
     }
     if let Some(s) = &o.stats {
         let opt = |v: Option<f64>| v.map(format::number).unwrap_or_else(|| "-".into());
-        println!(
+        say!(
             "stats       count {}  nan {}  +inf {}  -inf {}",
-            s.count, s.nan, s.posinf, s.neginf
+            s.count,
+            s.nan,
+            s.posinf,
+            s.neginf
         );
-        println!(
+        say!(
             "            min {}  max {}  mean {}  l2 {}",
             opt(s.min),
             opt(s.max),
@@ -121,32 +124,32 @@ fn print_detail(o: &ObjectView) {
         );
     }
     if o.nbytes > 0 {
-        println!("size        {}", format::bytes(o.nbytes as i64));
+        say!("size        {}", format::bytes(o.nbytes as i64));
     }
     if !o.aliases.is_empty() {
-        println!("same object {}", o.aliases.join(", "));
+        say!("same object {}", o.aliases.join(", "));
     }
     match &o.reason {
-        Some(reason) => println!("restorable  no: {reason}"),
-        None => println!("restorable  {}", if o.restorable { "yes" } else { "no" }),
+        Some(reason) => say!("restorable  no: {reason}"),
+        None => say!("restorable  {}", if o.restorable { "yes" } else { "no" }),
     }
     for (key, value) in &o.extra {
-        println!("{:<11} {value}", key);
+        say!("{:<11} {value}", key);
     }
     match &o.value {
-        Some(v) => println!("value       {v}"),
+        Some(v) => say!("value       {v}"),
         None if !o.preview.is_empty() => {
-            println!("preview");
+            say!("preview");
             for line in o.preview.lines() {
-                println!("  {line}");
+                say!("  {line}");
             }
         }
         None => {}
     }
     if !o.children.is_empty() {
-        println!("children");
+        say!("children");
         for c in &o.children {
-            println!("  {}  {}", c.path, one_line(&c.summary, 80));
+            say!("  {}  {}", c.path, one_line(&c.summary, 80));
         }
     }
 }
