@@ -83,7 +83,7 @@ loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch
                                      shuffle=True)
 model = MLP()
 trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
-                    enable_progress_bar=False, enable_model_summary=False)
+                    enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=2)
 trainer.fit(model, loader)
 print(f"trained {trainer.global_step} steps, loss {float(trainer.callback_metrics['train_loss']):.6f}")
 torch.save(model.state_dict(), sys.argv[1])
@@ -216,9 +216,10 @@ def test_lightning_trainer(sl, tmp_path, need_torch):
     assert objects["trainer:optimizer"]["type"].endswith("Adam")
     assert "trainer:checkpoint" in objects
 
+    # One point per logging step (log_every_n_steps=2), at Lightning's step.
     points = _series(sl, run_id, "train_loss")
-    assert _steps_of(points) == [float(i) for i in range(1, 13)]
-    assert [p["epoch"] for p in points] == [0] * 4 + [1] * 4 + [2] * 4
+    assert _steps_of(points) == [float(i) for i in range(2, 13, 2)]
+    assert [p["epoch"] for p in points] == [0] * 2 + [1] * 2 + [2] * 2
 
     last_epoch = next(row for row in log if row.get("label") == "epoch 3")
     restored = sl.cli_raw("restore", f"{run_id}@{last_epoch['seq']}", "-c", SAME_WEIGHTS,

@@ -401,6 +401,11 @@ class Agent:
         self._guarded(self._snapshot, trigger, None, line, label=label, frames=frames or [])
         return before if self.seq > before else None
 
+    def framework_due(self, every: str | None) -> bool:
+        """Whether a framework safe point throttled by `every` would take a
+        snapshot now: asked at every step, before its roots are gathered."""
+        return self._active() and (every is None or self._due(every == "outer"))
+
     def framework_point(self, point: FrameworkPoint) -> int | None:
         """A safe point inside a framework's training loop (frameworks/):
         a snapshot of the script's state plus `point.roots`, throttled like

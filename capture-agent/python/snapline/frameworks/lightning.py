@@ -100,7 +100,8 @@ def _callback_class(package: str) -> type:
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                                batch_idx: int) -> None:
-            _log(trainer, on_step=True)
+            if _logging_step(trainer):
+                _log(trainer, on_step=True)
             _snapshot(trainer, "iteration", f"step {trainer.global_step}", "inner", "step")
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
@@ -128,6 +129,17 @@ def _callback_class(package: str) -> type:
 def new_callback(package: str) -> Any:
     """Unpickles a SnaplineCallback (a fresh one: it holds no state)."""
     return _callback_class(package)()
+
+
+def _logging_step(trainer: Any) -> bool:
+    """Whether Lightning's loggers log this step (`log_every_n_steps`): the
+    step values become points at the same steps (as LearningRateMonitor
+    asks, through the logger connector)."""
+    try:
+        return bool(trainer._logger_connector.should_update_logs)
+    except AttributeError:  # another Lightning version
+        every = getattr(trainer, "log_every_n_steps", 1) or 1
+        return trainer.global_step % every == 0
 
 
 def _log(trainer: Any, on_step: bool) -> None:
@@ -166,7 +178,7 @@ def roots(trainer: Any, checkpoint: bool) -> list:
 def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, event: str,
               exception: BaseException | None = None) -> None:
     agent = current_agent()
-    if agent is None:
+    if agent is None or not agent.framework_due(every):
         return
     try:
         # The epoch loop's own count: at an epoch end, that epoch is done.

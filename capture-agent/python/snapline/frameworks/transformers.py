@@ -158,7 +158,7 @@ def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, *,
               event: str = "exception", state: Any = None,
               exception: BaseException | None = None) -> None:
     agent = current_agent()
-    if agent is None:
+    if agent is None or not agent.framework_due(every):
         return
     try:
         state = state if state is not None else getattr(trainer, "state", None)
