@@ -214,15 +214,9 @@ pub fn first_nonfinite(store: &Store, run: &str) -> QueryResult<NanReport> {
             first_metric = Some(first_metric.map_or(seq, |f| f.min(seq)));
         }
     }
-    let start = match (bad_seqs.first().copied(), first_metric) {
-        (Some(a), Some(m)) => a.min(m),
-        (a, m) => match a.or(m) {
-            Some(s) => s,
-            None => {
-                report.library = library_at_last(store, run, &report.sentinels, &mut owners)?;
-                return Ok(report);
-            }
-        },
+    let Some(start) = earliest(bad_seqs.first().copied(), first_metric) else {
+        report.library = library_at_last(store, run, &report.sentinels, &mut owners)?;
+        return Ok(report);
     };
     // Snapshots searched: the first bad one and up to FOLLOW_WINDOW after it.
     let window: Vec<i64> = bad_seqs
@@ -242,15 +236,9 @@ pub fn first_nonfinite(store: &Store, run: &str) -> QueryResult<NanReport> {
         &mut times,
     )?;
     let first_object = sorted.user.iter().map(|e| e.seq).min();
-    let first = match (first_object, first_metric) {
-        (Some(a), Some(m)) => a.min(m),
-        (a, m) => match a.or(m) {
-            Some(s) => s,
-            None => {
-                report.library = library_at_last(store, run, &report.sentinels, &mut owners)?;
-                return Ok(report);
-            }
-        },
+    let Some(first) = earliest(first_object, first_metric) else {
+        report.library = library_at_last(store, run, &report.sentinels, &mut owners)?;
+        return Ok(report);
     };
     report.library = library_held(&sorted.library, first);
     let Some(meta) = store.snapshot(run, first)? else {
@@ -447,6 +435,14 @@ fn is_sentinel_value(
         }
     };
     Ok(time < finite_time)
+}
+
+/// The earlier of two snapshot numbers, either of which may be missing.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What library objects hold in the last snapshot of a run whose user

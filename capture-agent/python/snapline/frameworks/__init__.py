@@ -16,6 +16,7 @@ script runs again, and the patched `train()` / `fit()` pass it on.
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.util
 import os
@@ -60,6 +61,25 @@ def attach(name: str, module: Any) -> None:
         integration.patch(module)
     except Exception as exc:  # noqa: BLE001 - the program goes on without the integration
         warn(f"cannot attach to {name}: {type(exc).__name__}: {exc}")
+
+
+def init_adding_callback(init: Any, add_callback: Any) -> Any:
+    """A Trainer `__init__` that runs `init`, then `add_callback(trainer)`
+    (failsafe: a failure is a warning and the trainer works without it)."""
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except BaseException as exc:
+            drop_wrapper_frame(exc)
+            raise
+        try:
+            add_callback(self)
+        except Exception as exc:  # noqa: BLE001 - failsafe
+            warn(f"cannot add the callback to {type(self).__name__}: {exc}")
+
+    return __init__
 
 
 def take_resume_request(framework: str) -> dict | None:

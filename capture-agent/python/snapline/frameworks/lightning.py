@@ -23,7 +23,13 @@ import sys
 from typing import Any
 
 from ..agent import FrameworkPoint
-from . import current_agent, drop_wrapper_frame, take_resume_request, warn
+from . import (
+    current_agent,
+    drop_wrapper_frame,
+    init_adding_callback,
+    take_resume_request,
+    warn,
+)
 
 NAME = "lightning"
 
@@ -39,19 +45,12 @@ def patch(module: Any) -> None:
     package = module.__name__.split(".", 1)[0]  # "lightning" or "pytorch_lightning"
     init, fit = trainer_class.__init__, trainer_class.fit
 
-    @functools.wraps(init)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            init(self, *args, **kwargs)
-        except BaseException as exc:
-            drop_wrapper_frame(exc)
-            raise
-        try:
-            callback_class = _callback_class(package)
-            if not any(isinstance(cb, callback_class) for cb in self.callbacks):
-                self.callbacks.append(callback_class())
-        except Exception as exc:  # noqa: BLE001 - failsafe
-            warn(f"cannot add the callback to {type(self).__name__}: {exc}")
+    def add_callback(trainer: Any) -> None:
+        callback_class = _callback_class(package)
+        if not any(isinstance(cb, callback_class) for cb in trainer.callbacks):
+            trainer.callbacks.append(callback_class())
+
+    __init__ = init_adding_callback(init, add_callback)
 
     @functools.wraps(fit)
     def fit_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -28,7 +28,13 @@ from typing import Any
 from transformers import TrainerCallback
 
 from ..agent import FrameworkPoint
-from . import current_agent, drop_wrapper_frame, take_resume_request, warn
+from . import (
+    current_agent,
+    drop_wrapper_frame,
+    init_adding_callback,
+    take_resume_request,
+    warn,
+)
 
 NAME = "transformers"
 # Logged values that are not curves (the x axis, run totals).
@@ -41,18 +47,11 @@ def patch(module: Any) -> None:
         return
     init, train = trainer_class.__init__, trainer_class.train
 
-    @functools.wraps(init)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            init(self, *args, **kwargs)
-        except BaseException as exc:
-            drop_wrapper_frame(exc)
-            raise
-        try:
-            if not any(isinstance(cb, SnaplineCallback) for cb in self.callback_handler.callbacks):
-                self.add_callback(SnaplineCallback(self))
-        except Exception as exc:  # noqa: BLE001 - failsafe
-            warn(f"cannot add the callback to {type(self).__name__}: {exc}")
+    def add_callback(trainer: Any) -> None:
+        if not any(isinstance(cb, SnaplineCallback) for cb in trainer.callback_handler.callbacks):
+            trainer.add_callback(SnaplineCallback(trainer))
+
+    __init__ = init_adding_callback(init, add_callback)
 
     @functools.wraps(train)
     def train_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
