@@ -865,3 +865,18 @@ def _warn_once(message: str) -> None:
 def options_dict(options: Options) -> dict:
     return asdict(options)
 
+
+# The capture settings a resumed run takes over from the run it continues.
+RESUMED_OPTIONS = ("inner_every", "outer_every", "statements", "budget", "inner_every_given",
+                   "outer_every_given", "loop_metrics")
+
+
+def resumed_options(store: str, saved: dict) -> Options:
+    """Options for a run resumed from one captured with `saved` (its
+    lineage's `options`): the same throttles, budget and loop metrics."""
+    options = Options(store=store)
+    for name in RESUMED_OPTIONS:
+        if name in saved and hasattr(options, name):
+            setattr(options, name, saved[name])
+    return options
+

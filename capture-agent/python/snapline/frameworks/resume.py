@@ -16,7 +16,7 @@ import sys
 import tempfile
 from typing import Any
 
-from ..agent import Options
+from ..agent import resumed_options
 from ..restore.rebuild import Missing
 from ..restore.session import Session
 from ..restore.snapshot import RestoreError
@@ -70,11 +70,7 @@ def resume_framework(session: Session, store: str, *, force: bool) -> int:
         from .. import frameworks
 
         frameworks.resume_request = {"framework": name, "checkpoint": checkpoint, "rng": rng}
-        options = Options(store=store)
-        saved = snap.lineage.get("options") or {}
-        for option in ("inner_every", "outer_every", "statements"):
-            if option in saved:
-                setattr(options, option, saved[option])
+        options = resumed_options(store, snap.lineage.get("options") or {})
         argv = list(sys.argv)
         from ..runner import run
 

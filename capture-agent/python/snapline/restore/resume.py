@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from ..agent import Options
+from ..agent import resumed_options
 from . import continuation
 from .session import Session, rng_states, set_rng
 from .snapshot import RestoreError, frame_prefixes
@@ -346,12 +346,7 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
 
     session.enter_environment()
     lineage = snap.lineage
-    options = Options(store=store)
-    saved = lineage.get("options") or {}
-    for name in ("inner_every", "outer_every", "statements", "budget", "inner_every_given",
-                 "outer_every_given"):
-        if name in saved:
-            setattr(options, name, saved[name])
+    options = resumed_options(store, lineage.get("options") or {})
     job = Resume(session, force, source, position)
     job.plan = plan
     job.hooks = Resumer(session, plan, force)
