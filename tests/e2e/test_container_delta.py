@@ -34,9 +34,10 @@ def test_a_container_changed_in_one_place_stores_little(sl):
     loop_line = line_of(script, "for step in range")
     iterations = [r for r in rows if r["trigger"] == "iteration" and r["line"] == loop_line]
     assert len(iterations) == 6
-    # The statement snapshot that first sees `history` stores the lot.
+    # The statement snapshot that first sees `vocab` stores the lot (its
+    # JSON alone is about 360 KB).
     first = max(r["bytes_new"] for r in rows if r["trigger"] == "statement")
-    assert first > 400_000
+    assert first > 300_000
     for row in iterations[1:]:
         # One changed item in each of three containers (~600 KB of JSON):
         # a few chunks and three records listing their chunks.
