@@ -258,6 +258,14 @@ class Agent:
         tensor = getattr(torch, "Tensor", None) if torch is not None else None
         self.scalars.set_types(types, tensor)
 
+    def _iteration_done(self, loop: _Loop) -> None:
+        """One more iteration of `loop` completed (called from a hook the
+        loop's own frame called): its step, and its scalars read there."""
+        step = self.loop_totals.get(loop.loop_id, 0) + 1
+        self.loop_totals[loop.loop_id] = step
+        if loop.tracked:
+            self._track(loop, sys._getframe(2), step)
+
     def _track(self, loop: _Loop, frame: Any, step: int) -> None:
         """The loop's changed scalars as metric points, at `step`: the
         loop's iterations completed over the whole run."""
@@ -279,10 +287,7 @@ class Agent:
         self.unwound = None
         if loop.count == 0:
             return
-        step = self.loop_totals.get(loop_id, 0) + 1
-        self.loop_totals[loop_id] = step
-        if loop.tracked:
-            self._track(loop, sys._getframe(1), step)
+        self._iteration_done(loop)
         if self._due(len(self.stack) == 1):
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
                           self.loop_lines.get(loop_id), at="iteration")
@@ -294,10 +299,7 @@ class Agent:
         loop.count += 1
         loop.done = True
         if loop.count > 0:
-            step = self.loop_totals.get(loop_id, 0) + 1
-            self.loop_totals[loop_id] = step
-            if loop.tracked:
-                self._track(loop, sys._getframe(1), step)
+            self._iteration_done(loop)
         if len(self.stack) == 1 and loop.count > 0 and self._due(True):
             # The last iteration of the outermost loop is an epoch boundary too
             # (throttled like the others: the exit snapshot keeps the end).
