@@ -9,24 +9,13 @@
 //! iteration to replay.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod mutation;
+
 use std::path::PathBuf;
 
 use snapline_bundle::{parse_catalog, verify_bytes};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use mutation::Rng;
 
 const INTERESTING: [u64; 10] = [
     0,

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod mutation;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -20,23 +22,7 @@ use snapline_store::{
 
 // ---------------------------------------------------------------- fixtures
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use mutation::Rng;
 
 fn put_chunk(store: &Store, raw: &[u8], out: &mut Vec<NewChunk>) -> String {
     let hash = chunk_hash(raw);
