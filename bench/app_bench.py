@@ -104,6 +104,9 @@ window.__TAURI_INTERNALS__.invoke(cmd, args).then(
 
 
 def summary(values: list) -> str:
+    errors = [v for v in values if isinstance(v, str)]
+    if errors:
+        return f"failed: {errors[0]}"
     return (f"{statistics.median(values):.1f} ms (p95 {sorted(values)[int(len(values) * 0.95) - 1]:.1f}, "
             f"max {max(values):.1f})")
 
@@ -144,7 +147,8 @@ def main() -> None:
                     ("open_run", {"run": run["id"]}),
                     ("series_view", {"run": run["id"], "name": "loss", "x": "step", "from": None,
                                      "to": None, "width": 1200, "smooth": 0.6, "logY": False}),
-                    ("snapshot_objects", {"run": run["id"], "seq": snapshots // 2}),
+                    # Mid-run (the agent may have throttled snapshots below one per step).
+                    ("snapshot_objects", {"run": run["id"], "seq": run["snapshots"] // 2}),
                     # Again at another width and smoothing: the loaded series is reused.
                     ("series_view", {"run": run["id"], "name": "loss", "x": "step", "from": None,
                                      "to": None, "width": 800, "smooth": 0.9, "logY": False}),

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the desktop app's .deb: the app (snapline-app), the `snapline` CLI
 # beside it, the desktop entry with its icon and the .snapline file
-# association. Run after `bash scripts/setup.sh`. Prints the .deb's path.
+# association, and the wheel (the capture agent) under /usr/share/snapline/
+# for `pip install` into the user's own environment. Run after
+# `bash scripts/setup.sh`. Prints the .deb's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x packaging/node_modules/.bin/tauri ]; then
@@ -12,6 +14,11 @@ if [ ! -x packaging/node_modules/.bin/tauri ]; then
 fi
 (cd ui && npm run --silent build >/dev/null)
 cargo build --release -q -p snapline-cli
+# The agent's wheel, shipped as a file (tauri.conf.json: /usr/share/snapline).
+WHEEL=$(bash packaging/build-wheel.sh | tail -n 1)
+rm -rf target/deb-wheel
+mkdir -p target/deb-wheel
+cp "$WHEEL" target/deb-wheel/
 # The Tauri CLI finds src-tauri/tauri.conf.json from here and builds the
 # release app with its custom-protocol feature.
 packaging/node_modules/.bin/tauri build --no-bundle --ci > target/tauri-build.log 2>&1 \

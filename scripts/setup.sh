@@ -18,9 +18,11 @@ fi
 # ImageMagick for its end-to-end tests and screenshots (../shared/TOOLCHAIN.md).
 APP_PACKAGES="libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libxdo-dev libssl-dev pkg-config file xvfb xauth imagemagick xdotool webkit2gtk-driver
-  libgl1-mesa-dri libfontconfig1-dev libfreetype-dev"
+  libgl1-mesa-dri libfontconfig1-dev libfreetype-dev mesa-vulkan-drivers libvulkan1"
+# mesa-vulkan-drivers + libvulkan1: lavapipe, the software Vulkan the viewer's
+# egui_kittest snapshot tests render with (crates/viewer/tests).
 if ! pkg-config --exists webkit2gtk-4.1 2>/dev/null || ! command -v Xvfb >/dev/null \
-   || ! command -v WebKitWebDriver >/dev/null; then
+   || ! command -v WebKitWebDriver >/dev/null || ! ls /usr/share/vulkan/icd.d/lvp_icd.*json >/dev/null 2>&1; then
   log "apt packages for the desktop app"
   apt-get update -qq
   # shellcheck disable=SC2086
@@ -54,10 +56,9 @@ log "desktop app (cargo build --release -p snapline-app)"
 cargo build --release -q -p snapline-app
 install -m 755 target/release/snapline-app .venv/bin/snapline-app
 
-log "capture agent (maturin wheel, abi3)"
-rm -rf target/wheels
-.venv/bin/maturin build --release -q -m capture-agent/Cargo.toml -i .venv/bin/python -o target/wheels
-.venv/bin/python -m pip install -q --force-reinstall --no-deps target/wheels/snapline-*.whl
+log "the wheel: capture agent (abi3) + the snapline CLI and viewer (packaging/build-wheel.sh)"
+WHEEL=$(bash packaging/build-wheel.sh | tail -n 1)
+.venv/bin/python -m pip install -q --force-reinstall --no-deps "$WHEEL"
 .venv/bin/python -m pip install -q cloudpickle
 
 log "ready: .venv/bin/snapline, .venv/bin/python -m snapline and .venv/bin/snapline open (the app)"

@@ -31,6 +31,8 @@ log "cargo clippy -D warnings"
 cargo clippy --release --workspace --all-targets -q -- -D warnings
 log "ruff"
 .venv/bin/ruff check capture-agent tests examples bench
+log "mypy (strict on the agent package; capture-agent/mypy.ini)"
+(cd capture-agent && ../.venv/bin/python -m mypy)
 log "ui: eslint and vitest (tsc ran in the setup's build)"
 (cd ui && npm run --silent lint && npm test --silent)
 
@@ -44,6 +46,8 @@ log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/bundle_bench.py --smoke > /dev/null
 .venv/bin/python bench/loop_metrics_bench.py --smoke > /dev/null
 .venv/bin/python bench/frameworks_bench.py --smoke > /dev/null
+.venv/bin/python bench/ddp_bench.py --smoke > /dev/null
+.venv/bin/python bench/remote_bench.py --smoke > /dev/null
 .venv/bin/python bench/workloads_bench.py --smoke > /dev/null   # also sets up .venv-bench (Kishu)
 
 log "fuzz targets, briefly (cargo-fuzz on nightly; longer runs: fuzz/README.md)"
@@ -65,6 +69,8 @@ for f in ./usr/bin/snapline-app ./usr/bin/snapline ./usr/share/applications/Snap
          ./usr/share/mime/packages/snapline.xml ./usr/share/icons/hicolor/128x128/apps/snapline-app.png; do
   grep -q " ${f#./}\$\| $f\$" target/deb-contents.txt || { echo "missing from $DEB: $f"; exit 1; }
 done
+grep -q 'usr/share/snapline/snapline-.*\.whl$' target/deb-contents.txt \
+  || { echo "missing from $DEB: the wheel under /usr/share/snapline/"; exit 1; }
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/applications/Snapline.desktop 2>/dev/null \
   | grep -q '^MimeType=application/x-snapline-bundle;' \
   || dpkg-deb --fsys-tarfile "$DEB" | tar -xO usr/share/applications/Snapline.desktop \

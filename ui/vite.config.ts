@@ -17,5 +17,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     include: ['src/**/*.test.ts'],
+    // jsdom lacks matchMedia, which uPlot reads when it is imported.
+    setupFiles: ['src/testSetup.ts'],
   },
 });

@@ -12,6 +12,7 @@ mod recorder;
 mod sandbox;
 mod scalars;
 mod writer;
+mod written_pages;
 
 use pyo3::prelude::*;
 

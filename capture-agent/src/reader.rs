@@ -6,7 +6,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use snapline_query::{resolve_snapshot, QueryError};
-use snapline_store::{decompress_into, Store, StoreError};
+use snapline_store::{decode_into, decode_with_base_frame, Store, StoreError};
 
 create_exception!(
     _native,
@@ -48,6 +48,52 @@ struct Piece {
     len: usize,
     inline: Option<Vec<u8>>,
     path: std::path::PathBuf,
+    /// The plain chunk a delta chunk is decoded against.
+    base: Option<Box<Piece>>,
+}
+
+impl Piece {
+    /// The chunk's stored frame (inline, or read from its file).
+    fn frame(&self) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
+        match &self.inline {
+            Some(frame) => Ok(std::borrow::Cow::Borrowed(frame.as_slice())),
+            None => std::fs::read(&self.path)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => StoreError::MissingChunk {
+                        hash: self.hash.clone(),
+                    },
+                    _ => StoreError::Io {
+                        path: self.path.clone(),
+                        source: e,
+                    },
+                }),
+        }
+    }
+
+    /// Decodes the chunk into `out`, verified (a delta through its base).
+    fn decode_into(&self, out: &mut [u8]) -> Result<(), StoreError> {
+        let frame = self.frame()?;
+        match &self.base {
+            None => decode_into(&self.hash, &frame, None, out),
+            Some(base) => {
+                let base_frame = base.frame().map_err(|e| StoreError::DamagedChunk {
+                    hash: self.hash.clone(),
+                    detail: match e {
+                        StoreError::MissingChunk { .. } => format!(
+                            "it is stored as a delta of chunk {}, which is missing",
+                            base.hash
+                        ),
+                        other => format!(
+                            "it is stored as a delta of chunk {}, which cannot be read: {other}",
+                            base.hash
+                        ),
+                    },
+                })?;
+                decode_with_base_frame(&self.hash, &frame, &base.hash, &base_frame, out)
+            }
+        }
+    }
 }
 
 /// Read-only handle on a store.
@@ -57,6 +103,36 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The base of delta chunk `hash` (`len` bytes), `None` for a plain one.
+    fn base_piece(&self, hash: &str, len: usize) -> PyResult<Option<Box<Piece>>> {
+        let Some(base) = self.store.chunk_base(hash).map_err(store_err)? else {
+            return Ok(None);
+        };
+        let damaged = |detail: String| {
+            store_err(StoreError::DamagedChunk {
+                hash: hash.to_owned(),
+                detail,
+            })
+        };
+        let (size, inline) = self.store.chunk_location(&base).map_err(|e| {
+            damaged(format!(
+                "it is stored as a delta of chunk {base}, which the store lacks ({e})"
+            ))
+        })?;
+        if size != len as u64 {
+            return Err(damaged(format!(
+                "its delta base {base} holds {size} bytes where it holds {len}"
+            )));
+        }
+        Ok(Some(Box::new(Piece {
+            path: self.store.chunk_path(&base),
+            hash: base,
+            len,
+            inline,
+            base: None,
+        })))
+    }
+
     fn pieces(&self, hashes: &[String]) -> PyResult<(Vec<Piece>, usize)> {
         let mut pieces = Vec::with_capacity(hashes.len());
         let mut total = 0usize;
@@ -64,11 +140,16 @@ impl Reader {
             let (size, inline) = self.store.chunk_location(hash).map_err(store_err)?;
             let len = usize::try_from(size)
                 .map_err(|_| DamagedError::new_err(format!("chunk {hash}: size too large")))?;
+            let base = match inline {
+                Some(_) => None,
+                None => self.base_piece(hash, len)?,
+            };
             pieces.push(Piece {
                 hash: hash.clone(),
                 len,
                 inline,
                 path: self.store.chunk_path(hash),
+                base,
             });
             total = total
                 .checked_add(len)
@@ -113,21 +194,7 @@ fn fill(pieces: &[Piece], out: &mut [u8]) -> Result<(), StoreError> {
             .map(|lane| {
                 scope.spawn(move || -> Result<(), StoreError> {
                     for (piece, buf) in lane {
-                        let frame = match &piece.inline {
-                            Some(frame) => std::borrow::Cow::Borrowed(frame.as_slice()),
-                            None => std::borrow::Cow::Owned(std::fs::read(&piece.path).map_err(
-                                |e| match e.kind() {
-                                    std::io::ErrorKind::NotFound => StoreError::MissingChunk {
-                                        hash: piece.hash.clone(),
-                                    },
-                                    _ => StoreError::Io {
-                                        path: piece.path.clone(),
-                                        source: e,
-                                    },
-                                },
-                            )?),
-                        };
-                        decompress_into(&piece.hash, &frame, buf)?;
+                        piece.decode_into(buf)?;
                     }
                     Ok(())
                 })

@@ -1,20 +1,21 @@
 //! `Recorder`: the Python-facing handle of one captured run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde::Deserialize;
 use snapline_array_scan::{
-    content_chunks, hash_bytes, scan, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+    content_chunks, hash_bytes, scan_known, ChunkHash, DType, StatsCache, CHUNK_SIZE,
 };
 use snapline_store::{
-    EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta,
-    Store,
+    delta_width, EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit,
+    SnapshotMeta, Store,
 };
 
-use crate::writer::{Job, Writer};
+use crate::writer::{DeltaBase, Job, Writer};
+use crate::written_pages::{WrittenPages, TRACK_MIN_BYTES};
 
 /// Stats of chunks already seen, so an unchanged buffer is only hashed.
 const STATS_CACHE_ENTRIES: usize = 1 << 16;
@@ -58,7 +59,18 @@ pub struct Recorder {
     cache: Mutex<StatsCache>,
     counters: Mutex<Counters>,
     threads: usize,
+    /// The last chunk hashes seen per float buffer (by key: its address
+    /// unless Python names it), the bases of delta frames.
+    previous: Mutex<HashMap<usize, Vec<ChunkHash>>>,
+    /// Whether changed float chunks may be stored as deltas
+    /// (`SNAPLINE_DELTA=0` turns it off, to compare).
+    delta: bool,
+    /// Large buffers whose written pages the kernel tracks.
+    written_pages: Mutex<WrittenPages>,
 }
+
+/// Buffers whose previous chunk hashes are remembered (cleared past it).
+const PREVIOUS_BUFFERS: usize = 1 << 16;
 
 fn os_err(e: impl ToString) -> PyErr {
     PyOSError::new_err(e.to_string())
@@ -76,6 +88,32 @@ impl Recorder {
         writer.send(Job::Metrics(points)).map_err(os_err)
     }
 
+    /// Remembers a float buffer's chunk hashes under `key`; returns, per
+    /// chunk, the previous scan's hash at the same offset when it differs.
+    fn previous_versions(
+        &self,
+        key: usize,
+        hashes: &[(ChunkHash, usize, usize)],
+        width: usize,
+    ) -> PyResult<Vec<Option<(ChunkHash, usize)>>> {
+        let now: Vec<ChunkHash> = hashes.iter().map(|(h, _, _)| *h).collect();
+        let mut previous = self.previous.lock().map_err(poisoned)?;
+        if previous.len() >= PREVIOUS_BUFFERS && !previous.contains_key(&key) {
+            previous.clear();
+        }
+        let before = previous.insert(key, now.clone()).unwrap_or_default();
+        Ok(now
+            .iter()
+            .enumerate()
+            .map(|(i, hash)| {
+                before
+                    .get(i)
+                    .filter(|old| *old != hash)
+                    .map(|old| (*old, width))
+            })
+            .collect())
+    }
+
     fn check_owner(&self) -> PyResult<()> {
         if std::process::id() != self.owner_pid {
             return Err(PyOSError::new_err(
@@ -87,12 +125,23 @@ impl Recorder {
 
     /// Queues the chunks not yet in the store; returns nothing, counts bytes.
     fn store_chunks(&self, data: &[u8], hashes: &[(ChunkHash, usize, usize)]) -> PyResult<()> {
+        self.store_chunks_against(data, hashes, &[])
+    }
+
+    /// `store_chunks`, where `bases[i]` (when given) is the previous version
+    /// of chunk `i`, which a changed float chunk may be delta-encoded against.
+    fn store_chunks_against(
+        &self,
+        data: &[u8],
+        hashes: &[(ChunkHash, usize, usize)],
+        bases: &[Option<(ChunkHash, usize)>],
+    ) -> PyResult<()> {
         let mut fresh = Vec::new();
         {
             let mut known = self.known.lock().map_err(poisoned)?;
             let lookup = self.lookup.lock().map_err(poisoned)?;
             let mut counters = self.counters.lock().map_err(poisoned)?;
-            for &(hash, offset, len) in hashes {
+            for (i, &(hash, offset, len)) in hashes.iter().enumerate() {
                 if known.contains(&hash) {
                     counters.bytes_reused += len as u64;
                     continue;
@@ -102,12 +151,13 @@ impl Recorder {
                     counters.bytes_reused += len as u64;
                 } else {
                     counters.bytes_new += len as u64;
-                    fresh.push((hash, offset, len));
+                    let base = bases.get(i).copied().flatten();
+                    fresh.push((hash, offset, len, base));
                 }
             }
         }
         let writer = self.writer.lock().map_err(poisoned)?;
-        for (hash, offset, len) in fresh {
+        for (hash, offset, len, base) in fresh {
             let raw = data
                 .get(offset..offset + len)
                 .map(<[u8]>::to_vec)
@@ -116,6 +166,7 @@ impl Recorder {
                 .send(Job::Chunk {
                     hash: hash.to_hex(),
                     raw,
+                    base: base.map(|(hash, width)| DeltaBase { hash, width }),
                 })
                 .map_err(os_err)?;
         }
@@ -148,6 +199,9 @@ impl Recorder {
             cache: Mutex::new(StatsCache::new(STATS_CACHE_ENTRIES)),
             counters: Mutex::new(Counters::default()),
             threads,
+            previous: Mutex::new(HashMap::new()),
+            delta: std::env::var("SNAPLINE_DELTA").map_or(true, |v| v != "0"),
+            written_pages: Mutex::new(WrittenPages::default()),
         })
     }
 
@@ -157,18 +211,31 @@ impl Recorder {
     }
 
     /// Hashes, scans and stores the buffer at `address` (`nbytes` long, of
-    /// `dtype`). Returns (chunk hashes, stats tuple).
+    /// `dtype`). Returns (chunk hashes, stats tuple). A changed chunk of a
+    /// float buffer is stored as a delta of the same buffer's chunk at the
+    /// same offset in the previous scan when that is smaller; `key` names
+    /// the buffer across scans (default: its address).
     ///
     /// The caller must hold a reference to the array owning the buffer for
     /// the whole call; the GIL is released while scanning.
+    ///
+    /// `trackable`: the buffer is the array's own private memory (not a
+    /// temporary copy, not pinned for device DMA), so a large one may have
+    /// its written pages tracked by the kernel between scans
+    /// (`written_pages.rs`): then only the chunks holding written pages are
+    /// hashed again.
+    #[pyo3(signature = (address, nbytes, dtype, key = None, trackable = false))]
     fn scan_array(
         &self,
         py: Python<'_>,
         address: usize,
         nbytes: usize,
         dtype: &str,
+        key: Option<usize>,
+        trackable: bool,
     ) -> PyResult<(Vec<String>, StatsTuple)> {
         self.check_owner()?;
+        let width = delta_width(dtype).filter(|_| self.delta);
         let dtype = DType::from_name(dtype)
             .ok_or_else(|| PyValueError::new_err(format!("unsupported dtype {dtype}")))?;
         if nbytes > 0 && address == 0 {
@@ -182,16 +249,35 @@ impl Recorder {
                 // the duration of the call (see the method's contract).
                 unsafe { std::slice::from_raw_parts(address as *const u8, nbytes) }
             };
+            let tracked = trackable && key.is_none() && nbytes >= TRACK_MIN_BYTES;
+            let known = if tracked {
+                let mut pages = self.written_pages.lock().map_err(poisoned)?;
+                pages.before_scan(address, nbytes)
+            } else {
+                Vec::new()
+            };
             let result = {
                 let mut cache = self.cache.lock().map_err(poisoned)?;
-                scan(data, dtype, Some(&mut cache), self.threads)
+                scan_known(data, dtype, Some(&mut cache), self.threads, &known)
             };
+            if tracked {
+                let mut pages = self.written_pages.lock().map_err(poisoned)?;
+                pages.after_scan(
+                    address,
+                    nbytes,
+                    result.chunks.iter().map(|c| c.hash).collect(),
+                );
+            }
             let hashes: Vec<_> = result
                 .chunks
                 .iter()
                 .map(|c| (c.hash, c.offset, c.len))
                 .collect();
-            self.store_chunks(data, &hashes)?;
+            let bases = match width {
+                Some(width) => self.previous_versions(key.unwrap_or(address), &hashes, width)?,
+                None => Vec::new(),
+            };
+            self.store_chunks_against(data, &hashes, &bases)?;
             let s = result.stats;
             Ok((
                 hashes.iter().map(|(h, _, _)| h.to_hex()).collect(),
@@ -200,6 +286,16 @@ impl Recorder {
                 ),
             ))
         })
+    }
+
+    /// Whether the kernel tracks the written pages of the buffer at
+    /// `address` now (tests and benchmarks).
+    fn written_pages_tracked(&self, address: usize) -> PyResult<bool> {
+        Ok(self
+            .written_pages
+            .lock()
+            .map_err(poisoned)?
+            .is_tracked(address))
     }
 
     /// Stores an opaque blob (pickle bytes, a large value) in chunks;

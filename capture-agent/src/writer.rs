@@ -9,9 +9,10 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
+use snapline_array_scan::ChunkHash;
 use snapline_store::{
-    compress, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError,
-    INLINE_LIMIT,
+    compress, encode_delta, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store,
+    StoreError, INLINE_LIMIT,
 };
 
 /// A message to the writer thread.
@@ -19,6 +20,9 @@ pub enum Job {
     Chunk {
         hash: String,
         raw: Vec<u8>,
+        /// An earlier version of this chunk (same object, same offset), to
+        /// try a delta frame against.
+        base: Option<DeltaBase>,
     },
     Commit(Box<SnapshotCommit>),
     Metrics(Vec<MetricPoint>),
@@ -39,6 +43,14 @@ pub enum Job {
         exception: Option<serde_json::Value>,
         ended_at: f64,
     },
+}
+
+/// What a changed float chunk may be delta-encoded against.
+pub struct DeltaBase {
+    /// The content hash of the chunk's previous version.
+    pub hash: ChunkHash,
+    /// Element width in bytes (2, 4 or 8).
+    pub width: usize,
 }
 
 impl Job {
@@ -205,8 +217,13 @@ fn handle(
         last_seq,
     } = state;
     match job {
-        Job::Chunk { hash, raw } => {
-            let frame = compress(&raw)?;
+        Job::Chunk { hash, raw, base } => {
+            let plain = compress(&raw)?;
+            // Chunks small enough to live inline are never deltas.
+            let frame = match base.filter(|_| raw.len() > INLINE_LIMIT) {
+                Some(base) => smaller_delta(store, &raw, &base, plain.len()).unwrap_or(plain),
+                None => plain,
+            };
             let stored = frame.len() as u64;
             let inline = if raw.len() <= INLINE_LIMIT {
                 Some(frame)
@@ -248,4 +265,17 @@ fn handle(
         } => store.finish_run(run_id, status, exit_code, exception.as_ref(), ended_at)?,
     }
     Ok(())
+}
+
+/// A delta frame of `raw` when one is smaller than the plain frame
+/// (`plain_len` bytes). It is encoded against a plain chunk: the previous
+/// version itself, or the base that version was a delta of, so reading any
+/// chunk decodes at most two frames. Anything uncertain (the base is not in
+/// the store, a different size) gives `None`: the chunk is stored plain.
+fn smaller_delta(store: &Store, raw: &[u8], base: &DeltaBase, plain_len: usize) -> Option<Vec<u8>> {
+    let previous = base.hash.to_hex();
+    let keyframe = store.chunk_base(&previous).ok()?.unwrap_or(previous);
+    let bytes = store.read_chunk(&keyframe).ok()?;
+    let frame = encode_delta(raw, &bytes, ChunkHash::from_hex(&keyframe)?, base.width).ok()?;
+    (frame.len() < plain_len).then_some(frame)
 }

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use snapline_bundle::{export_bundle as write_bundle, import_bundle as read_bundle, Scope};
 use snapline_query::{
     array_picture as query_picture, changed_paths, diff_snapshots as query_diff, first_nonfinite,
-    list_runs as query_runs, list_series, object_history as query_history, resolve_snapshot,
-    run_log, run_summary, run_warnings, show_object, show_snapshot, AgentWarning, ArrayPicture,
-    DiffOptions, NanReport, ObjectView, RunSummary, SeriesView, SnapshotDiff, SnapshotRef,
+    list_runs as query_runs, list_series, model_view as query_model_view,
+    object_history as query_history, order_by_importance, resolve_run_name, resolve_snapshot,
+    run_log, run_summary, run_table as query_run_table, run_warnings, show_object, show_snapshot,
+    variable_categories, AgentWarning, ArrayPicture, DiffOptions, ModelView, NanReport, ObjectView,
+    RestoreMode, RunSummary, RunTable, RunTableOptions, SeriesView, SnapshotDiff, SnapshotRef,
     StatsPoint, TensorFormat, ViewOptions,
 };
 use snapline_store::Store;
@@ -160,8 +162,33 @@ pub async fn series_view(
     Ok(series.view(&opts)?)
 }
 
+/// A snapshot named by its run (id prefix or `last`) and seq, through the
+/// query's own `RUN@SEQ` resolution.
 fn snapshot_ref(store: &Store, run: &str, seq: i64) -> Answer<SnapshotRef> {
     Ok(resolve_snapshot(store, &format!("{run}@{seq}"))?)
+}
+
+/// The runs table: columns from each run's arguments, configs and
+/// framework hyperparameters and its final/min/max metrics, filtered
+/// (`lr < 0.01 and final val_acc > 0.9`), sorted and cut to `columns`.
+/// A bad filter answers an error naming the character and what was expected.
+#[tauri::command]
+pub async fn run_table(state: State<'_, AppState>, options: RunTableOptions) -> Answer<RunTable> {
+    Ok(query_run_table(&store(&state)?, &options)?)
+}
+
+/// A torch module's layer tree with parameter counts, or an optimizer's
+/// state grouped by the parameter it belongs to, at `path` of a snapshot.
+#[tauri::command]
+pub async fn model_view(
+    state: State<'_, AppState>,
+    run: String,
+    seq: i64,
+    path: String,
+) -> Answer<ModelView> {
+    let store = store(&state)?;
+    let snap = snapshot_ref(&store, &run, seq)?;
+    Ok(query_model_view(&store, &snap, &path)?)
 }
 
 #[tauri::command]
@@ -172,8 +199,12 @@ pub async fn snapshot_objects(
 ) -> Answer<SnapshotObjects> {
     let store = store(&state)?;
     let snap = snapshot_ref(&store, &run, seq)?;
+    // Models, optimizers, tensors, data, the rest, then code.
+    let objects = order_by_importance(show_snapshot(&store, &snap, false)?);
+    let categories = variable_categories(&objects);
     Ok(SnapshotObjects {
-        objects: show_snapshot(&store, &snap, false)?,
+        objects,
+        categories,
         changed: changed_paths(&store, &snap.run, snap.seq)?,
     })
 }
@@ -249,37 +280,14 @@ pub async fn agent_warnings(state: State<'_, AppState>, run: String) -> Answer<V
     Ok(run_warnings(&store, &run)?.1)
 }
 
-/// A shell-quoted word (single quotes unless it is plain).
-pub(crate) fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 /// The command line that restores `snapshot` (`resume`: the script goes on
-/// as a new run; `repl`: a Python prompt; `kernel`: a Jupyter kernel).
-pub fn restore_line(store_dir: &Path, snapshot: &str, mode: &str) -> Answer<String> {
-    let flag = match mode {
-        "resume" => " --resume",
-        "repl" => "",
-        "kernel" => " --jupyter",
-        other => {
-            return Err(AppError {
-                message: format!("unknown restore mode {other:?}: use resume, repl or kernel"),
-            })
-        }
-    };
-    Ok(format!(
-        "snapline --store {} restore {}{flag}",
-        quote(&store_dir.display().to_string()),
-        quote(snapshot)
-    ))
+/// as a new run; `repl`: a Python prompt; `kernel`: a Jupyter kernel),
+/// written by the query crate as the CLI and the viewer write it.
+pub fn restore_line(store_dir: &Path, snapshot: &SnapshotRef, mode: &str) -> Answer<String> {
+    let mode = RestoreMode::from_name(mode).ok_or_else(|| AppError {
+        message: format!("unknown restore mode {mode:?}: use resume, repl or kernel"),
+    })?;
+    Ok(snapline_query::restore_line(store_dir, snapshot, mode))
 }
 
 #[tauri::command]
@@ -290,11 +298,19 @@ pub async fn restore_command(
 ) -> Answer<String> {
     let store = store(&state)?;
     let snap = resolve_snapshot(&store, &snapshot)?;
-    restore_line(
-        &state.store_dir,
-        &format!("{}@{}", snap.run, snap.seq),
-        &mode,
-    )
+    restore_line(&state.store_dir, &snap, &mode)
+}
+
+/// What a bundle export covers: `RUN@SEQ` (and `RUN@first`, `RUN@last`,
+/// `RUN@step:N`) one snapshot, a bare RUN (an id prefix, `last`, a group
+/// rank) the whole run; both through the query's name resolution.
+fn export_scope(store: &Store, what: &str) -> Answer<(String, Scope)> {
+    if what.contains('@') {
+        let snap = resolve_snapshot(store, what)?;
+        Ok((snap.run, Scope::Snapshot(snap.seq)))
+    } else {
+        Ok((resolve_run_name(store, what)?, Scope::Run))
+    }
 }
 
 #[tauri::command]
@@ -309,13 +325,7 @@ pub async fn export_bundle<R: Runtime>(
     let out = PathBuf::from(&path);
     match format.as_str() {
         "snapline" => {
-            let (run, scope) = match snapshot.split_once('@') {
-                Some(_) => {
-                    let snap = resolve_snapshot(&store, &snapshot)?;
-                    (snap.run, Scope::Snapshot(snap.seq))
-                }
-                None => (store.resolve_run(&snapshot)?, Scope::Run),
-            };
+            let (run, scope) = export_scope(&store, &snapshot)?;
             let progress = EmitProgress::new(app.clone(), "export");
             let done = write_bundle(&store, &run, scope, &out, &progress)?;
             Ok(format!(
@@ -326,13 +336,15 @@ pub async fn export_bundle<R: Runtime>(
                 done.chunks
             ))
         }
-        "safetensors" | "npz" => {
-            let snap = resolve_snapshot(&store, &snapshot)?;
-            let format = if format == "npz" {
-                TensorFormat::Npz
-            } else {
-                TensorFormat::Safetensors
+        name => {
+            let Some(format) = TensorFormat::from_name(name) else {
+                return Err(AppError {
+                    message: format!(
+                        "unknown export format {name:?}: use snapline, safetensors or npz"
+                    ),
+                });
             };
+            let snap = resolve_snapshot(&store, &snapshot)?;
             let done = snapline_query::export_tensors(&store, &snap, format, &out)?;
             let _ = app.emit(
                 "progress",
@@ -345,9 +357,6 @@ pub async fn export_bundle<R: Runtime>(
             );
             Ok(format!("wrote {} ({} arrays)", out.display(), done.arrays))
         }
-        other => Err(AppError {
-            message: format!("unknown export format {other:?}: use snapline, safetensors or npz"),
-        }),
     }
 }
 

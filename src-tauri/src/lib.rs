@@ -55,6 +55,8 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::diff_snapshots,
             commands::first_nan,
             commands::agent_warnings,
+            commands::run_table,
+            commands::model_view,
             commands::restore_command,
             commands::export_bundle,
             commands::import_bundle,

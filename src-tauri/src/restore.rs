@@ -20,10 +20,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use snapline_query::resolve_snapshot;
+use snapline_query::{resolve_snapshot, shell_quote};
 use tauri::State;
 
-use crate::commands::{open_store, quote, AppState};
+use crate::commands::{open_store, AppState};
 use crate::views::{AppError, KernelStarted, ResumeStarted, ResumeStatus};
 
 type Answer<T> = Result<T, AppError>;
@@ -270,7 +270,7 @@ pub fn start_kernel(
             let pid = processes.track(child, log);
             let file = connection.display().to_string();
             return Ok(KernelStarted {
-                command: format!("jupyter console --existing {}", quote(&file)),
+                command: format!("jupyter console --existing {}", shell_quote(&file)),
                 connection_file: file,
                 pid,
             });

@@ -3,7 +3,9 @@
 //! these (tests/bindings.rs), never written by hand.
 
 use serde::Serialize;
-use snapline_query::{AgentWarning, NanReport, ObjectView, RunSummary, SeriesInfo, SnapshotRow};
+use snapline_query::{
+    AgentWarning, NanReport, ObjectView, RunSummary, SeriesInfo, SnapshotRow, VariableCategory,
+};
 use ts_rs::TS;
 
 /// The store the app has open.
@@ -39,7 +41,13 @@ pub struct RunView {
 /// The variables at one snapshot, and which changed since the one before.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct SnapshotObjects {
+    /// Ordered by what matters: models, optimizers, tensors, data, the
+    /// rest, code (imported modules, classes, functions, parsers) last;
+    /// each variable's nested arrays right after it.
     pub objects: Vec<ObjectView>,
+    /// The category of each object's variable (a nested array counts as
+    /// its variable's), parallel to `objects`.
+    pub categories: Vec<VariableCategory>,
     pub changed: Vec<String>,
 }
 

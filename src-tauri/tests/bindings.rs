@@ -13,7 +13,8 @@ use snapline_app::views::{
     ResumeStatus, RunView, SnapshotObjects, Startup, StoreChanged, StoreInfo,
 };
 use snapline_query::{
-    ArrayPicture, NanReport, ObjectView, SeriesView, SnapshotDiff, StatsPoint, XAxis,
+    ArrayPicture, ModelView, NanReport, ObjectView, RunTable, RunTableOptions, SeriesView,
+    SnapshotDiff, StatsPoint, XAxis,
 };
 use ts_rs::{Config, TS};
 
@@ -34,6 +35,9 @@ fn generate(dir: &Path) {
     SnapshotDiff::export_all(&cfg).unwrap();
     NanReport::export_all(&cfg).unwrap();
     XAxis::export_all(&cfg).unwrap();
+    RunTable::export_all(&cfg).unwrap();
+    RunTableOptions::export_all(&cfg).unwrap();
+    ModelView::export_all(&cfg).unwrap();
     ResumeStarted::export_all(&cfg).unwrap();
     ResumeStatus::export_all(&cfg).unwrap();
     KernelStarted::export_all(&cfg).unwrap();

@@ -126,7 +126,37 @@ fn curves_diff_nan_and_restore_lines() {
                "width": 400, "smooth": null, "logY": false}),
     )
     .unwrap_err();
-    assert!(bad.contains("use step, epoch or time"), "{bad}");
+    assert!(bad.contains("use step, epoch, snapshot or time"), "{bad}");
+    // A click on a snapshot's x opens that snapshot: its seq comes along.
+    let by_snapshot = call(
+        &w,
+        "series_view",
+        json!({"run": id, "name": "loss", "x": "snapshot", "from": null, "to": null,
+               "width": 400, "smooth": null, "logY": false}),
+    )
+    .unwrap();
+    let xs = by_snapshot["snapshots"].as_array().unwrap();
+    let seqs = by_snapshot["snapshot_seqs"].as_array().unwrap();
+    assert_eq!(xs.len(), seqs.len());
+    assert!(xs.iter().zip(seqs).all(|(x, s)| x.as_f64() == s.as_f64()));
+
+    // The runs table, and a bad filter named where it goes wrong.
+    let table = call(
+        &w,
+        "run_table",
+        json!({"options": {"filter": "snapshots > 0",
+        "columns": null, "sort": null, "descending": false}}),
+    )
+    .unwrap();
+    assert_eq!(table["rows"][0]["id"], id);
+    let bad = call(
+        &w,
+        "run_table",
+        json!({"options": {"filter": "snapshots >",
+        "columns": null, "sort": null, "descending": false}}),
+    )
+    .unwrap_err();
+    assert!(bad.contains("character 12"), "{bad}");
 
     let diff = call(
         &w,

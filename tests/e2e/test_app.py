@@ -81,7 +81,7 @@ def test_open_a_run_scrub_find_the_first_nan_and_diff(sl, app):
                    message="data-first-seq")
     assert int(first) == nan["first"]["seq"]
     assert "w" in a.text("#nan-panel")
-    a.shot("first-nan")
+    a.shot("first-nan", doc=True)
     webdriver.ActionChains(a.driver).send_keys(Keys.ESCAPE).perform()
     a.wait(lambda: not a.all("#nan-panel"), message="the NaN panel closed by Escape")
 
@@ -193,7 +193,7 @@ def test_restore_opens_a_python_console_in_the_app(sl, app):
                 if attempt == 2:
                     raise
     finally:
-        a.shot("console")
+        a.shot("console", doc=True)
     # Closing the panel ends the console's process.
     a.click("#console-panel .modal-head button")
     a.wait(lambda: not a.all("#console-panel"), message="the console panel closed")
@@ -295,3 +295,132 @@ def test_an_example_that_diverges_opens_on_its_first_nan(sl, app):
     text = a.text("#nan-panel")
     assert all(path in text for path in began), (began, text)
     a.shot("example-first-nan")
+
+
+# A training loop as people write it: argparse hyperparameters, a global step
+# counter that an optimizer step advances, metrics logged every few steps
+# under `train/` and once per epoch under `val_`, and a batch size logged
+# with them that never changes (not a metric).
+STEPPED = """
+import argparse
+
+import numpy as np
+import snapline
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.5)
+parser.add_argument("--epochs", type=int, default=3)
+parser.add_argument("--batch-size", type=int, default=8)
+args = parser.parse_args()
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(128, 4))
+y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) > 0).astype(float)
+Xv, yv = X[96:], y[96:]
+w = np.zeros(4)
+global_step = 0
+logging_steps = 4
+for epoch in range(args.epochs):
+    for start in range(0, 96, args.batch_size):
+        xb, yb = X[start:start + args.batch_size], y[start:start + args.batch_size]
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ (p - yb) / len(yb)
+        lr = args.lr * (0.9 ** epoch)
+        w -= lr * grad
+        global_step += 1
+        if global_step % logging_steps == 0:
+            loss = float(-np.mean(yb * np.log(p + 1e-9) + (1 - yb) * np.log(1 - p + 1e-9)))
+            snapline.log(step=global_step, **{
+                "train/loss": loss,
+                "train/acc": float(np.mean((p > 0.5) == yb)),
+                "train/grad_norm": float(np.linalg.norm(grad)),
+                "lr": lr,
+                "batch_size": args.batch_size,
+            })
+    pv = 1 / (1 + np.exp(-(Xv @ w)))
+    snapline.log(step=global_step, val_loss=float(np.mean((pv - yv) ** 2)),
+                 val_acc=float(np.mean((pv > 0.5) == yv)))
+print("done", global_step)
+"""
+
+
+def test_cards_by_training_step_a_diff_from_the_timeline_and_the_runs_table(sl, app):
+    script = sl.script(STEPPED, name="train_steps.py")
+    for lr in ("0.5", "0.02"):
+        done = sl.capture(script, "--lr", lr)
+        assert done.returncode == 0, done.stderr
+    run = sl.last_run()
+    total_steps = 3 * (96 // 8)
+    a = app(sl.store)
+    open_run(a, run["id"])
+
+    # One card per metric (the series query lists with more than one point),
+    # the constant batch size none; the first card's x axis reads training steps.
+    series = a.invoke("open_run", {"run": run["id"]})["ok"]["series"]
+    metrics = {s["name"] for s in series if s["points"] > 1}
+    logged = {"train/loss", "train/acc", "train/grad_norm", "lr", "val_loss"}
+    assert logged <= metrics, metrics
+
+    def card_names() -> list:
+        return [c.get_attribute("data-card") for c in a.all("#chart .card")]
+    a.wait(lambda: logged <= set(card_names()), message=f"cards for {sorted(logged)}")
+    names = card_names()
+    assert len(names) == len(set(names)) and set(names) <= metrics, (names, metrics)
+    assert "batch_size" not in names, names
+    assert len(a.all("#chart .card .uplot")) == len(names)
+    first = a.find("#chart .card")
+    assert "loss" in first.get_attribute("data-card"), names
+    assert first.get_attribute("data-x-axis") == "step"
+    assert a.find("#x-axis").get_attribute("value") == "step"
+    # Logged every 4 optimizer steps: the axis runs 4..36 (training steps), not
+    # over the run's 20-odd snapshot numbers.
+    assert float(first.get_attribute("data-x-min")) == 4
+    assert float(first.get_attribute("data-x-max")) == total_steps
+    # Grouped by prefix: the train/ cards together.
+    grouped = {c.get_attribute("data-card")
+               for c in a.all('#chart .card-group[data-group="train/"] .card')}
+    assert grouped == {"train/loss", "train/acc", "train/grad_norm"}, grouped
+    assert "train" in [t.text for t in a.all("#chart .card-group-title")]
+    a.shot("run", doc=True)
+
+    # The diff panel opens from two timeline clicks (click: A, shift-click: B) and docks beside the cards.
+    timeline = a.find("#timeline")
+    width = timeline.size["width"]
+    webdriver.ActionChains(a.driver).move_to_element_with_offset(
+        timeline, -width // 4, 0).click().perform()
+    seq_a = a.seq()
+    webdriver.ActionChains(a.driver).move_to_element_with_offset(
+        timeline, width // 4, 0).key_down(Keys.SHIFT).click().key_up(Keys.SHIFT).perform()
+    panel = a.find("#dock #diff-panel")
+    assert a.find("#diff-a").get_attribute("data-ref") == f"{run['id']}@{seq_a}"
+    assert a.find("#diff-b").get_attribute("data-ref") != f"{run['id']}@{seq_a}"
+    a.wait(lambda: "w" in a.text("#diff-result"), message="the diff names w")
+    assert not a.all(".modal-backdrop")
+    assert panel.is_displayed() and a.find("#chart").is_displayed()
+    a.shot("diff", doc=True)
+    # The timeline stays usable with the panel open.
+    a.keys("#timeline", Keys.END)
+    a.wait(lambda: a.seq() == sl.log(run["id"])[-1]["seq"], message="End with the panel open")
+
+    # The `?` overlay lists the panels' keys.
+    webdriver.ActionChains(a.driver).send_keys("?").perform()
+    assert "First NaN panel" in a.text("#shortcuts-help")
+    a.shot("shortcuts", doc=True)
+    webdriver.ActionChains(a.driver).send_keys(Keys.ESCAPE).perform()
+    a.wait(lambda: not a.all("#shortcuts-help"), message="the overlay closed")
+
+    # The runs table: both runs with their lr column; a filter narrows it, a bad one says why.
+    a.click("#runs-table-button")
+    a.wait(lambda: len(a.all("#runs-table tbody tr")) == 2, message="two runs in the table")
+    headers = [th.text for th in a.all("#runs-table th")]
+    assert any(h.startswith("lr") for h in headers), headers
+    box = a.find("#runs-filter")
+    box.send_keys("lr <")
+    a.wait(lambda: a.find("#runs-filter-error").is_displayed(), message="the bad filter's error")
+    assert a.text("#runs-filter-error")
+    box.send_keys(" 0.1")
+    a.wait(lambda: len(a.all("#runs-table tbody tr")) == 1, message="the filter keeps one run")
+    assert not a.find("#runs-filter-error").is_displayed()
+    row = a.find("#runs-table tbody tr")
+    assert row.get_attribute("data-run-id") == sl.runs()[-1]["id"]
+    a.shot("runs-table", doc=True)

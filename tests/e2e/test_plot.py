@@ -91,9 +91,15 @@ def test_metrics_json_has_every_series_with_x(mlp):
     series = sl.cli("metrics", "last")
     names = {s["name"] for s in series}
     assert {"loss", "accuracy"} <= names
+    loops = {snap["seq"]: snap["loops"] for snap in sl.log()}
     for s in series:
         assert s["x_axis"] == "step"
-        assert all(p["x"] == p["step"] for p in s["points"])
+        for p in s["points"]:
+            if p["seq"] is None:  # read between snapshots: its own (loop) step
+                assert p["x"] == p["step"]
+            else:  # the training step of its snapshot: the loop's count, else the epoch
+                at = loops[p["seq"]]
+                assert p["x"] == (at[0] if len(at) == 1 else p["epoch"])
 
     started = sl.last_run()["started_at"]
     (loss,) = sl.cli("metrics", "last", "loss", "--x", "time")

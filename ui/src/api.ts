@@ -16,7 +16,10 @@ import type { ObjectView } from './bindings/ObjectView';
 import type { ProgressEvent } from './bindings/ProgressEvent';
 import type { ResumeStarted } from './bindings/ResumeStarted';
 import type { ResumeStatus } from './bindings/ResumeStatus';
+import type { ModelView } from './bindings/ModelView';
 import type { RunSummary } from './bindings/RunSummary';
+import type { RunTable } from './bindings/RunTable';
+import type { RunTableOptions } from './bindings/RunTableOptions';
 import type { RunView } from './bindings/RunView';
 import type { SeriesView } from './bindings/SeriesView';
 import type { SnapshotDiff } from './bindings/SnapshotDiff';
@@ -89,6 +92,12 @@ export function listRuns(): Promise<RunSummary[]> {
   return call('list_runs');
 }
 
+/** The runs table (`snapline runs --where EXPR --json`): columns from config and final metrics, the runs the filter keeps. */
+export function runsTable(where: string | null): Promise<RunTable> {
+  const options: RunTableOptions = { filter: where, columns: null, sort: null, descending: false };
+  return call('run_table', { options });
+}
+
 export function storeInfo(): Promise<StoreInfo> {
   return call('store_info');
 }
@@ -108,6 +117,11 @@ export function seriesView(run: string, name: string, q: SeriesQuery): Promise<S
     smooth: q.smooth,
     logY: q.logY,
   });
+}
+
+/** A torch module's layer tree with parameter counts, or an optimizer's state by parameter, at a path. */
+export function modelView(run: string, seq: number, path: string): Promise<ModelView> {
+  return call('model_view', { run, seq, path });
 }
 
 export function snapshotObjects(run: string, seq: number): Promise<SnapshotObjects> {

@@ -29,6 +29,7 @@ vi.mock('./api', async (importOriginal) => {
     objectDetail: vi.fn(),
     objectHistory: vi.fn(),
     diffSnapshots: vi.fn(),
+    runsTable: vi.fn(),
     firstNan: vi.fn(),
     agentWarnings: vi.fn(),
     restoreCommand: vi.fn(),
@@ -45,7 +46,7 @@ vi.mock('./api', async (importOriginal) => {
 });
 
 import * as api from './api';
-import { App, Lru, defaultSeries, seriesLeaf } from './app';
+import { App, DEFAULT_CARDS, Lru, constantView, defaultAxis, defaultSeries, seriesLeaf } from './app';
 
 const m = vi.mocked(api);
 
@@ -67,6 +68,9 @@ const RUN: RunSummary = {
   origin: null,
   last_metrics: [],
   warnings: 0,
+  group: null,
+  rank: null,
+  world_size: null,
 };
 
 function snap(seq: number): SnapshotMeta {
@@ -105,8 +109,8 @@ function view(count = 5): RunView {
     run: { ...RUN, snapshots: count },
     snapshots: Array.from({ length: count }, (_, i) => snap(i)),
     series: [
-      { name: 'train:loss', points: count },
-      { name: 'lr', points: count },
+      { name: 'train:loss', points: count, axes: ['step', 'snapshot', 'time'], default_axis: 'step' },
+      { name: 'lr', points: count, axes: ['step', 'snapshot', 'time'], default_axis: 'step' },
     ],
     nan: NAN,
     warnings: [],
@@ -139,8 +143,9 @@ function series(name: string): SeriesView {
     run: RUN.id,
     name,
     x_axis: 'step',
-    points: [[0, 2], [1, 1.5], [2, 1.2]],
-    markers: [{ x: 3, kind: 'nan', count: 1 }],
+    // The learning rate never changes here: a constant, not a metric.
+    points: name === 'lr' ? [[0, 0.1], [1, 0.1], [2, 0.1]] : [[0, 2], [1, 1.5], [2, 1.2]],
+    markers: name === 'lr' ? [] : [{ x: 3, kind: 'nan', count: 1 }],
     smoothed: null,
     raw_points: 4,
     decimated: false,
@@ -148,6 +153,7 @@ function series(name: string): SeriesView {
     total_points: 4,
     no_x: 0,
     snapshots: [0, 1, 2, 3, 4],
+    snapshot_seqs: [0, 1, 2, 3, 4],
   };
 }
 
@@ -162,7 +168,6 @@ beforeAll(() => {
     observe() {}
     disconnect() {}
   });
-  HTMLCanvasElement.prototype.getContext = (() => null) as unknown as HTMLCanvasElement['getContext'];
 });
 
 let app: App;
@@ -176,6 +181,7 @@ beforeEach(async () => {
   m.seriesView.mockImplementation(async (_run, name) => series(name));
   m.snapshotObjects.mockImplementation(async (_run, seq) => ({
     objects: [obj('model.fc1.weight', seq), obj('model.fc1.bias', seq), obj('W', seq)],
+    categories: ['model', 'model', 'tensor'],
     changed: seq > 0 ? ['W'] : [],
   }));
   m.objectDetail.mockImplementation(async (_run, seq, path) => obj(path, seq));
@@ -213,10 +219,13 @@ describe('app', () => {
     expect(paths).toEqual(['model', 'model.fc1', 'model.fc1.weight', 'model.fc1.bias', 'W']);
     expect($('#variables [data-path="W"]')?.classList.contains('changed')).toBe(true);
     expect($('#variables [data-path="model.fc1.bias"]')?.classList.contains('changed')).toBe(false);
-    // Default series: those named like a loss.
-    expect(m.seriesView).toHaveBeenCalledTimes(1);
+    // Every metric is fetched (on the training step axis, smoothed 0.6 as TensorBoard); lr never changes: no card.
+    expect(m.seriesView).toHaveBeenCalledTimes(2);
     expect(m.seriesView.mock.calls[0][1]).toBe('train:loss');
-    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: null, logY: false });
+    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: 0.6, logY: false });
+    await vi.waitFor(() => expect([...document.querySelectorAll<HTMLElement>('#chart [data-card]')].map((c) => c.dataset.card)).toEqual(['train:loss']));
+    expect($('#series-list')?.textContent).toContain('Not metrics (one point, or never changes): lr');
+    expect($('#series-count')?.textContent).toBe('(1/1)');
     expect($('#status')?.textContent).toContain('snapshot 5 of 5');
   });
 
@@ -247,7 +256,7 @@ describe('app', () => {
     let release: () => void = () => {};
     m.snapshotObjects.mockImplementationOnce(
       (_run, seq) => new Promise((r) => {
-        release = () => r({ objects: [obj(`slow${seq}`, 0)], changed: [] });
+        release = () => r({ objects: [obj(`slow${seq}`, 0)], categories: ['tensor'], changed: [] });
       }),
     );
     app.setCursor(1, true);
@@ -529,15 +538,26 @@ describe('startup', () => {
 });
 
 describe('helpers', () => {
-  it('picks loss series by default, else the first three', () => {
+  it('gives every metric a card by default, losses first; one-point series and constants are not metrics', () => {
     const s = (name: string, points = 10) => ({ name, points });
-    expect(defaultSeries([s('lr'), s('train:loss'), s('val_loss'), s('acc')])).toEqual(['train:loss', 'val_loss']);
-    // A run's real names: constants and a loss function's settings are not losses.
-    expect(defaultSeries([s('args.lr', 1), s('final_loss', 1), s('loss_fn.ignore_index', 1), s('train:epoch_loss', 5), s('train:loss', 5)])).toEqual(['train:epoch_loss', 'train:loss']);
-    expect(defaultSeries([s('final_loss', 1), s('x', 4)])).toEqual(['final_loss']);
-    expect(defaultSeries([s('a', 1), s('b'), s('c'), s('d'), s('e')])).toEqual(['b', 'c', 'd']);
-    expect(defaultSeries([s('a', 1), s('b', 1)])).toEqual(['a', 'b']);
+    expect(defaultSeries([s('lr'), s('train:loss'), s('val_loss'), s('acc')])).toEqual(['train:loss', 'val_loss', 'lr', 'acc']);
+    expect(defaultSeries([s('args.lr', 1), s('final_loss', 1), s('train:epoch_loss', 5), s('train:loss', 5)])).toEqual(['train:epoch_loss', 'train:loss']);
+    expect(defaultSeries(Array.from({ length: 20 }, (_, i) => s(`m${i}`)))).toHaveLength(DEFAULT_CARDS);
+    expect(defaultSeries([s('a', 1), s('b', 1)])).toEqual([]);
     expect(defaultSeries([])).toEqual([]);
+  });
+  it('takes the x axis most metrics default to', () => {
+    const s = (default_axis: 'step' | 'epoch', points = 5) => ({ points, default_axis });
+    expect(defaultAxis([s('epoch'), s('step'), s('step')])).toBe('step');
+    expect(defaultAxis([s('epoch'), s('step', 1)])).toBe('epoch');
+    expect(defaultAxis([])).toBe('step');
+  });
+  it('finds constant series in what query sent', () => {
+    const v = (points: [number, number][], markers = 0) => ({ points, markers: Array.from({ length: markers }, (_, i) => ({ x: i, kind: 'nan' as const, count: 1 })), raw_points: points.length });
+    expect(constantView(v([[0, 1], [1, 1], [2, 1]]))).toBe(true);
+    expect(constantView(v([[0, 1], [1, 2]]))).toBe(false);
+    expect(constantView(v([[0, 1], [1, 1]], 1))).toBe(false);
+    expect(constantView(v([[0, 1]]))).toBe(false);
   });
   it('names the leaf of a series', () => {
     expect(seriesLeaf('train:loss')).toBe('loss');
@@ -579,12 +599,12 @@ describe('compare with other runs', () => {
 
     options[0].checked = true;
     options[0].dispatchEvent(new Event('change', { bubbles: true }));
-    await vi.waitFor(() => expect($('#legend')?.textContent).toContain('train:loss (c0ffee00)'));
+    await vi.waitFor(() => expect($('#chart')?.textContent).toContain('train:loss (c0ffee00)'));
     // The open run's series come from the cache; the branch's with the same query.
     expect(m.seriesView).toHaveBeenCalledTimes(1);
     expect(m.seriesView.mock.calls[0][0]).toBe(BRANCH.id);
     expect(m.seriesView.mock.calls[0][1]).toBe('train:loss');
-    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: null, logY: false });
+    expect(m.seriesView.mock.calls[0][2]).toMatchObject({ x: 'step', from: null, to: null, smooth: 0.6, logY: false });
     expect($('#compare-count')?.textContent).toBe('(1)');
     expect($('#compare-note')?.hidden).toBe(true);
 
@@ -593,7 +613,7 @@ describe('compare with other runs', () => {
     options[1].dispatchEvent(new Event('change', { bubbles: true }));
     await vi.waitFor(() => expect($('#compare-note')?.textContent).toBe('train:loss not in 9c8b7a6f'));
     expect($('#compare-note')?.hidden).toBe(false);
-    expect($('#legend')?.textContent).not.toContain('9c8b7a6f');
+    expect($('#chart')?.textContent).not.toContain('9c8b7a6f');
     expect(document.querySelectorAll('#error-banner .banner-message, #error-banner li').length).toBe(0);
     // The cursor stays the open run's.
     expect($('#timeline')?.dataset.seq).toBe('4');
@@ -602,10 +622,10 @@ describe('compare with other runs', () => {
     m.seriesView.mockClear();
     options[0].checked = false;
     options[0].dispatchEvent(new Event('change', { bubbles: true }));
-    await vi.waitFor(() => expect($('#legend')?.textContent).not.toContain('c0ffee00'));
+    await vi.waitFor(() => expect($('#chart')?.textContent).not.toContain('c0ffee00'));
     options[0].checked = true;
     options[0].dispatchEvent(new Event('change', { bubbles: true }));
-    await vi.waitFor(() => expect($('#legend')?.textContent).toContain('train:loss (c0ffee00)'));
+    await vi.waitFor(() => expect($('#chart')?.textContent).toContain('train:loss (c0ffee00)'));
     expect(m.seriesView.mock.calls.filter((c) => c[0] === BRANCH.id)).toHaveLength(0);
   });
 
@@ -616,5 +636,140 @@ describe('compare with other runs', () => {
     expect(rows.map((r) => r.dataset.runId)).toEqual([RUN.id, BRANCH.id]);
     expect(rows[0].querySelector('.run-metric.bad')?.textContent).toBe('loss NaN');
     expect(rows[1].querySelector('.run-branch')?.textContent).toBe('↳ from 3f2a9c1b@2');
+  });
+});
+
+describe('panels, runs table and settings', () => {
+  const key = (k: string, shift = false) => document.body.dispatchEvent(new KeyboardEvent('keydown', { key: k, shiftKey: shift, bubbles: true, cancelable: true }));
+
+  it('docks the Diff panel from a click and a shift-click on the timeline, keeping the timeline usable', async () => {
+    const tl = $<HTMLCanvasElement>('#timeline');
+    if (!tl) throw new Error('no timeline');
+    tl.getBoundingClientRect = () => ({ width: 500, height: 70, top: 0, left: 0, right: 500, bottom: 70, x: 0, y: 0, toJSON: () => ({}) });
+    tl.setPointerCapture = () => {};
+    tl.hasPointerCapture = () => false;
+    m.diffSnapshots.mockResolvedValue({ a: `${RUN.id}@1`, b: `${RUN.id}@3`, changes: [] } as unknown as Awaited<ReturnType<typeof api.diffSnapshots>>);
+    await app.openRun(RUN.id);
+    const press = (x: number, shift: boolean) => {
+      const ev = new MouseEvent('pointerdown', { bubbles: true, shiftKey: shift });
+      Object.defineProperty(ev, 'offsetX', { value: x });
+      Object.defineProperty(ev, 'pointerId', { value: 1 });
+      tl.dispatchEvent(ev);
+      tl.dispatchEvent(new MouseEvent('pointerup', { bubbles: true }));
+    };
+    press(120, false);
+    const a = $('#timeline')?.dataset.seq;
+    press(420, true);
+    await vi.waitFor(() => expect($('#diff-panel')).not.toBeNull());
+    // Docked beside the cards, not over them: no backdrop, the timeline keys still work.
+    expect($('#diff-panel')?.closest('#dock')).not.toBeNull();
+    expect(document.querySelector('.modal-backdrop')).toBeNull();
+    const b = $('#diff-b')?.dataset.ref;
+    expect($('#diff-a')?.dataset.ref).toBe(`${RUN.id}@${a}`);
+    expect(b).not.toBe(`${RUN.id}@${a}`);
+    expect(m.diffSnapshots).toHaveBeenLastCalledWith(`${RUN.id}@${a}`, b);
+    // The runs are picked from a list, not typed.
+    expect($<HTMLSelectElement>('#diff-a-run')?.value).toBe(RUN.id);
+    key('End');
+    expect($('#timeline')?.dataset.seq).toBe('4');
+    // A plain click moves A.
+    press(10, false);
+    await vi.waitFor(() => expect($('#diff-a')?.dataset.ref).toBe(`${RUN.id}@0`));
+    key('Escape');
+    expect($('#diff-panel')).toBeNull();
+  });
+
+  it('opens panels with their keys and lists the keys under ?', async () => {
+    await app.openRun(RUN.id);
+    key('n');
+    await vi.waitFor(() => expect($('#dock #nan-panel')).not.toBeNull());
+    key('?');
+    expect($('#shortcuts-help')?.textContent).toContain('First NaN panel');
+    key('Escape');
+    expect($('#shortcuts-help')).toBeNull();
+    expect($('#nan-panel')).not.toBeNull();
+    key('Escape');
+    expect($('#nan-panel')).toBeNull();
+  });
+
+  it('filters the runs table with the query’s language, shows a bad filter inline, sorts and overlays ticked runs', async () => {
+    const OTHER: RunSummary = { ...RUN, id: '9c8b7a6f5e4d3c2b', script: '/home/u/finetune.py' };
+    m.listRuns.mockResolvedValue([RUN, OTHER]);
+    await app.loadRuns();
+    const table = (ids: string[]) => ({
+      columns: [{ name: 'lr', source: 'argument' as const }, { name: 'final:loss', source: 'metric' as const }],
+      available: [],
+      rows: [{ id: RUN.id, started_at: RUN.started_at, values: { lr: 0.01, 'final:loss': 0.5 } }, { id: OTHER.id, started_at: RUN.started_at, values: { lr: 0.001, 'final:loss': 0.2 } }].filter((r) => ids.includes(r.id)),
+      total_runs: 2,
+    });
+    m.runsTable.mockImplementation(async (where) => {
+      if (where === 'lr <') throw new api.ApiError('run_table', 'bad filter at character 5: expected a value');
+      return table(where ? [OTHER.id] : [RUN.id, OTHER.id]);
+    });
+    key('t');
+    await vi.waitFor(() => expect(document.querySelectorAll('#runs-table tbody tr')).toHaveLength(2));
+    expect(m.runsTable).toHaveBeenLastCalledWith(null);
+    expect($('#runs-table-section')?.hidden).toBe(false);
+    // Sorted by a header click: final loss ascending puts OTHER first.
+    [...document.querySelectorAll<HTMLElement>('#runs-table th')].find((th) => th.dataset.column === 'final:loss')?.click();
+    expect([...document.querySelectorAll<HTMLElement>('#runs-table tbody tr')].map((r) => r.dataset.runId)).toEqual([OTHER.id, RUN.id]);
+    const filter = $<HTMLInputElement>('#runs-filter');
+    if (!filter) throw new Error('no filter box');
+    filter.value = 'lr <';
+    filter.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    await vi.waitFor(() => expect($('#runs-filter-error')?.textContent).toContain('character 5'));
+    expect($('#runs-filter-error')?.hidden).toBe(false);
+    // The last good rows stay.
+    expect(document.querySelectorAll('#runs-table tbody tr')).toHaveLength(2);
+    filter.value = 'lr < 0.005';
+    filter.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    await vi.waitFor(() => expect(document.querySelectorAll('#runs-table tbody tr')).toHaveLength(1));
+    expect(m.runsTable).toHaveBeenLastCalledWith('lr < 0.005');
+    expect($('#runs-filter-error')?.hidden).toBe(true);
+    // Tick and overlay: the first ticked run opens, the table closes.
+    filter.value = '';
+    filter.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    await vi.waitFor(() => expect(document.querySelectorAll('#runs-table tbody tr')).toHaveLength(2));
+    for (const box of document.querySelectorAll<HTMLInputElement>('#runs-table [data-check]')) {
+      box.checked = true;
+      box.dispatchEvent(new Event('change'));
+    }
+    m.openRun.mockResolvedValue({ ...view(), run: { ...OTHER, snapshots: 5 } });
+    $<HTMLButtonElement>('#runs-compare')?.click();
+    await vi.waitFor(() => expect(m.openRun).toHaveBeenCalledWith(OTHER.id));
+    expect($('#runs-table-section')?.hidden).toBe(true);
+    await vi.waitFor(() => expect(m.seriesView.mock.calls.some((c) => c[0] === RUN.id)).toBe(true));
+  });
+
+  it('remembers the x axis, smoothing, log y and outliers per store', async () => {
+    localStorage.clear();
+    await app.openRun(RUN.id);
+    const axis = $<HTMLSelectElement>('#x-axis');
+    const smoothing = $<HTMLInputElement>('#smoothing');
+    const outliers = $<HTMLInputElement>('#ignore-outliers');
+    if (!axis || !smoothing || !outliers) throw new Error('no controls');
+    expect(axis.value).toBe('step');
+    expect(smoothing.value).toBe('0.6');
+    axis.value = 'snapshot';
+    axis.dispatchEvent(new Event('change'));
+    outliers.checked = true;
+    outliers.dispatchEvent(new Event('change'));
+    await vi.waitFor(() => expect(m.seriesView.mock.calls[m.seriesView.mock.calls.length - 1]?.[2]).toMatchObject({ x: 'snapshot' }));
+    // A new window on the same store starts where this one left off.
+    app.dispose();
+    document.body.innerHTML = page;
+    app = new App();
+    await app.start();
+    await app.openRun(RUN.id);
+    expect($<HTMLSelectElement>('#x-axis')?.value).toBe('snapshot');
+    expect($<HTMLInputElement>('#ignore-outliers')?.checked).toBe(true);
+    // Another store: the defaults.
+    m.storeInfo.mockResolvedValue({ path: '/elsewhere/.snapline', runs: 1 });
+    app.dispose();
+    document.body.innerHTML = page;
+    app = new App();
+    await app.start();
+    expect($<HTMLInputElement>('#ignore-outliers')?.checked).toBe(false);
+    localStorage.clear();
   });
 });

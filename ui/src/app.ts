@@ -9,20 +9,25 @@ import type { SeriesInfo } from './bindings/SeriesInfo';
 import type { SeriesView } from './bindings/SeriesView';
 import type { SnapshotMeta } from './bindings/SnapshotMeta';
 import type { XAxis } from './bindings/XAxis';
-import { snapshotX, type Range } from './chart';
+import { cardLayout, isMetric, moveCard, orderCards, togglePin, type CardSeries } from './cards';
+import type { Range } from './chart';
 import { compareCandidates, compareDash, compareFetchList, compareLabel, lighter, missingNote, type CompareFetch } from './compare';
 import { followIndex, resumedRun, waitForResumedRun } from './follow';
 import { formatCount, formatDuration, formatNumber, formatTime } from './format';
+import { shortcutFor, type ShortcutAction } from './shortcuts';
 import { describeSnapshot, indexOfSeq, stepIndex } from './timeline';
+import { DEFAULT_SETTINGS, loadSettings, saveSettings, type AxisChoice, type ViewSettings } from './viewSettings';
 import { progressText, showExportDialog, showRestoreDialog } from './views/actions';
 import { Banner } from './views/banner';
+import { CardsView, type ChartSeries } from './views/cardsView';
 import { showConsole } from './views/consolePanel';
-import { ChartView, type ChartSeries } from './views/chartView';
 import { ComparePicker } from './views/comparePicker';
-import { showDiffPanel } from './views/diffPanel';
+import { showDiffPanel, type DiffPanel, type DiffSide } from './views/diffPanel';
 import { byId, clear, cssVar, debounce, h } from './views/dom';
-import { modalOpen } from './views/modal';
+import { closeNewestPanel, modalOpen } from './views/modal';
 import { showNanPanel } from './views/nanPanel';
+import { RunsTableView } from './views/runsTableView';
+import { showShortcutsHelp } from './views/shortcutsHelp';
 import { Sidebar, scriptName } from './views/sidebar';
 import { TimelineView } from './views/timelineView';
 import { VariablesView } from './views/variablesView';
@@ -34,18 +39,63 @@ export function seriesLeaf(name: string): string {
   return (m ? m[1] : name).toLowerCase();
 }
 
-/**
- * Series shown by default: those whose own name says loss (`train:loss`,
- * `val_loss`, not `loss_fn.ignore_index`), preferring ones with more than one
- * point; else the first three that change; else the first three.
- */
-export function defaultSeries(series: readonly SeriesInfo[]): string[] {
-  const isLoss = (s: SeriesInfo) => seriesLeaf(s.name).includes('loss');
-  const moving = (s: SeriesInfo) => s.points > 1;
-  const losses = series.filter(isLoss);
-  const pick = losses.some(moving) ? losses.filter(moving) : losses.length > 0 ? losses : series.some(moving) ? series.filter(moving).slice(0, 3) : series.slice(0, 3);
-  return pick.map((s) => s.name);
+/** How many metrics get a card when a run opens (more are a tick away in the Metrics picker). */
+export const DEFAULT_CARDS = 12;
+
+/** A run's series as the cards see them (query leaves out series whose values never change; those found constant when fetched are dropped later). */
+export function cardSeries(series: readonly Pick<SeriesInfo, 'name' | 'points'>[]): CardSeries[] {
+  return series.map((s) => ({ name: s.name, points: s.points }));
 }
+
+/**
+ * Metrics shown by default: every metric (series with more than one point
+ * whose values change), losses first, at most DEFAULT_CARDS.
+ */
+export function defaultSeries(series: readonly Pick<SeriesInfo, 'name' | 'points'>[]): string[] {
+  return lossesFirst(cardSeries(series).filter(isMetric)).map((s) => s.name).slice(0, DEFAULT_CARDS);
+}
+
+/** Series named like a loss first (`loss`, `val_loss`, `train/loss`), the others after, each in the given order. */
+export function lossesFirst<T extends { name: string }>(series: readonly T[]): T[] {
+  const isLoss = (s: T) => seriesLeaf(s.name).includes('loss');
+  return [...series.filter(isLoss), ...series.filter((s) => !isLoss(s))];
+}
+
+/**
+ * The x axis a run's cards use unless the user picked one: the default axis
+ * query gives most of its metrics (the training step where they have one,
+ * else epoch); `step` when query says nothing.
+ */
+export function defaultAxis(series: readonly Pick<SeriesInfo, 'points' | 'default_axis'>[]): AxisChoice {
+  const votes = new Map<AxisChoice, number>();
+  for (const s of series) {
+    if (s.points > 1 && s.default_axis) votes.set(s.default_axis, (votes.get(s.default_axis) ?? 0) + 1);
+  }
+  let best: AxisChoice = 'step';
+  let most = 0;
+  for (const axis of ['step', 'epoch', 'snapshot', 'time'] as const) {
+    const n = votes.get(axis) ?? 0;
+    if (n > most) {
+      best = axis;
+      most = n;
+    }
+  }
+  return best;
+}
+
+/** Whether a fetched series never changes (every finite value the same, no NaN/Inf): not a metric. */
+export function constantView(v: Pick<SeriesView, 'points' | 'markers' | 'raw_points'>): boolean {
+  if (v.markers.length > 0 || v.raw_points < 2 || v.points.length < 2) return false;
+  const y0 = v.points[0][1];
+  return v.points.every((p) => p[1] === y0);
+}
+
+const AXIS_TITLES: Record<string, string> = {
+  step: 'step',
+  epoch: 'epoch',
+  snapshot: 'snapshot',
+  time: 'seconds since the start',
+};
 
 /** A small LRU map (series views by run, name, range and width). */
 export class Lru<V> {
@@ -83,21 +133,24 @@ export class App {
   private readonly banner: Banner;
   private readonly sidebar: Sidebar;
   private readonly timeline: TimelineView;
-  private readonly chart: ChartView;
+  private readonly cards: CardsView;
   private readonly variables: VariablesView;
+  private readonly runsTable: RunsTableView;
   private readonly comparePicker: ComparePicker;
   /** The store's runs (as last listed), and the runs drawn with the open one (picked order; reset when another run opens). */
   private runs: RunSummary[] = [];
   private compared: string[] = [];
-  /** The compared runs' series last drawn (for the legend). */
-  private comparedShown: ChartSeries[] = [];
   private storeText = '';
   private view: RunView | null = null;
   private cursor = -1;
   private selectedSeries = new Map<string, Set<string>>();
-  private axis: XAxis = 'step';
-  private smoothing = 0;
-  private logY = false;
+  /** Series found constant when fetched (not metrics), by run. */
+  private constants = new Map<string, Set<string>>();
+  /** The store's path (what the view settings are kept under) and the settings. */
+  private storePath = '';
+  private settings: ViewSettings = { ...DEFAULT_SETTINGS };
+  /** The Diff panel while it is open (timeline clicks set its A and B). */
+  private diffPanel: DiffPanel | null = null;
   private readonly seriesCache = new Lru<SeriesView>(300);
   private seriesGen = 0;
   private objectsToken = 0;
@@ -122,10 +175,29 @@ export class App {
     this.banner = new Banner(byId('error-banner'));
     this.sidebar = new Sidebar(byId('runs'), { open: (id) => void this.openRun(id) });
     const tip = byId('tooltip');
-    this.timeline = new TimelineView(byId<HTMLCanvasElement>('timeline'), tip, { select: (i) => this.setCursor(i) });
-    this.chart = new ChartView(byId<HTMLCanvasElement>('chart'), tip, {
+    this.timeline = new TimelineView(byId<HTMLCanvasElement>('timeline'), tip, {
+      select: (i) => this.setCursor(i),
+      clicked: (i, shift) => this.timelineClicked(i, shift),
+    });
+    this.cards = new CardsView(byId('chart'), {
       requestRange: () => void this.fetchSeries(),
-      selectSnapshot: (i) => this.setCursor(i),
+      selectSeq: (seq) => this.gotoSeq(seq),
+      togglePin: (name) => this.arrangeCards(togglePin(this.settings.cards, name)),
+      move: (name, delta, before) => this.arrangeCards(moveCard(this.settings.cards, this.cards.cardNames, name, delta, before)),
+    });
+    this.runsTable = new RunsTableView({
+      section: byId('runs-table-section'),
+      filter: byId<HTMLInputElement>('runs-filter'),
+      error: byId('runs-filter-error'),
+      table: byId<HTMLTableElement>('runs-table'),
+      count: byId('runs-table-count'),
+      compare: byId<HTMLButtonElement>('runs-compare'),
+    }, {
+      open: (id) => {
+        this.runsTable.show(false);
+        void this.openRun(id);
+      },
+      compare: (ids) => void this.overlay(ids),
     });
     this.variables = new VariablesView(
       byId('variables'),
@@ -137,7 +209,7 @@ export class App {
     );
     this.fetchObjectsSoon = debounce((seq: number) => void this.fetchObjects(seq), 60);
     this.fetchSeriesSoon = debounce(() => void this.fetchSeries(), 150);
-    this.chart.setSeries([], 'Open a run from the list on the left');
+    this.cards.setMessage('Open a run from the list on the left');
     this.comparePicker = new ComparePicker(byId<HTMLDetailsElement>('compare-picker'), byId('compare-list'), byId('compare-count'), byId('compare-note'), {
       change: (ids) => {
         this.compared = ids;
@@ -191,6 +263,7 @@ export class App {
     this.unlistenProgress?.();
     this.fetchObjectsSoon.cancel();
     this.fetchSeriesSoon.cancel();
+    this.runsTable.refilterSoon.cancel();
   }
 
   error(message: string): void {
@@ -207,6 +280,9 @@ export class App {
     byId('nan-button').addEventListener('click', () => void this.showNan());
     byId('warnings-button').addEventListener('click', () => void this.showWarnings());
     byId('diff-button').addEventListener('click', () => this.showDiff());
+    byId('help-button').addEventListener('click', () => showShortcutsHelp());
+    byId('runs-table-button').addEventListener('click', () => this.runsTable.show(!this.runsTable.shown));
+    byId('runs-table-close').addEventListener('click', () => this.runsTable.show(false));
     byId('restore-button').addEventListener('click', () => {
       const s = this.currentSnapshot;
       if (this.view && s) this.showRestore(s.seq);
@@ -217,17 +293,27 @@ export class App {
     });
     const smoothing = byId<HTMLInputElement>('smoothing');
     smoothing.addEventListener('input', () => {
-      this.smoothing = Math.min(0.99, Math.max(0, Number(smoothing.value) || 0));
-      byId('smoothing-value').textContent = this.smoothing.toFixed(2);
+      this.settings.smoothing = Math.min(0.99, Math.max(0, Number(smoothing.value) || 0));
+      byId('smoothing-value').textContent = this.settings.smoothing.toFixed(2);
+      this.saveSettings();
       this.fetchSeriesSoon();
     });
     byId<HTMLInputElement>('log-y').addEventListener('change', (e) => {
-      this.logY = (e.target as HTMLInputElement).checked;
+      this.settings.logY = (e.target as HTMLInputElement).checked;
+      this.saveSettings();
+      this.updateChartContext();
+      void this.fetchSeries();
+    });
+    byId<HTMLInputElement>('ignore-outliers').addEventListener('change', (e) => {
+      this.settings.ignoreOutliers = (e.target as HTMLInputElement).checked;
+      this.saveSettings();
       this.updateChartContext();
       void this.fetchSeries();
     });
     byId<HTMLSelectElement>('x-axis').addEventListener('change', (e) => {
-      this.axis = (e.target as HTMLSelectElement).value as XAxis;
+      this.settings.axis = (e.target as HTMLSelectElement).value as AxisChoice;
+      this.saveSettings();
+      this.cards.resetRange();
       this.updateChartContext();
       void this.fetchSeries();
     });
@@ -238,7 +324,7 @@ export class App {
       const set = this.selectedFor(this.view);
       if (box.checked) set.add(name);
       else set.delete(name);
-      this.renderLegend();
+      this.renderSeriesCount();
       void this.fetchSeries();
     });
     const signal = this.lifetime.signal;
@@ -265,9 +351,19 @@ export class App {
   }
 
   private onKey(e: KeyboardEvent): void {
-    if (!this.view || modalOpen() || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (modalOpen() || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
     const t = e.target as HTMLElement | null;
-    if (t && t.closest('input, select, textarea, [contenteditable="true"]')) return;
+    if (t && t.closest('input, select, textarea, [contenteditable="true"], .xterm')) {
+      if (e.key === 'Escape' && this.runsTable.shown && t.closest('#runs-table-section')) this.runsTable.show(false);
+      return;
+    }
+    const action = shortcutFor(e);
+    if (action) {
+      e.preventDefault();
+      this.runShortcut(action);
+      return;
+    }
+    if (!this.view) return;
     const next = stepIndex(this.cursor, this.view.snapshots.length, e.key, e.shiftKey);
     if (next == null) return;
     e.preventDefault();
@@ -304,6 +400,16 @@ export class App {
         const el = byId('store-path');
         el.textContent = info.path;
         el.title = info.path;
+        if (info.path !== this.storePath) {
+          // The view remembers its axis, smoothing, log y, outliers and cards per store.
+          this.storePath = info.path;
+          this.settings = loadSettings(info.path);
+          this.showSettings();
+          if (this.view) {
+            this.updateChartContext();
+            void this.fetchSeries();
+          }
+        }
       }
     } catch (e) {
       this.error(api.errorMessage(e));
@@ -336,9 +442,8 @@ export class App {
     this.view = view;
     if (!same) {
       this.variables.reset();
-      this.chart.resetRange();
+      this.cards.resetRange();
       this.compared = [];
-      this.comparedShown = [];
     }
     this.sidebar.setSelected(view.run.id);
     this.renderHeader();
@@ -397,7 +502,7 @@ export class App {
     if (!v || v.snapshots.length === 0) {
       this.cursor = -1;
       this.timeline.setCursor(-1);
-      this.chart.setCursorX(null);
+      this.cards.setCursorSeq(null);
       byId('cursor-info').textContent = '';
       this.setStatus();
       return;
@@ -407,7 +512,7 @@ export class App {
     this.cursor = i;
     const s = v.snapshots[i];
     this.timeline.setCursor(i);
-    this.chart.setCursorX(snapshotX(s, this.axis, v.run.started_at));
+    this.cards.setCursorSeq(s.seq);
     byId('cursor-info').textContent = `${describeSnapshot(s)} · ${formatTime(s.time, true)} · ${formatNumber(s.capture_ms, 3)} ms capture`;
     this.setStatus();
     if (!fetch) return;
@@ -456,37 +561,37 @@ export class App {
     return cssVar(`--series-${i % PALETTE}`, '#4e79a7');
   }
 
+  /** The Metrics picker: the run's metrics (constants are listed apart, not offered as cards). */
   private renderSeriesPicker(): void {
     const list = byId('series-list');
     clear(list);
     const v = this.view;
     if (!v) return;
     const selected = this.selectedFor(v);
-    if (v.series.length === 0) list.append(h('div', { class: 'muted small' }, 'This run has no metric series.'));
-    for (const s of v.series) {
+    const found = this.constants.get(v.run.id) ?? new Set<string>();
+    const all = cardSeries(v.series);
+    const metrics = all.filter((s) => isMetric(s) && !found.has(s.name));
+    const constants = all.filter((s) => !isMetric(s) || found.has(s.name));
+    if (metrics.length === 0) list.append(h('div', { class: 'muted small' }, 'This run has no metrics (series whose values change).'));
+    for (const s of metrics) {
       const box = h('input', { type: 'checkbox', 'data-series': s.name, checked: selected.has(s.name) });
       list.append(h('label', { class: 'series-option', title: `${s.name}: ${formatCount(s.points)} points` },
         box, h('span', { class: 'swatch', style: `background:${this.colourOf(s.name)}` }), ` ${s.name} `, h('span', { class: 'muted small num', text: formatCount(s.points) })));
     }
-    byId('series-count').textContent = `(${selected.size}/${v.series.length})`;
-    this.renderLegend();
+    if (constants.length > 0) {
+      list.append(h('div', { class: 'muted small constants', title: constants.map((s) => s.name).join(', ') },
+        `Not metrics (one point, or never changes): ${constants.map((s) => s.name).join(', ')}`));
+    }
+    this.renderSeriesCount();
   }
 
-  private renderLegend(): void {
-    const legend = byId('legend');
-    clear(legend);
+  private renderSeriesCount(): void {
     const v = this.view;
     if (!v) return;
+    const found = this.constants.get(v.run.id) ?? new Set<string>();
+    const metrics = cardSeries(v.series).filter((s) => isMetric(s) && !found.has(s.name));
     const selected = this.selectedFor(v);
-    byId('series-count').textContent = `(${selected.size}/${v.series.length})`;
-    for (const s of v.series) {
-      if (!selected.has(s.name)) continue;
-      legend.append(h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${this.colourOf(s.name)}` }), s.name));
-    }
-    for (const c of this.comparedShown) {
-      if (!selected.has(c.view.name)) continue;
-      legend.append(h('span', { class: 'legend-item compared', 'data-compare': c.view.run, title: c.label }, h('span', { class: 'swatch dashed', style: `border-color:${c.color}` }), c.label));
-    }
+    byId('series-count').textContent = `(${metrics.filter((s) => selected.has(s.name)).length}/${metrics.length})`;
   }
 
   /** The compare picker: the store's other runs (branches of the open run first). */
@@ -496,35 +601,65 @@ export class App {
     this.compared = this.comparePicker.selected;
   }
 
-  private updateChartContext(): void {
-    const v = this.view;
-    this.chart.setContext({ axis: this.axis, logY: this.logY, snapshots: v?.snapshots ?? [], startedAt: v?.run.started_at ?? 0 });
-    const s = this.currentSnapshot;
-    this.chart.setCursorX(v && s ? snapshotX(s, this.axis, v.run.started_at) : null);
+  /** The axis asked for: the user's choice, else the open run's (the training step where its metrics have one, else epoch). */
+  private get axis(): AxisChoice {
+    return this.settings.axis ?? (this.view ? defaultAxis(this.view.series) : 'step');
   }
 
-  /** Fetches the selected series for the chart's range and width (cached), dropping stale answers. */
+  private updateChartContext(): void {
+    byId<HTMLSelectElement>('x-axis').value = this.axis;
+    this.cards.setContext({ axisTitle: AXIS_TITLES[this.axis] ?? this.axis, logY: this.settings.logY, ignoreOutliers: this.settings.ignoreOutliers });
+    const s = this.currentSnapshot;
+    this.cards.setCursorSeq(s ? s.seq : null);
+  }
+
+  /** The controls show the settings (after they were loaded for a store). */
+  private showSettings(): void {
+    const s = this.settings;
+    byId<HTMLInputElement>('smoothing').value = String(s.smoothing);
+    byId('smoothing-value').textContent = s.smoothing.toFixed(2);
+    byId<HTMLInputElement>('log-y').checked = s.logY;
+    byId<HTMLInputElement>('ignore-outliers').checked = s.ignoreOutliers;
+    byId<HTMLSelectElement>('x-axis').value = this.axis;
+  }
+
+  private saveSettings(): void {
+    if (this.storePath) saveSettings(this.storePath, this.settings);
+  }
+
+  /** Pinned or moved cards: remembered for the store, drawn at once. */
+  private arrangeCards(order: ViewSettings['cards']): void {
+    this.settings.cards = order;
+    this.saveSettings();
+    void this.fetchSeries();
+  }
+
+  /** The metrics that get a card, in card order (pinned, moved, then losses first and the run's order). */
+  private cardNames(v: RunView): string[] {
+    const selected = this.selectedFor(v);
+    const found = this.constants.get(v.run.id) ?? new Set<string>();
+    return orderCards(lossesFirst(cardSeries(v.series)), this.settings.cards).filter((n) => selected.has(n) && !found.has(n));
+  }
+
+  /** Fetches every card's series for the shared range and width (cached), dropping stale answers. */
   async fetchSeries(): Promise<void> {
     const v = this.view;
     if (!v) return;
     const gen = ++this.seriesGen;
     const run = v.run.id;
-    const names = v.series.map((s) => s.name).filter((n) => this.selectedFor(v).has(n));
-    const range: Range | null = this.chart.visibleRange;
-    const width = this.chart.plotWidth;
+    const names = this.cardNames(v);
+    const range: Range | null = this.cards.visibleRange;
     const q: api.SeriesQuery = {
-      x: this.axis,
+      x: this.axis as XAxis,
       from: range ? range[0] : null,
       to: range ? range[1] : null,
-      width,
-      smooth: this.smoothing > 0 ? this.smoothing : null,
-      logY: this.logY,
+      width: this.cards.plotWidth,
+      smooth: this.settings.smoothing > 0 ? this.settings.smoothing : null,
+      logY: this.settings.logY,
     };
     if (names.length === 0) {
-      this.chart.setSeries([], v.series.length === 0 ? 'This run has no metric series' : 'No series selected');
-      this.comparedShown = [];
+      this.cards.setMessage(cardSeries(v.series).some(isMetric) ? 'No metric selected (Metrics picker)' : 'This run has no metrics (series whose values change)');
       this.comparePicker.setNote('');
-      this.renderLegend();
       return;
     }
     const cached = async (r: string, name: string): Promise<SeriesView> => {
@@ -544,7 +679,18 @@ export class App {
         Promise.allSettled(wanted.map((f) => cached(f.run, f.name))),
       ]);
       if (gen !== this.seriesGen || this.view?.run.id !== run) return;
-      const series: ChartSeries[] = views.map((sv, i) => ({ key: `${run}|${names[i]}`, label: names[i], color: this.colourOf(names[i]), view: sv }));
+      const perCard = new Map<string, ChartSeries[]>();
+      const found = this.constants.get(run) ?? new Set<string>();
+      const knownConstants = found.size;
+      views.forEach((sv, i) => {
+        // A series that never changes is no metric: no card (the picker lists it apart).
+        if (range == null && constantView(sv)) {
+          found.add(names[i]);
+          return;
+        }
+        perCard.set(names[i], [{ key: `${run}|${names[i]}`, label: names[i], color: this.colourOf(names[i]), view: sv }]);
+      });
+      this.constants.set(run, found);
       const missing: CompareFetch[] = [];
       const shown: ChartSeries[] = [];
       others.forEach((o, i) => {
@@ -554,16 +700,26 @@ export class App {
           return;
         }
         const order = this.compared.indexOf(f.run);
-        shown.push({ key: `${f.run}|${f.name}`, label: compareLabel(f.name, f.run), color: lighter(this.colourOf(f.name)), dash: compareDash(order), view: { ...o.value, name: f.name } });
+        const s: ChartSeries = { key: `${f.run}|${f.name}`, label: compareLabel(f.name, f.run), color: lighter(this.colourOf(f.name)), dash: compareDash(order), view: { ...o.value, name: f.name } };
+        shown.push(s);
+        perCard.get(f.name)?.push(s);
       });
-      this.comparedShown = shown;
       this.comparePicker.setNote(missingNote(missing));
-      this.renderLegend();
-      this.chart.setSeries([...series, ...shown]);
+      const shownNames = names.filter((n) => perCard.has(n));
+      if (found.size > knownConstants) this.renderSeriesPicker();
+      if (shownNames.length === 0) {
+        this.cards.setMessage('This run has no metrics (series whose values change)');
+        return;
+      }
+      const axis = views.find((sv) => perCard.has(sv.name))?.x_axis ?? this.axis;
+      this.cards.setContext({ axisTitle: AXIS_TITLES[axis] ?? axis, logY: this.settings.logY, ignoreOutliers: this.settings.ignoreOutliers });
+      this.cards.setCards(cardLayout(shownNames, this.settings.cards.pinned), new Set(this.settings.cards.pinned), perCard);
+      const s = this.currentSnapshot;
+      this.cards.setCursorSeq(s ? s.seq : null);
     } catch (e) {
       if (gen === this.seriesGen) {
         this.error(api.errorMessage(e));
-        this.chart.setSeries([], 'Could not load the series');
+        this.cards.setMessage('Could not load the series');
       }
     } finally {
       if (gen === this.seriesGen) this.busyOn('series', false);
@@ -702,11 +858,77 @@ export class App {
     showWarningsPanel(v.run.id, list);
   }
 
-  private showDiff(): void {
+  /** Opens the Diff panel: A and B given, else the previous snapshot and the cursor's. */
+  private showDiff(a?: DiffSide, b?: DiffSide): void {
     const v = this.view;
     const s = this.currentSnapshot;
     if (!v || !s) return;
     const prev = v.snapshots[Math.max(0, this.cursor - 1)];
-    showDiffPanel(api.snapshotRef(v.run.id, prev.seq), api.snapshotRef(v.run.id, s.seq), { error: (m) => this.error(m) });
+    const runs = this.runs.map((r) => ({ id: r.id, label: `${scriptName(r.script)} · ${r.id.slice(0, 8)}` }));
+    this.diffPanel = showDiffPanel(a ?? { run: v.run.id, seq: prev.seq }, b ?? { run: v.run.id, seq: s.seq }, runs, { error: (m) => this.error(m) });
+  }
+
+  /**
+   * A click on the timeline sets the Diff panel's A (when it is open);
+   * Shift+click sets B, opening the panel with A at the cursor when it is not.
+   */
+  private timelineClicked(index: number, shift: boolean): void {
+    const v = this.view;
+    const s = v?.snapshots[index];
+    if (!v || !s) return;
+    const side = { run: v.run.id, seq: s.seq };
+    const open = this.diffPanel?.open ? this.diffPanel : null;
+    if (!shift) {
+      open?.setA(side);
+      return;
+    }
+    if (open) open.setB(side);
+    else {
+      const cur = this.currentSnapshot;
+      this.showDiff(cur ? { run: v.run.id, seq: cur.seq } : side, side);
+    }
+  }
+
+  /** The runs table's ticked runs on the cards: the first opened, the others compared with it. */
+  private async overlay(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const [first, ...rest] = ids;
+    this.runsTable.show(false);
+    if (this.view?.run.id !== first) await this.openRun(first);
+    this.compared = rest;
+    this.renderCompare();
+    await this.fetchSeries();
+  }
+
+  /** What a shortcut key does (shortcuts.ts lists them; `?` shows the list). */
+  private runShortcut(action: ShortcutAction): void {
+    const s = this.currentSnapshot;
+    switch (action) {
+      case 'help':
+        showShortcutsHelp();
+        return;
+      case 'runs':
+        this.runsTable.show(!this.runsTable.shown);
+        return;
+      case 'close':
+        if (this.runsTable.shown) this.runsTable.show(false);
+        else if (!closeNewestPanel()) this.variables.deselect();
+        return;
+      case 'nan':
+        void this.showNan();
+        return;
+      case 'diff':
+        this.showDiff();
+        return;
+      case 'warnings':
+        void this.showWarnings();
+        return;
+      case 'restore':
+        if (this.view && s) this.showRestore(s.seq);
+        return;
+      case 'console':
+        if (this.view && s) showConsole(api.snapshotRef(this.view.run.id, s.seq), { error: (m) => this.error(m) });
+        return;
+    }
   }
 }

@@ -8,7 +8,7 @@ function run(id: string, started: number, parent: string | null = null, script =
   return {
     id, script, status: 'finished', started_at: started, ended_at: null, duration: 0, snapshots: 1, bytes_stored: 0,
     exit_code: 0, exception: null, parent, parent_run: parentRun, parent_seq: seq == null ? null : Number(seq),
-    lineage: {}, origin: null, warnings: 0, last_metrics: [],
+    lineage: {}, origin: null, warnings: 0, last_metrics: [], group: null, rank: null, world_size: null,
   };
 }
 

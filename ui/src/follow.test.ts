@@ -9,7 +9,7 @@ function run(id: string, parent: string | null, started = 1): RunSummary {
   return {
     id, script: 'train.py', status: 'running', started_at: started, ended_at: null, duration: 0,
     snapshots: 1, bytes_stored: 0, exit_code: null, exception: null, parent,
-    parent_run: parentRun, parent_seq: seq == null ? null : Number(seq), lineage: {}, origin: null, last_metrics: [], warnings: 0,
+    parent_run: parentRun, parent_seq: seq == null ? null : Number(seq), lineage: {}, origin: null, last_metrics: [], warnings: 0, group: null, rank: null, world_size: null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatDuration, formatNumber, formatShape, formatTime, truncate, wireFloat } from './format';
+import { formatBytes, formatCount, formatDuration, formatNumber, formatShape, formatTime, truncate, wireFloat, zoneName } from './format';
 
 describe('wireFloat', () => {
   it('reads the store’s non-finite strings', () => {
@@ -74,8 +74,11 @@ describe('formatDuration', () => {
 describe('formatTime', () => {
   it('formats local time', () => {
     const t = new Date(2024, 0, 2, 3, 4, 5).getTime() / 1000;
-    expect(formatTime(t)).toBe('2024-01-02 03:04');
-    expect(formatTime(t, true)).toBe('2024-01-02 03:04:05');
+    const zone = zoneName(new Date(t * 1000));
+    expect(zone).not.toBe('');
+    expect(formatTime(t)).toBe(`2024-01-02 03:04 ${zone}`);
+    expect(formatTime(t, true)).toBe(`2024-01-02 03:04:05 ${zone}`);
+    expect(formatTime(t, false, false)).toBe('2024-01-02 03:04');
     expect(formatTime(null)).toBe('—');
   });
 });

@@ -79,13 +79,26 @@ export function formatDuration(seconds: number | null | undefined): string {
 }
 
 /** Unix seconds as local "YYYY-MM-DD HH:MM" (with ":SS" when `seconds`). */
-export function formatTime(unixSeconds: number | null | undefined, seconds = false): string {
+export function formatTime(unixSeconds: number | null | undefined, seconds = false, zone = true): string {
   if (unixSeconds == null || !Number.isFinite(unixSeconds)) return '—';
   const d = new Date(unixSeconds * 1000);
   const pad = (n: number) => n.toString().padStart(2, '0');
   const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
-  return `${date} ${time}`;
+  return zone ? `${date} ${time} ${zoneName(d)}` : `${date} ${time}`;
+}
+
+/** The local time zone at `d` as people write it (`CET`, `UTC`, `GMT+1`); the offset (`+01:00`) where Intl has no name. */
+export function zoneName(d: Date): string {
+  try {
+    const part = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName');
+    if (part?.value) return part.value;
+  } catch {
+    // No Intl time zones: the offset below.
+  }
+  const off = -d.getTimezoneOffset();
+  const abs = Math.abs(off);
+  return `${off < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
 /** An array shape as 3×4×5; a scalar shape as (). */

@@ -1,6 +1,8 @@
 // Entry point: styles, the app, and a last-resort handler so that an
 // unexpected error shows in the banner instead of a blank window.
 
+// First: a language Intl accepts (LANG=C gives "C"), before uPlot reads it.
+import './locale';
 import './styles.css';
 import { App } from './app';
 import { errorMessage } from './api';
@@ -12,7 +14,18 @@ async function main(): Promise<void> {
     const { installMockShell } = await import('./dev/mockShell');
     installMockShell();
   }
-  const app = new App();
+  let app: App;
+  try {
+    app = new App();
+  } catch (e) {
+    // No app to hold the banner: write it directly, never a blank window.
+    const banner = document.getElementById('error-banner');
+    if (banner) {
+      banner.textContent = `The window could not start: ${errorMessage(e)}`;
+      banner.hidden = false;
+    }
+    return;
+  }
   window.addEventListener('error', (e) => app.error(errorMessage(e.error ?? e.message)));
   window.addEventListener('unhandledrejection', (e) => app.error(errorMessage(e.reason)));
   await app.start();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTree, filterRows, joinPath, naturalCompare, sortTree, splitPath, visibleRows } from './tree';
+import { buildTree, isModuleType, subtreeElements, filterRows, joinPath, naturalCompare, sortTree, splitPath, visibleRows } from './tree';
 
 describe('splitPath', () => {
   it('splits on dots and brackets', () => {
@@ -94,5 +94,25 @@ describe('rows', () => {
     expect(filterRows(roots, 'd').map((r) => r.path)).toEqual(['d']);
     expect(filterRows(roots, 'zzz')).toEqual([]);
     expect(filterRows(roots, ' ').map((r) => r.path)).toEqual(['a', 'd']);
+  });
+});
+
+describe('parameter counts', () => {
+  it('adds the elements of the arrays below a module', () => {
+    const items = [
+      { path: 'model', shape: null, type: 'torch.nn.modules.container.Sequential' },
+      { path: 'model.fc1.weight', shape: [4, 3], type: 'torch.nn.parameter.Parameter' },
+      { path: 'model.fc1.bias', shape: [4], type: 'torch.nn.parameter.Parameter' },
+      { path: 'model.fc2.weight', shape: [1, 4], type: 'torch.nn.parameter.Parameter' },
+      { path: 'lr', shape: null, type: 'float' },
+    ];
+    const roots = buildTree(items, (o) => o.path, new Set());
+    const model = roots.find((r) => r.path === 'model');
+    if (!model) throw new Error('no model node');
+    expect(subtreeElements(model, (o) => o.shape)).toBe(12 + 4 + 4);
+    expect(subtreeElements(model.children[0], (o) => o.shape)).toBe(16);
+    expect(isModuleType('torch.nn.modules.linear.Linear')).toBe(true);
+    expect(isModuleType('__main__.TinyModule')).toBe(true);
+    expect(isModuleType('float')).toBe(false);
   });
 });

@@ -212,3 +212,24 @@ export function filterRows<T>(roots: readonly TreeNode<T>[], query: string): Tre
   walk(roots);
   return out;
 }
+
+/**
+ * Elements of the arrays in a node's subtree (its own included): a
+ * module's parameter count when its parameters are the arrays below it.
+ * `shapeOf` gives an item's shape, null for items that are not arrays.
+ */
+export function subtreeElements<T>(node: TreeNode<T>, shapeOf: (item: T) => readonly number[] | null): number {
+  let total = 0;
+  const walk = (n: TreeNode<T>) => {
+    const shape = n.item ? shapeOf(n.item) : null;
+    if (shape) total += shape.reduce((a, b) => a * Math.max(0, b), 1);
+    for (const c of n.children) walk(c);
+  };
+  walk(node);
+  return total;
+}
+
+/** Whether a type name is a torch module (`torch.nn.modules.linear.Linear`, a user's `Net(nn.Module)` reads as its own class). */
+export function isModuleType(type: string): boolean {
+  return type.startsWith('torch.nn.') || type.endsWith('Module');
+}

@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use snapline_bench::{noise, Object, SyntheticRun};
 use snapline_query::{
     changed_paths, first_nonfinite, list_runs, list_series, resolve_snapshot, run_log, run_summary,
     series_view, show_snapshot, Store, ViewOptions,
@@ -26,55 +25,7 @@ fn store_dir() -> PathBuf {
 }
 
 fn build() -> (Store, String) {
-    let dir = store_dir();
-    if let Ok(store) = Store::open(&dir) {
-        if let Ok(run) = store.resolve_run("last") {
-            if store.seq_range(&run).ok().flatten() == Some((1, SNAPSHOTS)) {
-                return (store, run);
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    eprintln!(
-        "building a run of {SNAPSHOTS} snapshots and {} points in {} (once)",
-        SNAPSHOTS as usize * POINTS_PER_SNAPSHOT,
-        dir.display()
-    );
-    let mut run = SyntheticRun::create(&dir, "bench.py").expect("store");
-    for seq in 1..=SNAPSHOTS {
-        // Three layers that change every step, a bias that changes every
-        // hundred, a step counter; a hundred loss points per snapshot.
-        let layers: Vec<Object> = (0..3)
-            .map(|i| Object::F32 {
-                shape: vec![16, 16],
-                data: noise(256, (seq * 4 + i) as u64),
-            })
-            .collect();
-        let bias = Object::F32 {
-            shape: vec![16],
-            data: noise(16, (seq / 100) as u64),
-        };
-        let step = Object::Scalar(seq as f64);
-        let points: Vec<(&str, f64)> = (0..POINTS_PER_SNAPSHOT)
-            .map(|k| {
-                let x = (seq as usize * POINTS_PER_SNAPSHOT + k) as f64;
-                ("loss", 2.0 / (1.0 + x / 100_000.0))
-            })
-            .collect();
-        run.snapshot(
-            &[
-                ("model.fc0.weight", &layers[0]),
-                ("model.fc1.weight", &layers[1]),
-                ("model.fc2.weight", &layers[2]),
-                ("model.fc2.bias", &bias),
-                ("step", &step),
-            ],
-            &points,
-        )
-        .expect("snapshot");
-    }
-    let id = run.run.clone();
-    (run.store, id)
+    snapline_bench::long_run(&store_dir(), SNAPSHOTS, POINTS_PER_SNAPSHOT)
 }
 
 fn app_open(c: &mut Criterion) {

@@ -240,3 +240,56 @@ pub fn noise(n: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// The long run of the app and viewer benches (issues #6 and #17), built
+/// once at `dir` and reused while it holds `snapshots` snapshots: three
+/// 16x16 layers that change every step, a bias that changes every hundred,
+/// a step counter, and `points_per_snapshot` loss points per snapshot.
+pub fn long_run(dir: &Path, snapshots: i64, points_per_snapshot: usize) -> (Store, String) {
+    if let Ok(store) = Store::open(dir) {
+        if let Ok(run) = store.resolve_run("last") {
+            if store.seq_range(&run).ok().flatten() == Some((1, snapshots)) {
+                return (store, run);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    eprintln!(
+        "building a run of {snapshots} snapshots and {} points in {} (once)",
+        snapshots as usize * points_per_snapshot,
+        dir.display()
+    );
+    let mut run = SyntheticRun::create(dir, "bench.py").expect("store");
+    for seq in 1..=snapshots {
+        let layers: Vec<Object> = (0..3)
+            .map(|i| Object::F32 {
+                shape: vec![16, 16],
+                data: noise(256, (seq * 4 + i) as u64),
+            })
+            .collect();
+        let bias = Object::F32 {
+            shape: vec![16],
+            data: noise(16, (seq / 100) as u64),
+        };
+        let step = Object::Scalar(seq as f64);
+        let points: Vec<(&str, f64)> = (0..points_per_snapshot)
+            .map(|k| {
+                let x = (seq as usize * points_per_snapshot + k) as f64;
+                ("loss", 2.0 / (1.0 + x / 100_000.0))
+            })
+            .collect();
+        run.snapshot(
+            &[
+                ("model.fc0.weight", &layers[0]),
+                ("model.fc1.weight", &layers[1]),
+                ("model.fc2.weight", &layers[2]),
+                ("model.fc2.bias", &bias),
+                ("step", &step),
+            ],
+            &points,
+        )
+        .expect("snapshot");
+    }
+    let id = run.run.clone();
+    (run.store, id)
+}

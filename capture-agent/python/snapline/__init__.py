@@ -52,7 +52,8 @@ def checkpoint(label: str | None = None) -> int | None:
     agent = _agent()
     if agent is None:
         return None
-    return agent.checkpoint(label, sys._getframe(1))
+    seq: int | None = agent.checkpoint(label, sys._getframe(1))
+    return seq
 
 
 def log(step: float | None = None, **values: Any) -> None:

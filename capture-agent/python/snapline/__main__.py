@@ -8,6 +8,7 @@ import argparse
 import os
 import shutil
 import sys
+import sysconfig
 
 from .agent import Options
 
@@ -66,7 +67,7 @@ def budget_share(text: str) -> float:
     return percent / 100.0
 
 
-def _split_own_options(argv: list) -> list:
+def _split_own_options(argv: list[str]) -> list[str]:
     """Everything after the script (or `-m MODULE`) belongs to the script,
     `--` allowed."""
     own, rest = [], list(argv)
@@ -90,14 +91,27 @@ def _split_own_options(argv: list) -> list:
     return [*own, "--", rest[0], *rest[1:]] if rest[0].startswith("-") else [*own, *rest]
 
 
-def _forward(argv: list) -> None:
-    here = os.path.dirname(sys.executable)
-    candidates = [os.path.join(here, "snapline"), shutil.which("snapline")]
-    for binary in candidates:
+def _binary_candidates() -> list[str | None]:
+    """Where the `snapline` binary is, in order: the scripts directory of
+    this interpreter's install scheme (where the wheel put it), beside this
+    Python (a venv's bin/, the dev setup), the user scheme's (`pip install
+    --user`), then PATH."""
+    dirs = [sysconfig.get_path("scripts"), os.path.dirname(sys.executable)]
+    try:
+        dirs.append(sysconfig.get_path("scripts", f"{os.name}_user"))
+    except KeyError:  # no user scheme on this platform
+        pass
+    found = [os.path.join(d, "snapline") for d in dirs if d]
+    return [*found, shutil.which("snapline")]
+
+
+def _forward(argv: list[str]) -> None:
+    for binary in _binary_candidates():
         if binary and os.path.isfile(binary) and os.access(binary, os.X_OK):
             os.execv(binary, [binary, *argv])
-    sys.stderr.write("snapline: the `snapline` binary is not installed beside this Python; "
-                     "run the README's setup command\n")
+    sys.stderr.write("snapline: the `snapline` binary is not installed for this Python; "
+                     "install the wheel (`pip install snapline-*.whl`, README) or run the "
+                     "README's setup command\n")
     raise SystemExit(2)
 
 
@@ -136,9 +150,22 @@ def _restore_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _restore(argv: list) -> int:
+def _rank_snapshot(ref: str) -> str:
+    """Under a run group's resume (`snapline restore GROUP@step:N --resume`
+    relaunching the ranks through torchrun), this rank's own snapshot:
+    SNAPLINE_GROUP_SNAPSHOTS lists one RUN@SEQ per rank, in rank order. The
+    variable is removed so that the resumed program does not see it."""
+    refs = os.environ.pop("SNAPLINE_GROUP_SNAPSHOTS", "").split()
+    rank = os.environ.get("RANK", "")
+    if refs and rank.isdigit() and int(rank) < len(refs):
+        return refs[int(rank)]
+    return ref
+
+
+def _restore(argv: list[str]) -> int:
     parser = _restore_parser()
     ns = parser.parse_args(argv)
+    ns.snapshot = _rank_snapshot(ns.snapshot)
     if ns.resume and ns.safe:
         parser.error("--resume runs the script's code: it cannot be --safe (restore at a "
                      "prompt instead)")
@@ -167,7 +194,7 @@ def _restore(argv: list) -> int:
         return 1
 
 
-def main(argv: list | None = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "restore":
         raise SystemExit(_restore(argv[1:]))

@@ -9,14 +9,15 @@ import json
 import math
 import os
 import pickle
-import random
 import sys
 import threading
 import time
 import traceback
+import types
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
+from . import rng
 from .graph import GraphBuilder
 from .values import scalar_number
 
@@ -134,6 +135,7 @@ class Agent:
         self.enabled = True
         self.pid = os.getpid()
         self.main_thread = threading.main_thread()
+        self.main_ident = self.main_thread.ident
         self.stack: list[_Loop] = []
         self.unwound: list | None = None
         self.seq = 0
@@ -193,8 +195,12 @@ class Agent:
 
     # -- hooks called by the rewritten script ---------------------------------
     def _active(self) -> bool:
-        return (self.enabled and not self.in_snapshot and os.getpid() == self.pid
-                and threading.current_thread() is self.main_thread)
+        # Called at every loop iteration: no pid check here (a forked child
+        # is disabled by the register_at_fork handler runner.py and
+        # notebook.py install, and the recorder refuses a child in Rust),
+        # and the thread by its cached ident.
+        return (self.enabled and not self.in_snapshot
+                and threading.get_ident() == self.main_ident)
 
     def statement(self, lineno: int) -> None:
         if not self._active():
@@ -219,7 +225,7 @@ class Agent:
         now = time.monotonic()
         last = self.loop_entered.get(loop_id)
         self.loop_entered[loop_id] = now
-        entry = _rng_states() if last is None or now - last >= ENTRY_RNG_EVERY else None
+        entry = rng.states() if last is None or now - last >= ENTRY_RNG_EVERY else None
         self._push(_Loop(loop_id, frame.f_code.co_firstlineno, entry), frame)
 
     def loop_resume(self, loop_id: int, count: int, key: int) -> None:
@@ -726,7 +732,7 @@ class Agent:
         else:
             main = sys.modules.get("__main__")
             if main is not None:
-                roots.extend(_named_values(vars(main)))
+                roots.extend(named_values(vars(main)))
         seen: dict = {}
         for frame in reversed(frames):
             if frame.f_code.co_name == "<module>":
@@ -734,8 +740,8 @@ class Agent:
             name = frame.f_code.co_name
             seen[name] = seen.get(name, 0) + 1
             prefix = name if seen[name] == 1 else f"{name}#{seen[name]}"
-            roots.extend((f"{prefix}:{k}", v) for k, v in _named_values(frame.f_locals))
-        roots.extend((f"$rng.{name}", state) for name, state in _rng_states())
+            roots.extend((f"{prefix}:{k}", v) for k, v in named_values(frame.f_locals))
+        roots.extend((f"$rng.{name}", state) for name, state in rng.states())
         return roots
 
 
@@ -753,10 +759,10 @@ def _nothing(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _named_values(namespace: Any) -> list:
-    import types
-
-    out = []
+def named_values(namespace: Any) -> list[tuple[str, Any]]:
+    """A namespace's variables: (name, value) less dunders, modules and
+    compiler temporaries (what a snapshot records of a frame or module)."""
+    out: list[tuple[str, Any]] = []
     for name, value in list(namespace.items()):
         if name.startswith("__") and name.endswith("__"):
             continue
@@ -780,25 +786,6 @@ def _scalar_tracker(native: Any, recorder: Any) -> Any:
         return native.ScalarTracker(recorder)
     except Exception:  # noqa: BLE001 - capture goes on without per-iteration points
         return None
-
-
-def _rng_states() -> list:
-    states = [("random", random.getstate())]
-    np = sys.modules.get("numpy")
-    if np is not None:
-        try:
-            states.append(("numpy", np.random.get_state()))
-        except Exception:  # noqa: BLE001
-            pass
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        try:
-            states.append(("torch", torch.get_rng_state()))
-            if torch.cuda.is_initialized() and torch.cuda.is_available():
-                states.append(("torch_cuda", torch.cuda.get_rng_state_all()))
-        except Exception:  # noqa: BLE001
-            pass
-    return states
 
 
 def _rng_fingerprint(state: Any) -> bytes:

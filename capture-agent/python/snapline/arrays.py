@@ -4,7 +4,22 @@ scan and chunk it without a copy, and describe them for the store."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, TypedDict
+
+from .values import JsonObject
+
+
+class Stats(TypedDict):
+    """A record's `stats`: of its finite values, over `count` elements."""
+
+    count: int
+    nan: int
+    posinf: int
+    neginf: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    l2: float | None
 
 # dtypes the Rust scanner computes stats for; other fixed-size dtypes are
 # stored as raw bytes ("raw" scan) with no stats.
@@ -30,7 +45,7 @@ def is_array(obj: Any) -> bool:
     return False
 
 
-def view_of(obj: Any) -> tuple | None:
+def view_of(obj: Any) -> tuple[Any, dict[str, object]] | None:
     """(base, where) when `obj` is a view into another array that owns
     its memory: numpy `{"offset": bytes, "strides"}` (the base contiguous),
     torch `{"storage_offset", "base_storage_offset", "strides"}`."""
@@ -52,7 +67,7 @@ def view_of(obj: Any) -> tuple | None:
                   "strides": list(obj.stride())}
 
 
-def memory_key(obj: Any) -> tuple | None:
+def memory_key(obj: Any) -> tuple[str, int] | None:
     """Where `obj`'s memory starts: numpy arrays by data address, torch
     tensors by their storage's (CPU only); None when empty."""
     np = sys.modules.get("numpy")
@@ -64,7 +79,7 @@ def memory_key(obj: Any) -> tuple | None:
     return ("cpu", storage.data_ptr()) if storage.nbytes() else None
 
 
-def shared_memory(obj: Any, owner: Any) -> dict | None:
+def shared_memory(obj: Any, owner: Any) -> dict[str, object] | None:
     """How `obj` lies in the memory of `owner` (another array or tensor
     starting at the same address: `torch.from_numpy(a)`, `t.numpy()`, a
     state_dict's detached tensors), as `view_of` says it; None when the
@@ -88,7 +103,8 @@ def shared_memory(obj: Any, owner: Any) -> dict | None:
 
 def _numpy_preview(np: Any, a: Any) -> str:
     try:
-        return np.array2string(a, threshold=8, edgeitems=2, precision=4, max_line_width=100)
+        return str(np.array2string(a, threshold=8, edgeitems=2, precision=4,
+                                   max_line_width=100))
     except Exception:  # noqa: BLE001 - preview is cosmetic
         return ""
 
@@ -109,7 +125,7 @@ def preview_of(obj: Any) -> str:
         return ""
 
 
-def describe(obj: Any, recorder: Any) -> dict:
+def describe(obj: Any, recorder: Any) -> JsonObject:
     """Scan the buffer through the recorder (storing new chunks) and return
     the object record of an array or tensor."""
     np = sys.modules.get("numpy")
@@ -118,10 +134,11 @@ def describe(obj: Any, recorder: Any) -> dict:
     return _describe_torch(sys.modules["torch"], obj, recorder)
 
 
-def _record(type_name: str, shape: list, dtype: str, scanned: tuple, nbytes: int,
-            extra: dict) -> dict:
+def _record(type_name: str, shape: list[int], dtype: str,
+            scanned: tuple[list[str], Stats | None], nbytes: int,
+            extra: dict[str, object]) -> JsonObject:
     hashes, stats = scanned
-    record = {
+    record: JsonObject = {
         "kind": "array",
         "type": type_name,
         "shape": shape,
@@ -136,25 +153,37 @@ def _record(type_name: str, shape: list, dtype: str, scanned: tuple, nbytes: int
     return record
 
 
-def stats_dict(t: tuple) -> dict:
+def stats_dict(t: tuple[int, int, int, int, float | None, float | None, float | None,
+                        float | None]) -> Stats:
     count, nan, posinf, neginf, mn, mx, mean, l2 = t
     return {"count": count, "nan": nan, "posinf": posinf, "neginf": neginf,
             "min": mn, "max": mx, "mean": mean, "l2": l2}
 
 
-def _scan(recorder: Any, holder: Any, address: int, nbytes: int, dtype: str) -> tuple:
+# Buffers at least this large may have their written pages tracked by the
+# kernel between snapshots (capture-agent/src/written_pages.rs).
+TRACK_MIN_BYTES = 64 << 20
+
+
+def _scan(recorder: Any, holder: Any, address: int, nbytes: int, dtype: str,
+          trackable: bool = False) -> tuple[list[str], Stats | None]:
+    """`trackable`: `holder` is the array's own memory (no temporary copy,
+    not pinned for device DMA, which page tables do not see)."""
     scan_dtype = dtype if dtype in SCANNED_DTYPES else "uint8"
-    hashes, stats = recorder.scan_array(address, nbytes, scan_dtype)
+    if trackable and nbytes >= TRACK_MIN_BYTES:
+        hashes, stats = recorder.scan_array(address, nbytes, scan_dtype, None, True)
+    else:
+        hashes, stats = recorder.scan_array(address, nbytes, scan_dtype)
     del holder  # kept alive until the scan returned
     return hashes, (stats_dict(stats) if scan_dtype == dtype else None)
 
 
-def _describe_numpy(np: Any, a: Any, recorder: Any) -> dict:
+def _describe_numpy(np: Any, a: Any, recorder: Any) -> JsonObject:
     order = "C" if a.flags.c_contiguous else ("F" if a.flags.f_contiguous else "C-copy")
     flat = a if order != "C-copy" else np.ascontiguousarray(a)
     dtype = a.dtype.name
-    extra = {"framework": "numpy", "order": order, "strides": list(a.strides),
-             "dtype_str": a.dtype.str}
+    extra: dict[str, object] = {"framework": "numpy", "order": order,
+                                "strides": list(a.strides), "dtype_str": a.dtype.str}
     if a.dtype.fields is not None:
         # A structured dtype (sklearn's tree nodes): its fields, which
         # `dtype.str` ("|V64") leaves out.
@@ -163,7 +192,8 @@ def _describe_numpy(np: Any, a: Any, recorder: Any) -> dict:
             "formats": [_field_format(a.dtype.fields[n][0]) for n in a.dtype.names],
             "offsets": [a.dtype.fields[n][1] for n in a.dtype.names],
             "itemsize": a.dtype.itemsize}
-    scanned = _scan(recorder, flat, flat.__array_interface__["data"][0], flat.nbytes, dtype)
+    scanned = _scan(recorder, flat, flat.__array_interface__["data"][0], flat.nbytes, dtype,
+                    trackable=order != "C-copy")
     return _record("numpy.ndarray", list(a.shape), dtype, scanned, int(a.nbytes), extra)
 
 
@@ -178,10 +208,10 @@ def _field_format(dtype: Any) -> Any:
     return dtype.str
 
 
-def _describe_torch(torch: Any, t: Any, recorder: Any) -> dict:
+def _describe_torch(torch: Any, t: Any, recorder: Any) -> JsonObject:
     type_name = "torch.nn.Parameter" if isinstance(t, torch.nn.Parameter) else "torch.Tensor"
     dtype = str(t.dtype).replace("torch.", "")
-    extra = {
+    extra: dict[str, object] = {
         "framework": "torch",
         "device": str(t.device),
         "requires_grad": bool(t.requires_grad),
@@ -193,16 +223,28 @@ def _describe_torch(torch: Any, t: Any, recorder: Any) -> dict:
         return _describe_on_device(torch, d, type_name, dtype, extra, recorder)
     flat = d.contiguous()
     nbytes = flat.numel() * flat.element_size()
-    scanned = _scan(recorder, flat, flat.data_ptr(), nbytes, dtype)
+    trackable = (nbytes >= TRACK_MIN_BYTES and d.is_contiguous()
+                 and not _is_pinned(d))
+    scanned = _scan(recorder, flat, flat.data_ptr(), nbytes, dtype, trackable)
     return _record(type_name, list(t.shape), dtype, scanned, nbytes, extra)
 
 
+def _is_pinned(t: Any) -> bool:
+    """Page-locked for device copies (DMA writes no page table sees); True
+    when unsure."""
+    try:
+        return bool(t.is_pinned())
+    except Exception:  # noqa: BLE001 - unsure: not tracked
+        return True
+
+
 # Accelerator tensors: (device, data_ptr, dtype, shape) -> (fingerprint, record)
-_device_cache: dict = {}
+_device_cache: dict[tuple[str, int, str, tuple[int, ...]],
+                    tuple[tuple[float, float, int], JsonObject]] = {}
 _DEVICE_CACHE_LIMIT = 4096
 
 
-def device_stats_and_fingerprint(torch: Any, d: Any) -> tuple:
+def device_stats_and_fingerprint(torch: Any, d: Any) -> tuple[Stats, tuple[float, float, int]]:
     """Stats and a content fingerprint computed where the tensor lives (one
     small transfer), so an unchanged accelerator tensor is never copied."""
     flat = d.contiguous().reshape(-1)
@@ -229,7 +271,7 @@ def device_stats_and_fingerprint(torch: Any, d: Any) -> tuple:
         (words * (weights + 1)).sum().double(), (words ^ weights).sum().double(),
     ]).tolist()
     count_finite = finite.numel()
-    stats = {
+    stats: Stats = {
         "count": n, "nan": int(parts[0]), "posinf": int(parts[1]), "neginf": int(parts[2]),
         "min": None if empty else parts[3], "max": None if empty else parts[4],
         "mean": None if empty else parts[5] / count_finite,
@@ -238,8 +280,8 @@ def device_stats_and_fingerprint(torch: Any, d: Any) -> tuple:
     return stats, (parts[7], parts[8], n)
 
 
-def _describe_on_device(torch: Any, d: Any, type_name: str, dtype: str, extra: dict,
-                        recorder: Any) -> dict:
+def _describe_on_device(torch: Any, d: Any, type_name: str, dtype: str,
+                        extra: dict[str, object], recorder: Any) -> JsonObject:
     """Stats on the device; a host copy (then the usual scan) only when the
     fingerprint says the content changed since the last snapshot."""
     stats, fingerprint = device_stats_and_fingerprint(torch, d)
@@ -250,7 +292,9 @@ def _describe_on_device(torch: Any, d: Any, type_name: str, dtype: str, extra: d
     host = d.to("cpu").contiguous()
     nbytes = host.numel() * host.element_size()
     scan_dtype = dtype if dtype in SCANNED_DTYPES else "uint8"
-    hashes, _ = recorder.scan_array(host.data_ptr(), nbytes, scan_dtype)
+    # Keyed by the device buffer: the host copy's address changes every
+    # time, and a changed float chunk is stored as a delta of its last version.
+    hashes, _ = recorder.scan_array(host.data_ptr(), nbytes, scan_dtype, d.data_ptr())
     extra["host_copy"] = True
     record = _record(type_name, list(d.shape), dtype, (hashes, stats), nbytes, extra)
     if len(_device_cache) >= _DEVICE_CACHE_LIMIT:

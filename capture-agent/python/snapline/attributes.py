@@ -18,7 +18,7 @@ def has_dict(cls: type) -> bool:
     return getattr(cls, "__dictoffset__", 0) != 0
 
 
-def instance_dict(obj: Any) -> dict | None:
+def instance_dict(obj: Any) -> dict[str, Any] | None:
     """`obj.__dict__` when it exists; None when it has none (or none yet)."""
     offset = getattr(type(obj), "__dictoffset__", 0)
     if not isinstance(offset, int) or offset == 0:

@@ -14,10 +14,12 @@ import io
 import os
 from typing import Any
 
+from .values import JsonObject
+
 # The classes `open()`, io.StringIO and io.BytesIO make: a closed one of
 # these is rebuilt exactly. (A closed socket file or a custom IOBase subclass
 # goes through the ordinary paths.)
-_CLOSED_KINDS = {
+_CLOSED_KINDS: dict[type, str] = {
     io.TextIOWrapper: "text",
     io.BufferedReader: "buffered",
     io.BufferedWriter: "buffered",
@@ -38,7 +40,7 @@ def is_closed_file(obj: Any) -> bool:
         return False
 
 
-def closed_record(obj: Any, class_ref: dict) -> dict:
+def closed_record(obj: Any, class_ref: JsonObject) -> JsonObject:
     """The record of a closed file (graph.py's `instance` kind, no children)."""
     name = _name(obj)
     mode = getattr(obj, "mode", None)
@@ -67,7 +69,7 @@ def open_file_reason(obj: Any) -> str:
             "(`--resume --force` runs the statement that opened it again)")
 
 
-def rebuild_closed(info: dict) -> Any:
+def rebuild_closed(info: JsonObject) -> Any:
     """A closed file object of the same class, name, mode and encoding. It is
     made over os.devnull (whose name is then replaced): the file it named is
     not opened, created or truncated."""
@@ -96,7 +98,7 @@ def rebuild_closed(info: dict) -> Any:
         return buffered
     text = io.TextIOWrapper(buffered, encoding=info.get("encoding") or "utf-8",
                             errors=info.get("errors") or "strict")
-    text.mode = mode
+    text.mode = mode  # type: ignore[misc]  # read-only in typeshed, settable on TextIOWrapper
     text.close()
     return text
 

@@ -19,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-from . import arrays, files, frames, ownership, reducers
+from . import arrays, dataframes, files, ownership, reducers
 from .attributes import has_dict, instance_dict
 from .values import (
     encode,
@@ -93,7 +93,7 @@ class GraphBuilder:
         # id of a closure cell -> the path it was first reached by (two
         # functions sharing a cell share it again after restore).
         self.cells: dict = {}
-        # ids of the arrays a pandas object was split into (frames.py).
+        # ids of the arrays a pandas object was split into (dataframes.py).
         self.frame_parts: set = set()
         # ids of the objects the script holds itself (hold()).
         self.held: set = set()
@@ -287,8 +287,8 @@ class GraphBuilder:
                 record = self._optimizer(obj, path, depth)
                 if record is not None:
                     return record
-            if frames.is_frame(obj):
-                split = frames.split(obj)
+            if dataframes.is_frame(obj):
+                split = dataframes.split(obj)
                 if split is not None:
                     return self._frame(obj, split, path, depth)
             if _plain_state(obj):
@@ -420,8 +420,8 @@ class GraphBuilder:
                 "restorable": True, "children": children,
                 "extra": {"class": _class_ref(type(obj))}}
 
-    def _frame(self, obj: Any, split: frames.Split, path: str, depth: int) -> dict:
-        """A pandas DataFrame or Series as its parts (frames.py): each column
+    def _frame(self, obj: Any, split: dataframes.Split, path: str, depth: int) -> dict:
+        """A pandas DataFrame or Series as its parts (dataframes.py): each column
         (and the index) a node at `df["col"]` (`df.index`): an array, or
         one value record of a list of plain values."""
         children = []
@@ -659,7 +659,7 @@ def _preview_of(obj: Any, record: dict) -> str:
         # objects/array_preview.rs): formatting here cost a third of a snapshot.
         return ""
     if "pandas" in (record.get("extra") or {}):
-        return frames.preview_of(obj)
+        return dataframes.preview_of(obj)
     np = sys.modules.get("numpy")
     if np is not None and type(obj) is np.ma.MaskedArray:
         # (Its repr would set the array's `_fill_value`: a change the program sees.)

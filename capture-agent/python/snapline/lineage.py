@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import socket
@@ -10,7 +11,7 @@ import sys
 from typing import Any
 
 
-def _git(script_dir: str) -> dict:
+def _git(script_dir: str) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
@@ -33,7 +34,7 @@ _IMPORT_NAMES = {"numpy": "numpy", "torch": "torch", "scikit-learn": "sklearn", 
                  "pandas": "pandas", "jax": "jax", "tensorflow": "tensorflow"}
 
 
-def imported_packages() -> dict:
+def imported_packages() -> dict[str, str]:
     """Versions of the key packages the program actually imported (read at
     the end of the run from the modules themselves: no metadata scan)."""
     found = {}
@@ -62,11 +63,11 @@ class LocalModules:
         self.excluded = tuple(os.path.join(os.path.realpath(p), "") for p in prefixes if p)
         self.script = os.path.abspath(script)
         self.seen_count = 0
-        self.found: dict = {}
+        self.found: dict[str, dict[str, Any]] = {}
         # Every module name looked at once, local or not: a later import
         # resolves only the new names (torch imports lazily during training,
         # and resolving its thousands of paths again took a sixth of a capture).
-        self.checked: set = set()
+        self.checked: set[str] = set()
 
     def _local_file(self, module: Any) -> str | None:
         path = getattr(module, "__file__", None)
@@ -93,7 +94,7 @@ class LocalModules:
             path = self._local_file(module)
             if path is None:
                 continue
-            entry: dict = {"path": path}
+            entry: dict[str, Any] = {"path": path}
             try:
                 with open(path, "rb") as f:
                     source = f.read(MODULE_SOURCE_LIMIT + 1)
@@ -109,7 +110,46 @@ class LocalModules:
         return changed
 
 
-def collect(script: str, argv: list, source_hash: str, options: dict) -> dict[str, Any]:
+def _parent_start() -> str:
+    """When the parent process (the launcher) started, in clock ticks since
+    boot (field 22 of /proc/PPID/stat), or "" where unreadable."""
+    try:
+        with open(f"/proc/{os.getppid()}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def group(environ: Any = None) -> dict[str, Any] | None:
+    """The run group of a rank started by a distributed launcher (torchrun,
+    SLURM, anything that sets RANK and WORLD_SIZE), or None for a solo run.
+    Every rank of one job derives the same group id from the job's id:
+    TORCHELASTIC_RUN_ID, else SLURM_JOB_ID (and step), else
+    MASTER_ADDR:MASTER_PORT with the launcher's start time."""
+    env = os.environ if environ is None else environ
+    try:
+        rank, world_size = int(env["RANK"]), int(env["WORLD_SIZE"])
+        local_rank = int(env.get("LOCAL_RANK", rank))
+    except (KeyError, ValueError):
+        return None
+    if env.get("TORCHELASTIC_RUN_ID"):
+        launcher, job = "torchrun", f"torchelastic:{env['TORCHELASTIC_RUN_ID']}"
+    elif env.get("SLURM_JOB_ID"):
+        launcher = "slurm"
+        job = f"slurm:{env['SLURM_JOB_ID']}.{env.get('SLURM_STEP_ID', '')}"
+    elif env.get("MASTER_ADDR") and env.get("MASTER_PORT"):
+        launcher = "env"
+        job = f"master:{env['MASTER_ADDR']}:{env['MASTER_PORT']}:{_parent_start()}"
+    else:
+        return None
+    # "g" is not a hex digit: a group id never reads as a run id prefix.
+    gid = "g" + hashlib.sha256(job.encode()).hexdigest()[:11]
+    return {"id": gid, "rank": rank, "world_size": world_size, "local_rank": local_rank,
+            "launcher": launcher}
+
+
+def collect(script: str, argv: list[str], source_hash: str, options: dict[str, Any]) -> dict[str, Any]:
     """The lineage JSON stored with a run."""
     script_dir = os.path.dirname(os.path.abspath(script))
     return {
@@ -125,4 +165,5 @@ def collect(script: str, argv: list, source_hash: str, options: dict) -> dict[st
         "platform": platform.platform(),
         "pid": os.getpid(),
         "options": options,
+        **({"group": g} if (g := group()) is not None else {}),
     }

@@ -48,7 +48,10 @@ import time
 import traceback
 import warnings
 import weakref
+from dataclasses import dataclass
 from typing import Any
+
+from .values import JsonObject
 
 KIND = "nonfinite"
 
@@ -92,14 +95,15 @@ class _GradLabel:
     __slots__ = ("consumer", "consumer_inputs", "hooks", "inputs", "key", "module", "passes",
                  "what")
 
-    def __init__(self, hooks: NanHooks, module: Any, what: str, key: int, inputs: tuple) -> None:
+    def __init__(self, hooks: NanHooks, module: Any, what: str, key: int,
+                 inputs: tuple[weakref.ref[object], ...]) -> None:
         self.hooks = hooks
         self.module = module
         self.what = what
         self.key = key
         self.inputs = inputs  # weak references to the module's tensor inputs
         self.consumer: Any = None
-        self.consumer_inputs: tuple = ()
+        self.consumer_inputs: tuple[weakref.ref[object], ...] = ()
         self.passes: _ModuleInfo | None = None  # a root whose backward passes this counts
 
     def __call__(self, grad: Any) -> None:
@@ -115,6 +119,18 @@ class _GradLabel:
                 hooks.torch_failed(exc)
 
 
+@dataclass
+class _PendingGradient:
+    """The first non-finite gradient of a backward pass, attributed when
+    the pass ends."""
+
+    key: int  # the tensor's (its labels share it)
+    stats: JsonObject
+    where: tuple[str | None, int | None, str | None]  # (file, line, function)
+    loops: list[int]
+    labels: list[_GradLabel]  # every label of the tensor, in the order they fired
+
+
 class NanHooks:
     """The hooks of one captured run (`Agent.nan_hooks`)."""
 
@@ -125,18 +141,18 @@ class NanHooks:
         self.waiting = True
         self.torch: Any = None
         self.torch_on = False
-        self.handles: list = []
+        self.handles: list[Any] = []  # torch's RemovableHandles
         self.forward_open = True  # no non-finite module output recorded yet
         self.backward_open = True  # no non-finite gradient recorded yet
         self.numpy_open = True  # no numpy floating-point warning recorded yet
-        self.modules: dict = {}  # id(module) -> _ModuleInfo
+        self.modules: dict[int, _ModuleInfo] = {}  # id(module) -> _ModuleInfo
         # Outputs watched for gradients during the current root forward:
         # id(tensor) -> (weakref, version, label).
-        self.produced: dict = {}
-        self.last_checked: tuple | None = None  # (weakref, version) of the last output checked
-        # The first non-finite gradient of the current backward pass:
-        # [tensor key, stats, (file, line, function), loops, labels].
-        self.pending: list | None = None
+        self.produced: dict[int, tuple[weakref.ref[object], int, _GradLabel]] = {}
+        # (weakref, version) of the last output checked
+        self.last_checked: tuple[weakref.ref[object], int] | None = None
+        # The first non-finite gradient of the current backward pass.
+        self.pending: _PendingGradient | None = None
         self.lock = threading.Lock()
         self.showwarnmsg: Any = None  # ours, while installed
         self.original_showwarnmsg: Any = None
@@ -293,13 +309,13 @@ class NanHooks:
         modules[key] = info
         return info
 
-    def _tensors(self, obj: Any, depth: int = 0) -> list:
+    def _tensors(self, obj: Any, depth: int = 0) -> list[Any]:
         """The tensors in a module's output or inputs: a tensor, or tuples,
         lists and dicts of them (two levels deep)."""
         Tensor = self.Tensor
         if isinstance(obj, Tensor):
             return [obj]
-        found: list = []
+        found: list[Any] = []
         if depth < 2:
             if isinstance(obj, (tuple, list)):
                 items = obj[:_MAX_TENSORS]
@@ -340,7 +356,8 @@ class NanHooks:
         in_tensors = self._tensors(args)
         if kwargs:
             in_tensors += self._tensors(kwargs)
-        inputs: tuple | None = None  # weak references to in_tensors, made when needed
+        # weak references to in_tensors, made when needed
+        inputs: tuple[weakref.ref[object], ...] | None = None
         watched = None
         for t in outputs:
             if not (t.requires_grad and t.grad_fn is not None and checkable(t)):
@@ -419,11 +436,11 @@ class NanHooks:
             if not self.backward_open:
                 return
             first = self.pending is None
-            if first:
-                self.pending = [label.key, self._stats(grad), self._user_frame(), self._loops(),
-                                [label]]
-            elif self.pending[0] == label.key:
-                self.pending[4].append(label)
+            if self.pending is None:
+                self.pending = _PendingGradient(label.key, self._stats(grad), self._user_frame(),
+                                                self._loops(), [label])
+            elif self.pending.key == label.key:
+                self.pending.labels.append(label)
             return_now = not first
         if return_now:
             return
@@ -446,7 +463,7 @@ class NanHooks:
                 self.backward_open = False
             if not self._active():
                 return
-            _, stats, where, loops, labels = pending
+            stats, where, loops, labels = pending.stats, pending.where, pending.loops, pending.labels
             # The module whose backward computed the gradient (it consumed
             # the tensor), else the innermost module that produced it.
             module, what, inputs = labels[0].module, "grad_output", labels[0].inputs
@@ -471,7 +488,7 @@ class NanHooks:
         except Exception as exc:  # noqa: BLE001 - runs inside backward(): never raise
             self.torch_failed(exc)
 
-    def _root_of(self, module: Any) -> tuple:
+    def _root_of(self, module: Any) -> tuple[Any, _ModuleInfo | None]:
         """The root module (seen in forward) that contains `module`."""
         roots = [(info.ref(), info) for info in list(self.modules.values()) if info.root]
         for root, info in roots:
@@ -492,7 +509,9 @@ class NanHooks:
             self._unhook_torch()
 
     def _torch_detail(self, phase: str, module: Any, root: Any, step: int | None, what: str,
-                      stats: dict, inputs: list, where: tuple, loops: list) -> dict:
+                      stats: JsonObject, inputs: list[JsonObject],
+                      where: tuple[str | None, int | None, str | None],
+                      loops: list[int]) -> JsonObject:
         root_name = self._variable_name(root)
         name = root_name if root is module else self._module_name(root, module)
         cls = type(module).__name__
@@ -514,7 +533,7 @@ class NanHooks:
         try:
             for name, m in root.named_modules():
                 if m is module and name:
-                    return name
+                    return str(name)
         except Exception:  # noqa: BLE001
             pass
         return type(module).__name__
@@ -524,6 +543,7 @@ class NanHooks:
         frames (innermost first), else its class name."""
         try:
             agent = self.agent
+            names: list[tuple[str, object]]
             if agent.global_items is not None:
                 names = agent.global_items()
             else:
@@ -538,19 +558,19 @@ class NanHooks:
             frame: Any = sys._getframe(1)
             while frame is not None:
                 if agent.is_user_file(frame.f_code.co_filename):
-                    for name, value in list(frame.f_locals.items()):
+                    for local_name, value in list(frame.f_locals.items()):
                         if value is obj:
-                            return name
+                            return str(local_name)
                 frame = frame.f_back
         except Exception:  # noqa: BLE001 - the class name will do
             pass
         return type(obj).__name__
 
-    def _stats(self, t: Any) -> dict:
+    def _stats(self, t: Any) -> JsonObject:
         """shape, dtype, min/max over the finite elements, NaN/+Inf/-Inf counts."""
         torch = self.torch
         d = t.detach()
-        out: dict = {"shape": list(d.shape), "dtype": str(d.dtype).replace("torch.", ""),
+        out: JsonObject = {"shape": list(d.shape), "dtype": str(d.dtype).replace("torch.", ""),
                      "min": None, "max": None, "nan": 0, "posinf": 0, "neginf": 0}
         if d.numel() == 0 or d.layout is not self.strided or d.is_meta:
             return out
@@ -595,13 +615,13 @@ class NanHooks:
 
         self.original_showwarnmsg = original
         self.showwarnmsg = _showwarnmsg
-        warnings._showwarnmsg = _showwarnmsg
+        warnings._showwarnmsg = _showwarnmsg  # type: ignore[attr-defined]  # private: no stub
 
     def _unhook_warnings(self) -> None:
         self.numpy_open = False
         if self.showwarnmsg is not None and getattr(warnings, "_showwarnmsg", None) \
                 is self.showwarnmsg:
-            warnings._showwarnmsg = self.original_showwarnmsg
+            warnings._showwarnmsg = self.original_showwarnmsg  # type: ignore[attr-defined]
         self.showwarnmsg = None
 
     def _caused_by_our_hooks(self, msg: Any) -> bool:
@@ -642,7 +662,7 @@ class NanHooks:
         })
 
     # -- shared ----------------------------------------------------------------------------
-    def _user_frame(self) -> tuple:
+    def _user_frame(self) -> tuple[str | None, int | None, str | None]:
         """(file, line, function) of the innermost frame of the user's own code."""
         is_user_file = self.agent.is_user_file
         frame: Any = sys._getframe(1)
@@ -653,13 +673,13 @@ class NanHooks:
             frame = frame.f_back
         return None, None, None
 
-    def _loops(self) -> list:
+    def _loops(self) -> list[int]:
         try:
             return [max(loop.count, 0) for loop in list(self.agent.stack)]
         except Exception:  # noqa: BLE001
             return []
 
-    def _emit(self, detail: dict) -> None:
+    def _emit(self, detail: JsonObject) -> None:
         try:
             payload = json.dumps(detail, separators=(",", ":"), allow_nan=False, default=str)
             self.agent.recorder.event(KIND, payload, time.time())
@@ -680,7 +700,7 @@ def _version(t: Any) -> int:
     """A tensor's in-place modification counter (-1 for inference tensors,
     which have none)."""
     try:
-        return t._version
+        return int(t._version)
     except RuntimeError:
         return -1
 
@@ -695,7 +715,7 @@ def _number(value: Any) -> Any:
     return value if math.isfinite(value) else None
 
 
-def _counts_text(stats: dict) -> str:
+def _counts_text(stats: JsonObject) -> str:
     parts = []
     for key, label in (("nan", "NaN"), ("posinf", "+Inf"), ("neginf", "-Inf")):
         if stats.get(key):

@@ -39,11 +39,12 @@ import sys
 import threading
 import time
 import types
-from typing import Any
+from typing import Any, TypedDict
 
 from . import project
-from .agent import BUDGET_BURST_S, Agent, NullAgent, Options, _named_values, options_dict
+from .agent import BUDGET_BURST_S, Agent, NullAgent, Options, named_values, options_dict
 from .rewrite import HOOK_NAME, TreeRewriter
+from .values import JsonObject
 
 # IPython's own names in the user namespace (the numbered _N, _iN too).
 _IPYTHON_NAMES = frozenset({
@@ -60,6 +61,18 @@ COMMIT_WAIT = 10.0
 
 # The capture of this process, while the extension is loaded.
 current: NotebookCapture | None = None
+
+
+class Cell(TypedDict, total=False):
+    """One entry of a notebook run's lineage `cells` (restore/session.py reads them)."""
+
+    execution_count: int
+    seq: int | None  # the cell's snapshot
+    hash: str  # the source as typed: its digest,
+    hash_chunks: list[str]  # and its chunks when it spans several
+    code: str  # the Python IPython ran, when different
+    code_chunks: list[str]
+    error: str  # what the cell raised
 
 
 def load(shell: Any) -> None:
@@ -111,8 +124,8 @@ class NotebookCapture:
         # index the agent's loop tables).
         self.rewriter = TreeRewriter(statements=False)
         self.transformer = _CellTransformer(self)
-        self.cells: list = []
-        self.code: list = []  # the Python of every cell run, for the run's script source
+        self.cells: list[Cell] = []
+        self.code: list[str] = []  # the Python of every cell run, for the run's script source
         self.pending = False  # between pre_run_cell and the cell's AST transform
         self.stopped = False
         self.reader: Any = None
@@ -130,15 +143,12 @@ class NotebookCapture:
         try:
             from . import _native, lineage
 
-            info = {
-                "script": name,
-                "started_at": time.time(),
-                "lineage": lineage.collect(path, list(sys.argv), "", options_dict(options)),
-            }
+            run_lineage = lineage.collect(path, list(sys.argv), "", options_dict(options))
             # No file holds a session's source: the cells do (lineage `cells`).
-            info["lineage"]["script_path"] = "<ipython>"
+            run_lineage["script_path"] = "<ipython>"
             if path != "<ipython>":
-                info["lineage"]["notebook"] = os.path.abspath(path)
+                run_lineage["notebook"] = os.path.abspath(path)
+            info = {"script": name, "started_at": time.time(), "lineage": run_lineage}
             recorder = _native.Recorder(store, json.dumps(info))
         except Exception as exc:  # noqa: BLE001 - capture must never stop the session
             sys.stderr.write(f"snapline: cannot capture into {store!r}: {exc}; this session "
@@ -205,10 +215,10 @@ class NotebookCapture:
         return ((names is not None and filename in names) or filename.startswith("<ipython-input-")
                 or filename in self.agent.project_files)
 
-    def global_items(self) -> list:
+    def global_items(self) -> list[tuple[str, object]]:
         """The user namespace less IPython's own names and modules."""
         hidden = self.shell.user_ns_hidden
-        keep = {}
+        keep: dict[str, object] = {}
         for name, value in list(self.shell.user_ns.items()):
             if name in _IPYTHON_NAMES or _NUMBERED.match(name):
                 continue
@@ -217,7 +227,7 @@ class NotebookCapture:
             if name.startswith(_FRONT_END_PREFIXES):
                 continue
             keep[name] = value
-        return _named_values(keep)
+        return named_values(keep)
 
     # -- the cell's life ---------------------------------------------------------
     def pre_run_cell(self, info: Any = None) -> None:
@@ -271,15 +281,19 @@ class NotebookCapture:
         agent.script_path = label  # the snapshots' `file`
         agent.unwound = None
         # The sources first: a blob becomes durable with the next snapshot.
-        entry: dict = {"execution_count": count}
-        entry.update(self._put_text(source, "hash"))
+        entry: Cell = {"execution_count": count}
+        entry["hash"], chunks = self._put_text(source)
+        if chunks is not None:
+            entry["hash_chunks"] = chunks
         code = getattr(info, "transformed_cell", None)
         if code is None:
             code = self._transform(source)
         if code is not None:
             self.code.append(code)
             if code != source:
-                entry.update(self._put_text(code, "code"))
+                entry["code"], chunks = self._put_text(code)
+                if chunks is not None:
+                    entry["code_chunks"] = chunks
         error = getattr(result, "error_in_exec", None)
         failure = error if error is not None else getattr(result, "error_before_exec", None)
         if failure is not None:
@@ -289,7 +303,7 @@ class NotebookCapture:
         self.cells.append(entry)
         agent.recorder.set_lineage("cells", json.dumps(self.cells))
 
-    def _failed_frames(self, error: Any) -> tuple:
+    def _failed_frames(self, error: Any) -> tuple[list[types.FrameType], int | None]:
         """The cell frames (and their functions') an exception went
         through, innermost first, and the innermost line."""
         if error is None:
@@ -307,17 +321,16 @@ class NotebookCapture:
 
     def _transform(self, source: str) -> str | None:
         try:
-            return self.shell.transform_cell(source)
+            return str(self.shell.transform_cell(source))
         except Exception:  # noqa: BLE001
             return None
 
-    def _put_text(self, text: str, key: str) -> dict:
+    def _put_text(self, text: str) -> tuple[str, list[str] | None]:
+        """Stores `text`: its digest, and its chunk list when it is not one chunk."""
         data = text.encode("utf-8", "surrogatepass")
-        chunks = self.agent.recorder.put_blob(data)
-        entry = {key: self.agent.native.hash_bytes(data)}
-        if len(chunks) != 1:
-            entry[key + "_chunks"] = chunks
-        return entry
+        chunks: list[str] = self.agent.recorder.put_blob(data)
+        digest: str = self.agent.native.hash_bytes(data)
+        return digest, (chunks if len(chunks) != 1 else None)
 
     def _end_snapshot(self) -> None:
         """The session's last snapshot (trigger `exit`), which also stores
@@ -411,12 +424,13 @@ class NotebookCapture:
                   f"{(row.get('label') or ''):<24} {where:<14} {stamp:<8} "
                   f"{_size(row.get('bytes_new') or 0):>10}")
 
-    def _snapshots(self) -> list | None:
+    def _snapshots(self) -> list[JsonObject] | None:
         reader = self._reader()
         if reader is None:
             return None
         self._wait_committed(self.agent.seq - 1)
-        return json.loads(reader.snapshots(self.run_id))
+        rows: list[JsonObject] = json.loads(reader.snapshots(self.run_id))
+        return rows
 
     def _reader(self) -> Any:
         if self.reader is None:
@@ -524,7 +538,7 @@ class NotebookCapture:
         for path, why in report.missing:
             print(f"  could not restore {path}: {why}")
 
-    def restore(self, args: list) -> None:
+    def restore(self, args: list[str]) -> None:
         """%snapline restore RUN@SEQ [--store DIR]: another snapshot's state
         in this kernel (what `snapline restore --jupyter` serves, for front
         ends that attach only to their own kernels)."""
@@ -559,7 +573,7 @@ _USAGE = """\
 %snapline budget [PERCENT]  the share of time loop snapshots may take (default 2; 0: none)"""
 
 
-def _session_name(shell: Any) -> tuple:
+def _session_name(shell: Any) -> tuple[str, str]:
     """(run name, notebook path or "<ipython>")."""
     for path in (shell.user_ns.get("__vsc_ipynb_file__"), os.environ.get("JPY_SESSION_NAME")):
         if isinstance(path, str) and path:

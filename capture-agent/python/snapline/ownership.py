@@ -44,7 +44,7 @@ _STATE_HOLDERS = (
 )
 _INSTALLED_DIRS = ("site-packages", "dist-packages")
 
-_by_type: dict = {}
+_by_type: dict[type, str | None] = {}
 
 
 def owner_of(obj: Any) -> str | None:
@@ -106,10 +106,10 @@ def _owner_of_module(module: str, top: str) -> str | None:
     return USER
 
 
-_trees: list = []
+_trees: list[tuple[str, ...]] = []
 
 
-def _install_trees() -> tuple:
+def _install_trees() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(standard library directories, interpreter prefixes), each ending in a separator."""
     if not _trees:
         stdlib = set()
@@ -124,5 +124,6 @@ def _install_trees() -> tuple:
     return _trees[0], _trees[1]
 
 
-def _stdlib_names() -> frozenset:
-    return getattr(sys, "stdlib_module_names", frozenset())
+def _stdlib_names() -> frozenset[str]:
+    names: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
+    return names

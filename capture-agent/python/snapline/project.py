@@ -23,7 +23,7 @@ import sysconfig
 import threading
 from typing import Any
 
-from .rewrite import instrument_module
+from .rewrite import LoopInfo, instrument_module
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "")
 _THIRD_PARTY_DIRS = ("site-packages", "dist-packages")
@@ -34,7 +34,7 @@ class ProjectFiles:
 
     def __init__(self, *directories: str) -> None:
         """`directories`: the script's directory and the working directory."""
-        self.roots: tuple = ()
+        self.roots: tuple[str, ...] = ()
         for directory in directories:
             self.add_root(directory)
         excluded = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
@@ -44,7 +44,7 @@ class ProjectFiles:
             except KeyError:
                 continue
         self.excluded = tuple(os.path.join(os.path.realpath(p), "") for p in excluded if p)
-        self._venv_dirs: dict = {}
+        self._venv_dirs: dict[str, bool] = {}
 
     def add_root(self, directory: str) -> None:
         real = os.path.join(os.path.realpath(directory), "")
@@ -116,11 +116,11 @@ class ProjectFinder(importlib.abc.MetaPathFinder):
     def __init__(self, files: ProjectFiles) -> None:
         self.files = files
         self.agent: Any = None
-        self.modules: list = []  # (path, loops) instrumented so far
+        self.modules: list[tuple[str, tuple[LoopInfo, ...]]] = []  # (path, loops) instrumented so far
         self._next_loop_id = 0
         self._lock = threading.Lock()
         # Names someone else resolves for now (runner.py: the -m module).
-        self.skip: set = set()
+        self.skip: set[str] = set()
 
     @property
     def next_loop_id(self) -> int:
@@ -155,7 +155,7 @@ class ProjectFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
             return spec
-        if not self.files.contains(spec.origin):
+        if spec.origin is None or not self.files.contains(spec.origin):
             return spec
         spec.loader = ProjectLoader(fullname, spec.origin, self)
         return spec

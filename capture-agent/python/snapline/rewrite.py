@@ -39,6 +39,10 @@ import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union, cast
+
+if TYPE_CHECKING:
+    from .restore.continuation import LoopResume
 
 __all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "TreeRewriter",
            "instrument", "instrument_module", "instrument_tree"]
@@ -56,10 +60,13 @@ _MAX_BLOCK_DEPTH = 16
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _TERMINAL = (ast.Return, ast.Raise, ast.Break, ast.Continue)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_TRY_TYPES: tuple[type, ...] = tuple(
+# ast.TryStar (3.11+) has ast.Try's fields: typed as ast.Try.
+_TRY_TYPES: tuple[type[ast.Try], ...] = tuple(
     t for t in (getattr(ast, "Try", None), getattr(ast, "TryStar", None)) if t is not None
 )
-_MATCH: type | None = getattr(ast, "Match", None)
+_MATCH: type | None = getattr(ast, "Match", None)  # 3.10+: not in 3.9's stubs
+Loop = Union[ast.For, ast.AsyncFor, ast.While]
+Scope = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class LoopInfo:
     kind: str  # "for" or "while"
     # Names the loop's body assigns (not loop targets): read at every
     # iteration for scalar metric points (agent.Agent.iteration).
-    assigned: tuple = dataclasses.field(default=(), compare=False)
+    assigned: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,8 @@ def _compile_source(source: str | bytes, filename: str) -> types.CodeType:
 
 def _parse(source: str | bytes, filename: str) -> ast.Module:
     try:
-        return compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return cast(ast.Module,
+                    compile(source, filename, "exec", ast.PyCF_ONLY_AST, dont_inherit=True))
     except SyntaxError as exc:
         error = exc
     # Raised outside the except clause, so no chained context is attached.
@@ -171,12 +179,12 @@ def _compile_tree(tree: ast.Module, filename: str, *, quiet: bool) -> types.Code
 # AST helpers
 
 
-def _hook(method: str, arg: int, where: ast.AST) -> ast.stmt:
-    """Build ``__snapline__.method(arg)`` located at ``where``."""
+def _hook(method: str, arg: int, where: ast.AST, extra: tuple[ast.expr, ...] = ()) -> ast.stmt:
+    """Build ``__snapline__.method(arg, *extra)`` located at ``where``."""
     name = ast.Name(id=HOOK_NAME, ctx=ast.Load())
     func = ast.Attribute(value=name, attr=method, ctx=ast.Load())
     const = ast.Constant(value=arg)
-    call = ast.Call(func=func, args=[const], keywords=[])
+    call = ast.Call(func=func, args=[const, *extra], keywords=[])
     stmt = ast.Expr(value=call)
     for node in (name, func, const, call, stmt):
         ast.copy_location(node, where)
@@ -185,7 +193,7 @@ def _hook(method: str, arg: int, where: ast.AST) -> ast.stmt:
 
 def first_line(stmt: ast.stmt) -> int:
     """First source line of a statement, decorators included."""
-    decorators = getattr(stmt, "decorator_list", None) or []
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", None) or []
     return min([stmt.lineno] + [d.lineno for d in decorators])
 
 
@@ -200,7 +208,10 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 def _prologue_end(body: list[ast.stmt]) -> int:
     """Index of the first statement after the docstring and __future__ imports."""
     i = 1 if body and _is_docstring(body[0]) else 0
-    while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
+    while i < len(body):
+        stmt = body[i]
+        if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
+            break
         i += 1
     return i
 
@@ -226,7 +237,8 @@ def _child_blocks(stmt: ast.stmt) -> Iterator[tuple[ast.AST, str, int]]:
         yield stmt, "orelse", 3
         yield stmt, "finalbody", 3
     elif _MATCH is not None and isinstance(stmt, _MATCH):
-        for case in stmt.cases:
+        match: Any = stmt
+        for case in match.cases:
             yield case, "body", 1
 
 
@@ -239,9 +251,9 @@ def _max_depth(stmts: list[ast.stmt]) -> int:
     return best
 
 
-def _explicit_globals(body: list[ast.stmt]) -> frozenset:
+def _explicit_globals(body: list[ast.stmt]) -> frozenset[str]:
     """Names declared ``global`` directly in this scope (not nested ones)."""
-    names: set = set()
+    names: set[str] = set()
     stack = [body]
     while stack:
         for stmt in stack.pop():
@@ -251,12 +263,12 @@ def _explicit_globals(body: list[ast.stmt]) -> frozenset:
     return frozenset(names)
 
 
-def assigned_names(loop: ast.stmt) -> tuple:
+def assigned_names(loop: Loop) -> tuple[str, ...]:
     """Plain names a loop's body (nested loops included, nested scopes not)
     assigns, in source order, leaving out the targets of `for` statements
     (counters, batches) and dunder names."""
-    found: dict = {}
-    loop_targets: set = set()
+    found: dict[str, None] = {}
+    loop_targets: set[str] = set()
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, (*_SCOPES, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
@@ -288,12 +300,12 @@ class _YieldFinder(ast.NodeVisitor):
     def __init__(self) -> None:
         self.found = False
 
-    def visit_Yield(self, node: ast.AST) -> None:
+    def visit_Yield(self, node: ast.Yield | ast.YieldFrom) -> None:
         self.found = True
 
     visit_YieldFrom = visit_Yield
 
-    def visit_FunctionDef(self, node: ast.AST) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for child in node.decorator_list:
             self.visit(child)
         self.visit(node.args)
@@ -309,7 +321,8 @@ class _YieldFinder(ast.NodeVisitor):
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
 
-    def _visit_comprehension(self, node: ast.AST) -> None:
+    def _visit_comprehension(
+            self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
         self.visit(node.generators[0].iter)
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
@@ -330,9 +343,9 @@ class _Scope:
     is_module: bool
     is_function: bool
     instrument_loops: bool
-    explicit_globals: frozenset
+    explicit_globals: frozenset[str]
 
-    def child(self, node: ast.stmt, *, is_function: bool, instrument_loops: bool) -> _Scope:
+    def child(self, node: Scope, *, is_function: bool, instrument_loops: bool) -> _Scope:
         """Scope of a def/class statement directly inside this scope."""
         name = node.name
         # Mirrors CPython's compiler_set_qualname.
@@ -401,7 +414,7 @@ class _Rewriter:
             )
         return [stmt]
 
-    def _scope(self, node: ast.stmt, parent: _Scope) -> None:
+    def _scope(self, node: Scope, parent: _Scope) -> None:
         if isinstance(node, ast.ClassDef):
             # A class body at a module's top level (or in such a class) runs on import.
             at_import = not self.import_time_loops and (parent.is_module or (
@@ -417,7 +430,7 @@ class _Rewriter:
         finally:
             self._depth = saved
 
-    def _loop(self, loop: ast.stmt, scope: _Scope) -> list[ast.stmt]:
+    def _loop(self, loop: Loop, scope: _Scope) -> list[ast.stmt]:
         resume = getattr(loop, "_snapline_resume", None)
         needed = self._depth + max(2 + _max_depth(loop.body), 1 + _max_depth(loop.orelse))
         enabled = self.loops_enabled and scope.instrument_loops and needed <= _MAX_BLOCK_DEPTH
@@ -445,7 +458,7 @@ class _Rewriter:
         ast.copy_location(wrapper, loop)
         return [_hook("loop_enter", loop_id, loop), wrapper]
 
-    def _resumed_loop(self, loop: ast.stmt, loop_id: int, resume: object,
+    def _resumed_loop(self, loop: Loop, loop_id: int, resume: LoopResume,
                       scope: _Scope) -> list[ast.stmt]:
         """A loop continued mid-iteration by ``snapline restore --resume``
         (``resume`` is a continuation.LoopResume)::
@@ -481,8 +494,8 @@ class _Rewriter:
             iter=ast.Tuple(elts=[ast.Constant(value=0)], ctx=ast.Load()),
             body=remainder or [ast.Pass()], orelse=rest, type_comment=None)
         ast.copy_location(once, loop)
-        enter = _hook("loop_resume", loop_id, loop)
-        enter.value.args.extend([ast.Constant(value=count), ast.Constant(value=key)])
+        enter = _hook("loop_resume", loop_id, loop,
+                      (ast.Constant(value=count), ast.Constant(value=key)))
         wrapper = ast.Try(body=[once, _hook("loop_done", loop_id, loop)], handlers=[],
                           orelse=[], finalbody=[_hook("loop_exit", loop_id, loop)])
         ast.copy_location(wrapper, loop)
@@ -516,7 +529,8 @@ class TreeRewriter:
 RESUME_HOOK_NAME = "__snapline_resume__"
 
 
-def _resume_expr(method: str, args: list, where: ast.AST, extra: list | None = None) -> ast.expr:
+def _resume_expr(method: str, args: list[int], where: ast.AST,
+                 extra: list[ast.expr] | None = None) -> ast.expr:
     name = ast.Name(id=RESUME_HOOK_NAME, ctx=ast.Load())
     func = ast.Attribute(value=name, attr=method, ctx=ast.Load())
     call = ast.Call(func=func, args=[ast.Constant(value=a) for a in args] + (extra or []),
@@ -526,7 +540,7 @@ def _resume_expr(method: str, args: list, where: ast.AST, extra: list | None = N
     return call
 
 
-def _resume_call(method: str, args: list, where: ast.AST) -> ast.stmt:
+def _resume_call(method: str, args: list[int], where: ast.AST) -> ast.stmt:
     return ast.copy_location(ast.Expr(value=_resume_expr(method, args, where)), where)
 
 

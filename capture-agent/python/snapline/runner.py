@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from . import agent as agent_module
 from . import lineage, project
 from .agent import Agent, Options
-from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, instrument
+from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, LoopInfo, instrument
 
 # The agent of this process, for snapline.checkpoint() and snapline.log().
 current: Agent | None = None
@@ -39,44 +39,46 @@ def _main_path(script: str) -> str:
     return script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
 
 
-def _main_module(path: str, spec: Any = None) -> types.ModuleType:
+def new_main_module(path: str,
+                    spec: importlib.machinery.ModuleSpec | None = None) -> types.ModuleType:
     """A fresh `__main__` for the script (or for the module `spec`, as
     `python -m` makes it: __spec__, __package__, __loader__, __cached__)."""
     module = types.ModuleType("__main__")
     module.__file__ = path
-    module.__cached__ = None
+    module.__dict__["__cached__"] = None
     module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
     if spec is not None:
         module.__spec__ = spec
         module.__package__ = spec.parent
         module.__loader__ = spec.loader
-        module.__cached__ = spec.cached
-    module.__builtins__ = builtins
+        module.__dict__["__cached__"] = spec.cached
+    module.__dict__["__builtins__"] = builtins
     if sys.version_info < (3, 14):
         module.__annotations__ = {}  # CPython's own __main__ has one (add_main_module)
     sys.modules["__main__"] = module
     return module
 
 
-def _start_recorder(path: str, source: bytes, argv: list, options: Options,
-                    parent: tuple | None = None, module_name: str | None = None) -> Any:
+def _start_recorder(path: str, source: bytes, argv: list[str], options: Options,
+                    parent: tuple[str, int] | None = None,
+                    module_name: str | None = None) -> tuple[Any, types.ModuleType | None]:
     """The Rust recorder for this run, or None (with one warning line) when
     the store cannot be used; the program then runs without capture."""
     try:
         from . import _native, lineage
 
         digest = _native.hash_bytes(source)
-        info = {
+        run_lineage = lineage.collect(path, argv, digest, agent_module.options_dict(options))
+        info: dict[str, object] = {
             "script": os.path.basename(path),
             "started_at": time.time(),
-            "lineage": lineage.collect(path, argv, digest,
-                                       agent_module.options_dict(options)),
+            "lineage": run_lineage,
         }
         if module_name is not None:
-            info["lineage"]["module"] = module_name  # run with -m
+            run_lineage["module"] = module_name  # run with -m
         if parent is not None:
             info["parent_run"], info["parent_seq"] = parent
-            info["lineage"]["resumed_from"] = f"{parent[0]}@{parent[1]}"
+            run_lineage["resumed_from"] = f"{parent[0]}@{parent[1]}"
         recorder = _native.Recorder(os.path.abspath(options.store), json.dumps(info))
         recorder.put_blob(source)  # the script's source, content-addressed
         return recorder, _native
@@ -122,7 +124,7 @@ def _find_main_module(name: str, finder: Any) -> Any:
 
 
 def _install_signal_handlers(agent: Agent) -> None:
-    def on_term(signum: int, frame: Any) -> None:
+    def on_term(signum: int, frame: types.FrameType | None) -> None:
         if agent.in_snapshot:  # finish that snapshot first (see Agent._snapshot)
             agent.deferred = functools.partial(on_term, signum)
             return
@@ -131,7 +133,7 @@ def _install_signal_handlers(agent: Agent) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
-    def on_int(signum: int, frame: Any) -> None:
+    def on_int(signum: int, frame: types.FrameType | None) -> None:
         if agent.in_snapshot:
             agent.deferred = functools.partial(on_int, signum)
             return
@@ -150,7 +152,7 @@ def _install_signal_handlers(agent: Agent) -> None:
             pass
 
 
-def _report(exc: BaseException, tb: Any) -> None:
+def _report(exc: BaseException, tb: types.TracebackType | None) -> None:
     """Print an uncaught exception as python would. The traceback goes on the
     exception itself too: sys.excepthook prints `exc.__traceback__` whenever
     it is set, ignoring its `tb` argument, which would show our own frames."""
@@ -158,7 +160,7 @@ def _report(exc: BaseException, tb: Any) -> None:
     sys.excepthook(type(exc), exc, tb)
 
 
-def _user_traceback(tb: Any, path: str) -> Any:
+def _user_traceback(tb: types.TracebackType | None, path: str) -> types.TracebackType | None:
     """Drop the runner's own frames from the front of a traceback, and the
     agent's from its end (a KeyboardInterrupt raised by our SIGINT handler,
     or while a snapshot was being taken, ends in our frames)."""
@@ -171,7 +173,7 @@ def _user_traceback(tb: Any, path: str) -> Any:
     cur = tb
     while cur is not None:
         filename = cur.tb_frame.f_code.co_filename
-        if _is_ours(filename):
+        if is_agent_file(filename):
             ours_after_real = True
         else:
             last_user = cur
@@ -188,13 +190,14 @@ def _user_traceback(tb: Any, path: str) -> Any:
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _is_ours(filename: str) -> bool:
+def is_agent_file(filename: str) -> bool:
+    """Whether `filename` is a file of this package (the agent's own frames)."""
     return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
-def run(script: str, args: list, options: Options, *, resume: Any = None,
+def run(script: str, args: list[str], options: Options, *, resume: Any = None,
         script_path: str | None = None, module_name: str | None = None,
-        parent: tuple | None = None) -> None:
+        parent: tuple[str, int] | None = None) -> None:
     """Runs the script (or, with `module_name`, that module as `python -m`
     does); returns normally when it does, otherwise raises the same
     SystemExit or dies by the same signal. With `resume`
@@ -234,12 +237,13 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
         _set_path0(os.path.dirname(os.path.realpath(path)))
 
     first_loop_id = finder.next_loop_id if finder is not None else 0
+    loops: tuple[LoopInfo, ...]
     try:
         if resume is not None:
             code, loops = resume.instrument(path, first_loop_id)
         elif disabled:
             code = compile(source, path, "exec", dont_inherit=True)
-            loops: tuple = ()
+            loops = ()
         else:
             instrumented = instrument(source, path, first_loop_id)
             code, loops = instrumented.code, instrumented.loops
@@ -250,7 +254,7 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
     parent = resume.parent if resume is not None else parent
     recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options,
                                                                       parent, module_name)
-    module = _main_module(path, spec)
+    module = new_main_module(path, spec)
     agent = None
     if recorder is not None:
         agent = Agent(recorder, native, path, loops, options)
@@ -287,10 +291,9 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
         else:
             agent.resumer = resume.hooks
 
-    aborted = _resume_aborted() if resume is not None else _NeverRaised
     try:
         exec(code, module.__dict__)  # noqa: S102 - running the user's script is the point
-    except aborted as exc:
+    except ResumeAborted as exc:
         if agent is not None:
             agent.enabled = False
             agent.finish("failed", 1, None, final_snapshot=False)
@@ -330,9 +333,11 @@ def run(script: str, args: list, options: Options, *, resume: Any = None,
         current = None
 
 
-class _NeverRaised(BaseException):
-    """Stands in for ResumeAborted in a plain run (whose start-up then does
-    not import the restore package)."""
+class ResumeAborted(BaseException):
+    """Raised from a resume hook (restore/resume.py) when the state turned
+    out not to be exact (a damaged chunk...) and --force was not given.
+    Nothing of the user's program has run yet beyond its imports,
+    definitions and settings: the run is discarded and exits 1."""
 
 
 def _discard(agent: Agent) -> None:
@@ -342,13 +347,7 @@ def _discard(agent: Agent) -> None:
         sys.stderr.write(f"snapline: the refused resume's run could not be removed: {err}\n")
 
 
-def _resume_aborted() -> type:
-    from .restore.resume import ResumeAborted
-
-    return ResumeAborted
-
-
-def _last_frame(tb: Any, path: str) -> Any:
+def _last_frame(tb: types.TracebackType | None, path: str) -> types.FrameType | None:
     """The innermost frame of the script in a traceback, or None."""
     entries = agent_module.script_tb_entries(tb, path)
     return entries[0].tb_frame if entries else None

@@ -17,6 +17,10 @@ import math
 import reprlib
 from typing import Any
 
+#: A JSON object as the store holds it: an object record, its `extra`,
+#: a run's lineage, a snapshot's meta.
+JsonObject = dict[str, Any]
+
 # Strings and bytes longer than this are not "plain values" inside containers.
 INLINE_TEXT_LIMIT = 4096
 # Pure-value containers with more elements than this are still one value
@@ -35,7 +39,7 @@ _preview.maxlevel = 3
 _np = None
 
 
-def _numpy():
+def _numpy() -> Any:
     """numpy if the program imported it; we never import it ourselves."""
     global _np
     if _np is None:
@@ -118,7 +122,7 @@ def scalar_number(obj: Any) -> float | None:
     return None
 
 
-def scalar_stats(value: float) -> dict:
+def scalar_stats(value: float) -> JsonObject:
     """Stats of a single number, in the same shape as an array's."""
     finite = math.isfinite(value)
     return {

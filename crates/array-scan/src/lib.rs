@@ -22,12 +22,14 @@ mod content_chunks;
 mod dtype;
 mod hash;
 mod stats;
+pub mod write_tracking;
 
 pub use cache::StatsCache;
 pub use content_chunks::{content_chunks, CONTENT_CHUNK_MAX, CONTENT_CHUNK_MIN};
 pub use dtype::{DType, UnknownDType};
 pub use hash::{hash_bytes, ChunkHash};
 pub use stats::{stats_of, PartialStats, Stats};
+pub use write_tracking::{chunks_to_rehash, TrackingError, WriteTracker};
 
 /// Chunk size: 1 MiB, so one changed element stores at most ~1 MiB new. A multiple of every
 /// dtype size, so chunks never split an element.
@@ -66,13 +68,18 @@ fn scan_range(
     dtype: DType,
     cache: Option<&StatsCache>,
     chunks: std::ops::Range<usize>,
+    known: &[Option<ChunkHash>],
 ) -> Vec<ChunkOut> {
     chunks
         .map(|i| {
             let start = i * CHUNK_SIZE;
             let end = bytes.len().min(start + CHUNK_SIZE);
             let chunk = &bytes[start..end];
-            let hash = hash_bytes(chunk);
+            let hash = known
+                .get(i)
+                .copied()
+                .flatten()
+                .unwrap_or_else(|| hash_bytes(chunk));
             match cache.and_then(|c| c.get(hash, dtype)) {
                 Some(partial) => ChunkOut {
                     hash,
@@ -98,12 +105,25 @@ fn scan_range(
 /// calling thread only). The result does not depend on `threads`: partial statistics are
 /// merged in chunk order.
 pub fn scan(bytes: &[u8], dtype: DType, cache: Option<&mut StatsCache>, threads: usize) -> Scan {
+    scan_known(bytes, dtype, cache, threads, &[])
+}
+
+/// [`scan`], where `known[i]` (when given) is chunk `i`'s hash, known not to
+/// have changed (the written-page tracking of `write_tracking.rs` says so):
+/// it is not hashed again, and its stats come from the cache.
+pub fn scan_known(
+    bytes: &[u8],
+    dtype: DType,
+    cache: Option<&mut StatsCache>,
+    threads: usize,
+    known: &[Option<ChunkHash>],
+) -> Scan {
     let n = bytes.len().div_ceil(CHUNK_SIZE);
     let threads = threads.clamp(1, n.max(1));
     let outs: Vec<ChunkOut> = {
         let shared: Option<&StatsCache> = cache.as_deref();
         if threads == 1 {
-            scan_range(bytes, dtype, shared, 0..n)
+            scan_range(bytes, dtype, shared, 0..n, known)
         } else {
             // Contiguous ranges; the first `n % threads` ranges get one extra chunk.
             let per = n / threads;
@@ -119,9 +139,9 @@ pub fn scan(bytes: &[u8], dtype: DType, cache: Option<&mut StatsCache>, threads:
                 let mut ranges = ranges.into_iter();
                 let first = ranges.next().unwrap_or(0..0);
                 let handles: Vec<_> = ranges
-                    .map(|r| s.spawn(move || scan_range(bytes, dtype, shared, r)))
+                    .map(|r| s.spawn(move || scan_range(bytes, dtype, shared, r, known)))
                     .collect();
-                let mut outs = scan_range(bytes, dtype, shared, first);
+                let mut outs = scan_range(bytes, dtype, shared, first, known);
                 for h in handles {
                     match h.join() {
                         Ok(part) => outs.extend(part),
@@ -151,10 +171,16 @@ pub fn scan(bytes: &[u8], dtype: DType, cache: Option<&mut StatsCache>, threads:
             cache.insert(out.hash, dtype, out.partial);
         }
     }
+    let bytes_hashed = chunks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| known.get(*i).copied().flatten().is_none())
+        .map(|(_, c)| c.len)
+        .sum();
     Scan {
         chunks,
         stats: total.finish(),
-        bytes_hashed: bytes.len(),
+        bytes_hashed,
         chunks_from_cache,
     }
 }

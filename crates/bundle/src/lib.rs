@@ -25,16 +25,6 @@ pub use write::{export_bundle, ExportSummary, Scope};
 /// Threads that decompress and hash chunks during verification.
 pub const VERIFY_THREADS: usize = 2;
 
-/// This machine's host name, for the manifest and the import's origin.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// The user running this process.
 pub fn user_name() -> String {
     std::env::var("USER")

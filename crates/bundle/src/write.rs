@@ -166,7 +166,7 @@ fn write_file(
         version: FORMAT_VERSION,
         schema: SCHEMA_VERSION,
         snapline: env!("CARGO_PKG_VERSION").into(),
-        host: crate::host_name(),
+        host: snapline_store::host_name().unwrap_or_else(|| "unknown".into()),
         exporter: crate::user_name(),
         exported_at: crate::now(),
         run: rows.run.id.clone(),

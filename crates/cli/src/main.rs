@@ -23,6 +23,10 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Show times in UTC instead of local time with the zone.
+    #[arg(long, global = true)]
+    utc: bool,
+
     /// The store directory.
     #[arg(
         long,
@@ -31,6 +35,12 @@ struct Cli {
         default_value = ".snapline"
     )]
     store: PathBuf,
+
+    /// Answer from a team remote instead of the store (`runs`, `log`,
+    /// `show`, `metrics`, `nan`, `plot`): its rows, and only the chunks the
+    /// command needs, are fetched into a cache in the store.
+    #[arg(long, global = true, value_name = "NAME")]
+    remote: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -43,8 +53,10 @@ enum Command {
     /// Bring a snapshot back: a Python prompt holding its state, `-c CODE`
     /// run there, a Jupyter kernel, or the script resumed from it.
     Restore(commands::restore::RestoreArgs),
-    /// Every run in the store: id, script, status, snapshots, duration, the run it branched from.
-    Runs,
+    /// Every run in the store: id, script, status, snapshots, duration, the
+    /// run it branched from. With --where, --columns or --sort: the runs
+    /// table, a column per argument, config value and final metric.
+    Runs(commands::runs::RunsArgs),
     /// What the capture agent could not do in a run (a snapshot that failed,
     /// a value it could not record): the program itself was not changed.
     Warnings {
@@ -102,8 +114,10 @@ enum Command {
         run: String,
         /// Series names (a full name, or its last part: `loss` finds `train:loss`).
         names: Vec<String>,
-        /// The x of each point: step, epoch (completed iterations of the
-        /// outermost loop) or time (seconds since the run started).
+        /// The x of each point: step (the training step: framework step,
+        /// else the loop's iteration count, else the epoch), epoch
+        /// (completed iterations of the outermost loop), snapshot (the
+        /// snapshot it was taken at) or time (seconds since the run started).
         #[arg(
             long = "x",
             value_name = "AXIS",
@@ -129,6 +143,17 @@ enum Command {
     /// Write a run (RUN) or one snapshot (RUN@SEQ) to one self-contained
     /// bundle file: `snapline export last@12 -o nan.snapline`.
     Export(commands::export::ExportArgs),
+    /// The team remotes (S3-compatible object storage) runs are pushed to
+    /// and pulled from: `remote add NAME s3://BUCKET/PREFIX`, `list`, `remove`.
+    Remote(commands::remote::RemoteArgs),
+    /// Upload a run or a run group to a remote: only the chunks it lacks,
+    /// then the run's manifest (a live run sends what is committed; push
+    /// again for the rest).
+    Push(commands::remote::PushArgs),
+    /// Download a run or a run group from a remote into the store: only
+    /// the chunks the store lacks, each checked, then one transaction.
+    /// Pulled runs are foreign (restored safely, as imported bundles are).
+    Pull(commands::remote::PullArgs),
     /// Read a bundle into the store: verified whole before anything is
     /// written; importing the same bundle twice does nothing.
     Import {
@@ -147,6 +172,13 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// The native viewer: runs, a timeline to scrub, metric charts, variables,
+    /// first NaN, diffs and restore commands; follows a live run. With
+    /// `--json`, prints what it would open and opens nothing.
+    View {
+        /// A run to open first (an id prefix or `last`; default: the newest).
+        run: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -155,11 +187,23 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    format::use_utc(cli.utc);
+    if let Some(name) = cli.remote.clone() {
+        match remote_view(&cli.store, &name, &mut cli.command, cli.json) {
+            Ok(cache) => cli.store = cache,
+            Err(err) => {
+                eprintln!("snapline: error: {}", escape::lines(&format!("{err:#}")));
+                return ExitCode::from(2);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&cli.store, args),
         Command::Restore(args) => commands::restore::restore(&cli.store, args, cli.json),
-        Command::Runs => commands::runs::runs(&cli.store, cli.json).map(|()| ExitCode::SUCCESS),
+        Command::Runs(args) => {
+            commands::runs::runs(&cli.store, &args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
         Command::Warnings { run } => {
             commands::warnings::warnings(&cli.store, &run, cli.json).map(|()| ExitCode::SUCCESS)
         }
@@ -198,6 +242,15 @@ fn main() -> ExitCode {
         Command::Export(args) => {
             commands::export::export(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
         }
+        Command::Remote(args) => {
+            commands::remote::remote(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Push(args) => {
+            commands::remote::push(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Pull(args) => {
+            commands::remote::pull(&cli.store, args, cli.json).map(|()| ExitCode::SUCCESS)
+        }
         Command::Import { bundle } => {
             commands::import::import(&cli.store, &bundle, cli.json).map(|()| ExitCode::SUCCESS)
         }
@@ -209,6 +262,9 @@ fn main() -> ExitCode {
             cli.json,
         )
         .map(|()| ExitCode::SUCCESS),
+        Command::View { run } => {
+            commands::view::view(&cli.store, run.as_deref(), cli.json).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -217,4 +273,66 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `--remote NAME`: fills the remote's cache with what `command` reads,
+/// points its run names at the full ids there, and returns the cache
+/// directory, which the command then reads as its store.
+fn remote_view(
+    store: &std::path::Path,
+    name: &str,
+    command: &mut Command,
+    json: bool,
+) -> anyhow::Result<PathBuf> {
+    use commands::remote::remote_view as fill;
+    use snapline_remote::CacheNeed;
+    let rows = |_: &[snapline_remote::Manifest]| CacheNeed::Rows;
+    let one = |run: &mut String, ids: Vec<String>| {
+        if let [id] = ids.as_slice() {
+            *run = id.clone();
+        }
+    };
+    let view = match command {
+        Command::Runs(_) | Command::Plot(_) => fill(store, name, None, rows, json)?.0,
+        Command::Log { run, .. } | Command::Nan { run } | Command::Metrics { run, .. } => {
+            let (view, ids) = fill(store, name, Some(std::slice::from_ref(run)), rows, json)?;
+            one(run, ids);
+            view
+        }
+        Command::Show { snapshot, path, .. } => {
+            let (run_name, seq) = match snapshot.split_once('@') {
+                Some((r, s)) => (r.to_owned(), s.to_owned()),
+                None => (snapshot.clone(), "last".to_owned()),
+            };
+            let wanted = path.clone();
+            let pick = |m: &[snapline_remote::Manifest]| {
+                let Some(m) = m.first() else {
+                    return CacheNeed::Rows;
+                };
+                let seqs = m.rows.snapshots.iter().map(|s| s.seq);
+                let at = match seq.as_str() {
+                    "first" => seqs.min(),
+                    "last" => seqs.max(),
+                    n => n.parse().ok(),
+                };
+                match (at, &wanted) {
+                    (Some(seq), Some(path)) => CacheNeed::Objects {
+                        run: m.rows.run.id.clone(),
+                        seq,
+                        path: path.clone(),
+                    },
+                    _ => CacheNeed::Rows,
+                }
+            };
+            let (view, ids) = fill(store, name, Some(&[run_name]), pick, json)?;
+            if let [id] = ids.as_slice() {
+                *snapshot = format!("{id}@{seq}");
+            }
+            view
+        }
+        _ => anyhow::bail!(
+            "--remote works with runs, log, show, metrics, nan and plot; for the rest, `snapline pull RUN --from {name}` first"
+        ),
+    };
+    Ok(view.cache)
 }

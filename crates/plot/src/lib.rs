@@ -1,9 +1,9 @@
 //! Charts of Snapline metric series: one or more series of one or more
 //! runs on one chart, drawn from what `snapline_query::series_view` returns.
 //!
-//! The same drawing code serves every front end: `snapline plot` writes PNG
-//! or SVG files (`write_image`), the desktop app shows the SVG (`render`),
-//! and the lite viewer shows the RGB pixels (`render_rgb`). Text is drawn
+//! `snapline plot` writes PNG
+//! or SVG files (`write_image`), `render` gives the same bytes in memory
+//! and `render_rgb` gives the RGB pixels the PNG is encoded from. Text is drawn
 //! with a font built into the binary, so nothing depends on system fonts.
 
 mod chart;

@@ -33,7 +33,7 @@ impl ImageFormat {
 }
 
 /// The chart as RGB pixels, row by row (`width * height * 3` bytes): what
-/// the lite viewer shows.
+/// the PNG is encoded from.
 pub fn render_rgb(series: &[SeriesView], opts: &ChartOptions) -> PlotResult<Vec<u8>> {
     opts.validate()?;
     let mut pixels = vec![0u8; opts.width as usize * opts.height as usize * 3];

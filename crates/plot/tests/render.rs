@@ -21,6 +21,7 @@ fn view(run: &str, name: &str, values: &[f64], opts: &ViewOptions) -> SeriesView
         total_points: values.len(),
         no_x: 0,
         snapshots: vec![0.0, 10.0, 20.0],
+        snapshot_seqs: vec![0, 1, 2],
     }
 }
 

@@ -6,8 +6,25 @@ pub enum QueryError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    #[error("'{0}' is not a snapshot name: use RUN@SEQ, RUN@first or RUN@last (RUN is an id prefix or `last`)")]
+    #[error("'{0}' is not a snapshot name: use RUN@SEQ, RUN@first, RUN@last or RUN@step:N (RUN is an id prefix, `last`, or GROUP/rK for rank K of a run group)")]
     BadSnapshotRef(String),
+
+    #[error(
+        "no run group '{0}' in this store (`snapline runs` lists groups: their ids start with g)"
+    )]
+    UnknownGroup(String),
+
+    #[error("'{0}' matches several run groups; give more of the group id")]
+    AmbiguousGroup(String),
+
+    #[error("no run groups in this store yet (a group is the ranks of one `torchrun ... -m snapline run` job)")]
+    NoGroups,
+
+    #[error("run group {group} has no rank {rank} (`snapline runs` lists its ranks)")]
+    UnknownRank { group: String, rank: i64 },
+
+    #[error("run {run} has no snapshot at step {step} (`snapline log {run}` lists each snapshot's loop counters)")]
+    NoStep { run: String, step: i64 },
 
     #[error("run {0} has no snapshots yet")]
     EmptyRun(String),
@@ -36,6 +53,14 @@ pub enum QueryError {
 
     #[error("{0}")]
     InvalidView(String),
+
+    /// A `--where` filter that does not parse or names an unknown column.
+    #[error("{0} (see `snapline runs --help` for the filter language)")]
+    InvalidFilter(String),
+
+    /// `--columns` names a column no run has.
+    #[error("{0}")]
+    InvalidColumns(String),
 
     #[error("cannot write {}: {detail}", path.display())]
     ExportWrite {

@@ -4,6 +4,7 @@ use serde::Serialize;
 use snapline_store::{MetricPoint, Store};
 
 use crate::error::{QueryError, QueryResult};
+use crate::series::{RunAxes, XAxis};
 
 /// A series name and its size (`snapline metrics RUN --json` without names).
 #[derive(Clone, Debug, Serialize)]
@@ -11,6 +12,11 @@ use crate::error::{QueryError, QueryResult};
 pub struct SeriesInfo {
     pub name: String,
     pub points: i64,
+    /// The x axes it can be drawn on (`step` where its points have a
+    /// training step, `epoch`, `snapshot`, `time`), judged by its last point.
+    pub axes: Vec<XAxis>,
+    /// The axis to draw it on first: the first of `axes`.
+    pub default_axis: XAxis,
 }
 
 /// A whole series.
@@ -77,11 +83,23 @@ pub fn list_series(store: &Store, run: &str) -> QueryResult<Vec<SeriesInfo>> {
 
 /// Every series of a run with its point count, constants included.
 pub fn list_all_series(store: &Store, run: &str) -> QueryResult<Vec<SeriesInfo>> {
-    Ok(store
-        .metric_names(run)?
-        .into_iter()
-        .map(|(name, points)| SeriesInfo { name, points })
-        .collect())
+    let names = store.metric_names(run)?;
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let axes = RunAxes::load(store, run)?;
+    let mut out = Vec::with_capacity(names.len());
+    for (name, points) in names {
+        let last: Vec<_> = store.last_point(run, &name)?.into_iter().collect();
+        let (axes, default_axis) = axes.axes_of(&last);
+        out.push(SeriesInfo {
+            name,
+            points,
+            axes,
+            default_axis,
+        });
+    }
+    Ok(out)
 }
 
 /// The points of one series (resolved as in `resolve_series`).

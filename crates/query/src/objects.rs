@@ -12,7 +12,12 @@ use crate::error::{QueryError, QueryResult};
 use crate::reference::SnapshotRef;
 
 mod array_preview;
-mod value_text;
+mod model_view;
+pub use model_view::{
+    model_view, order_by_importance, variable_categories, variable_category, LayerNode, ModelView,
+    OptimizerView, ParameterInfo, ParameterState, VariableCategory,
+};
+pub(crate) mod value_text;
 pub use value_text::render_value;
 
 /// One object at one path (the stable `snapline show --json` shape).
@@ -96,7 +101,7 @@ fn alias_map(entries: &[EntryRow]) -> HashMap<i64, Vec<String>> {
 
 /// The variable a path starts from: `params` for `params["W1"]`,
 /// `train:model` for `train:model.fc1.weight`.
-fn root_of(path: &str) -> &str {
+pub(crate) fn root_of(path: &str) -> &str {
     let end = path
         .char_indices()
         .skip(1)

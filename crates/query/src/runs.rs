@@ -40,6 +40,11 @@ pub struct RunSummary {
     /// Agent warnings recorded in the run (a snapshot that failed...):
     /// `snapline warnings RUN` lists them.
     pub warnings: usize,
+    /// The run group (one distributed job, e.g. `torchrun`) this run is a
+    /// rank of, its rank and the job's world size; null for a solo run.
+    pub group: Option<String>,
+    pub rank: Option<i64>,
+    pub world_size: Option<i64>,
 }
 
 /// The last value of one series.
@@ -91,26 +96,9 @@ fn last_metrics(store: &Store, run: &str) -> QueryResult<Vec<LastMetric>> {
     Ok(out)
 }
 
-fn this_host() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-}
-
-fn process_gone(lineage: &serde_json::Value) -> bool {
-    let host = lineage.get("host").and_then(|h| h.as_str());
-    let pid = lineage.get("pid").and_then(|p| p.as_i64());
-    match (host, pid, this_host()) {
-        (Some(h), Some(pid), Some(me)) if h == me => {
-            !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
-        _ => false,
-    }
-}
-
 fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
     let mut status = run.status.as_str().to_owned();
-    if status == "running" && process_gone(&run.lineage) {
+    if status == "running" && snapline_store::process_gone(&run.lineage) {
         status = "killed".into();
     }
     let end = match run.ended_at {
@@ -122,7 +110,11 @@ fn summarize(store: &Store, run: RunRecord) -> QueryResult<RunSummary> {
             None => run.started_at,
         },
     };
+    let group = crate::group::run_group(&run.lineage);
     Ok(RunSummary {
+        rank: group.as_ref().map(|g| g.rank),
+        world_size: group.as_ref().map(|g| g.world_size),
+        group: group.map(|g| g.id),
         last_metrics: last_metrics(store, &run.id)?,
         warnings: store.warnings(&run.id)?.len(),
         duration: (end - run.started_at).max(0.0),
@@ -155,15 +147,15 @@ pub fn list_runs(store: &Store) -> QueryResult<Vec<RunSummary>> {
         .collect()
 }
 
-/// One run, named by id prefix or `last`.
+/// One run, named by id prefix, `last` or `GROUP/rK`.
 pub fn run_summary(store: &Store, name: &str) -> QueryResult<RunSummary> {
-    let id = store.resolve_run(name)?;
+    let id = crate::reference::resolve_run_name(store, name)?;
     summarize(store, store.run(&id)?)
 }
 
 /// A run's committed snapshots, in order.
 pub fn run_log(store: &Store, name: &str) -> QueryResult<(String, Vec<SnapshotRow>)> {
-    let id = store.resolve_run(name)?;
+    let id = crate::reference::resolve_run_name(store, name)?;
     let rows = store.snapshot_rows(&id)?;
     Ok((id, rows))
 }

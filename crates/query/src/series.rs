@@ -35,10 +35,15 @@ use crate::metrics::{list_all_series, resolve_series};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum XAxis {
-    /// The point's step: the snapshot's seq for scalars the agent saw, the
-    /// step given to `snapline.log()` (else the current seq) for logged points.
+    /// The training step (see `RunAxes::training_step`): the framework's
+    /// global step where the run has one, else the iteration count of the
+    /// loop that produced the point (the step `snapline.log()` was given),
+    /// else the epoch. Points with none are left out (`no_x`).
     #[default]
     Step,
+    /// The snapshot the point was taken at or, for points logged between
+    /// snapshots, the last snapshot before it (its seq).
+    Snapshot,
     /// Completed iterations of the outermost loop. Points sharing an epoch
     /// are spread evenly over `[epoch, epoch + 1)` in step order (several
     /// `snapline.log()` points in one epoch read as fractions of it);
@@ -52,6 +57,7 @@ impl XAxis {
     pub fn as_str(self) -> &'static str {
         match self {
             XAxis::Step => "step",
+            XAxis::Snapshot => "snapshot",
             XAxis::Epoch => "epoch",
             XAxis::Time => "time",
         }
@@ -61,6 +67,7 @@ impl XAxis {
     pub fn label(self) -> &'static str {
         match self {
             XAxis::Step => "step",
+            XAxis::Snapshot => "snapshot",
             XAxis::Epoch => "epoch",
             XAxis::Time => "time since the run started (s)",
         }
@@ -79,10 +86,11 @@ impl FromStr for XAxis {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "step" => Ok(XAxis::Step),
+            "snapshot" => Ok(XAxis::Snapshot),
             "epoch" => Ok(XAxis::Epoch),
             "time" => Ok(XAxis::Time),
             other => Err(QueryError::InvalidView(format!(
-                "unknown x axis '{other}': use step, epoch or time"
+                "unknown x axis '{other}': use step, epoch, snapshot or time"
             ))),
         }
     }
@@ -232,6 +240,9 @@ pub struct SeriesView {
     pub no_x: usize,
     /// x of the run's snapshots inside the range (see `snapshot_positions`).
     pub snapshots: Vec<f64>,
+    /// The seq of the snapshot at each x of `snapshots` (the last one when
+    /// several share an x): what a click on that x opens.
+    pub snapshot_seqs: Vec<i64>,
 }
 
 /// A series with an x for each point (`snapline metrics --x ... --json`).
@@ -292,19 +303,116 @@ impl SeriesPoint for PointRow {
     }
 }
 
+/// What the axes of a run need besides the points: its start (for
+/// `Time`), and each snapshot's seq, time and training step (for `Step`
+/// and `Snapshot`).
+#[derive(Clone, Debug, Default)]
+pub struct RunAxes {
+    started_at: f64,
+    /// seq -> the framework's global step or the loop's iteration count.
+    steps: std::collections::HashMap<i64, f64>,
+    /// (time, seq) of every snapshot, by time.
+    by_time: Vec<(f64, i64)>,
+}
+
+impl RunAxes {
+    /// From a run's start and its snapshots. A snapshot's training step is
+    /// the framework's `global_step` (recorded in its position), else the
+    /// completed iterations of its loop when it sits in exactly one loop;
+    /// a snapshot outside any loop after training began (the end of the
+    /// script) keeps the last step reached.
+    pub fn new(started_at: f64, snapshots: &[SnapshotMeta]) -> RunAxes {
+        let mut steps = std::collections::HashMap::new();
+        let mut reached: Option<f64> = None;
+        for s in snapshots {
+            let framework = s
+                .position
+                .as_ref()
+                .and_then(|p| p.get("framework"))
+                .and_then(|f| f.get("global_step"))
+                .and_then(serde_json::Value::as_f64);
+            let step = framework.or(match s.loops.as_slice() {
+                [count] => Some(*count as f64),
+                [] => reached,
+                _ => None,
+            });
+            if let Some(step) = step {
+                steps.insert(s.seq, step);
+            }
+            reached = step.or(s.loops.first().map(|&e| e as f64)).or(reached);
+        }
+        let mut by_time: Vec<(f64, i64)> = snapshots.iter().map(|s| (s.time, s.seq)).collect();
+        by_time.sort_by(|a, b| a.0.total_cmp(&b.0));
+        RunAxes {
+            started_at,
+            steps,
+            by_time,
+        }
+    }
+
+    /// Reads what `new` needs from the store.
+    pub fn load(store: &Store, run: &str) -> QueryResult<RunAxes> {
+        let started = store.run(run)?.started_at;
+        // With positions: a framework's global step is recorded there.
+        Ok(RunAxes::new(started, &store.snapshots(run)?))
+    }
+
+    /// A point's training step: the step it was logged or tracked at for
+    /// points between snapshots (a loop's iteration count, the step given to
+    /// `snapline.log()`, a framework's global step); for scalars a snapshot
+    /// saw, that snapshot's step (see `new`); else its epoch.
+    pub fn training_step<P: SeriesPoint>(&self, p: &P) -> Option<f64> {
+        match p.seq() {
+            None => Some(p.step()),
+            Some(seq) => self
+                .steps
+                .get(&seq)
+                .copied()
+                .or(p.epoch().map(|e| e as f64)),
+        }
+    }
+
+    /// The seq of the snapshot a point belongs to: its own, or the last one
+    /// taken at or before it.
+    pub fn snapshot_of<P: SeriesPoint>(&self, p: &P) -> Option<i64> {
+        p.seq().or_else(|| {
+            let n = self.by_time.partition_point(|&(t, _)| t <= p.time());
+            n.checked_sub(1).map(|i| self.by_time[i].1)
+        })
+    }
+
+    /// The axes a series with these points can be drawn on, and the one to
+    /// draw it on first: step where its points have one, else epoch, else
+    /// snapshot, else time.
+    pub fn axes_of<P: SeriesPoint>(&self, points: &[P]) -> (Vec<XAxis>, XAxis) {
+        let mut axes = Vec::new();
+        if points.iter().any(|p| self.training_step(p).is_some()) {
+            axes.push(XAxis::Step);
+        }
+        if points.iter().any(|p| p.epoch().is_some()) {
+            axes.push(XAxis::Epoch);
+        }
+        if points.iter().any(|p| self.snapshot_of(p).is_some()) {
+            axes.push(XAxis::Snapshot);
+        }
+        axes.push(XAxis::Time);
+        let default = axes[0];
+        (axes, default)
+    }
+}
+
 /// The x of each point on an axis (`None` where it has none), in the order
-/// given. `run_started_at` is the run's start in Unix seconds (for `Time`);
-/// points are expected in the store's order (by step) for `Epoch`.
-pub fn x_values<P: SeriesPoint>(
-    points: &[P],
-    axis: XAxis,
-    run_started_at: f64,
-) -> Vec<Option<f64>> {
+/// given; points are expected in the store's order (by step) for `Epoch`.
+pub fn x_values<P: SeriesPoint>(points: &[P], axis: XAxis, run: &RunAxes) -> Vec<Option<f64>> {
     match axis {
-        XAxis::Step => points.iter().map(|p| Some(p.step())).collect(),
+        XAxis::Step => points.iter().map(|p| run.training_step(p)).collect(),
+        XAxis::Snapshot => points
+            .iter()
+            .map(|p| run.snapshot_of(p).map(|s| s as f64))
+            .collect(),
         XAxis::Time => points
             .iter()
-            .map(|p| Some(p.time() - run_started_at))
+            .map(|p| Some(p.time() - run.started_at))
             .collect(),
         XAxis::Epoch => {
             let mut xs = vec![None; points.len()];
@@ -331,10 +439,10 @@ pub fn x_values<P: SeriesPoint>(
 /// One series of a run with the x of each point (`run`: id prefix or `last`).
 pub fn axis_series(store: &Store, run: &str, name: &str, axis: XAxis) -> QueryResult<AxisSeries> {
     let run = store.resolve_run(run)?;
-    let started = store.run(&run)?.started_at;
+    let axes = RunAxes::load(store, &run)?;
     let full = resolve_series(store, &run, name)?;
     let points = store.metric_series(&run, &full)?;
-    let xs = x_values(&points, axis, started);
+    let xs = x_values(&points, axis, &axes);
     Ok(AxisSeries {
         run,
         name: full,
@@ -347,11 +455,14 @@ pub fn axis_series(store: &Store, run: &str, name: &str, axis: XAxis) -> QueryRe
     })
 }
 
-/// Where a run's snapshots fall on a series' x axis, sorted, without repeats:
-/// - `Step`: a snapshot's seq when the series holds points the agent saw at
-///   snapshots (their step is the seq); for a series of `snapline.log()`
-///   points only, the step of its last point logged at or before the
-///   snapshot (snapshots before its first point are left out);
+/// Where a run's snapshots fall on a series' x axis, sorted by x, one per
+/// x (the last snapshot there), as `(x, seq)`:
+/// - `Step`: a snapshot's training step (see `RunAxes::new`; else its
+///   epoch) when the series holds points the agent saw at snapshots; for a
+///   series of points logged between snapshots only, the step of its last
+///   point logged at or before the snapshot (snapshots before its first
+///   point are left out);
+/// - `Snapshot`: the snapshot's seq;
 /// - `Time`: the snapshot's time since the run started;
 /// - `Epoch`: the snapshot's completed iterations of the outermost loop
 ///   (snapshots outside any loop are left out).
@@ -359,17 +470,28 @@ pub fn snapshot_positions<P: SeriesPoint>(
     snapshots: &[SnapshotMeta],
     points: &[P],
     axis: XAxis,
-    run_started_at: f64,
-) -> Vec<f64> {
-    let mut xs: Vec<f64> = match axis {
-        XAxis::Time => snapshots.iter().map(|s| s.time - run_started_at).collect(),
+    run: &RunAxes,
+) -> Vec<(f64, i64)> {
+    let mut xs: Vec<(f64, i64)> = match axis {
+        XAxis::Time => snapshots
+            .iter()
+            .map(|s| (s.time - run.started_at, s.seq))
+            .collect(),
+        XAxis::Snapshot => snapshots.iter().map(|s| (s.seq as f64, s.seq)).collect(),
         XAxis::Epoch => snapshots
             .iter()
-            .filter_map(|s| s.loops.first().map(|&e| e as f64))
+            .filter_map(|s| s.loops.first().map(|&e| (e as f64, s.seq)))
             .collect(),
-        XAxis::Step if points.iter().any(|p| p.seq().is_some()) => {
-            snapshots.iter().map(|s| s.seq as f64).collect()
-        }
+        XAxis::Step if points.iter().any(|p| p.seq().is_some()) => snapshots
+            .iter()
+            .filter_map(|s| {
+                run.steps
+                    .get(&s.seq)
+                    .copied()
+                    .or(s.loops.first().map(|&e| e as f64))
+                    .map(|x| (x, s.seq))
+            })
+            .collect(),
         XAxis::Step => {
             let mut by_time: Vec<(f64, f64)> =
                 points.iter().map(|p| (p.time(), p.step())).collect();
@@ -380,33 +502,40 @@ pub fn snapshot_positions<P: SeriesPoint>(
                 .iter()
                 .filter_map(|s| {
                     let n = by_time.partition_point(|&(t, _)| t <= s.time);
-                    n.checked_sub(1).map(|i| by_time[i].1)
+                    n.checked_sub(1).map(|i| (by_time[i].1, s.seq))
                 })
                 .collect()
         }
     };
-    xs.retain(|x| x.is_finite());
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
-    xs
+    xs.retain(|x| x.0.is_finite());
+    // Stable: among snapshots at one x, the last taken stays last.
+    xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<(f64, i64)> = Vec::with_capacity(xs.len());
+    for (x, seq) in xs {
+        match out.last_mut() {
+            Some(last) if last.0 == x => last.1 = seq,
+            _ => out.push((x, seq)),
+        }
+    }
+    out
 }
 
 /// Keeps the positions inside `[min, max]` and at most one per pixel column
 /// when there are more than twice as many as columns.
-fn fit_positions(mut xs: Vec<f64>, opts: &ViewOptions) -> Vec<f64> {
-    xs.retain(|&x| opts.x_min.is_none_or(|m| x >= m) && opts.x_max.is_none_or(|m| x <= m));
+fn fit_positions(mut xs: Vec<(f64, i64)>, opts: &ViewOptions) -> Vec<(f64, i64)> {
+    xs.retain(|&(x, _)| opts.x_min.is_none_or(|m| x >= m) && opts.x_max.is_none_or(|m| x <= m));
     let width = opts.width_px.max(1) as usize;
     if xs.len() <= 2 * width {
         return xs;
     }
-    let (first, last) = (xs[0], xs[xs.len() - 1]);
+    let (first, last) = (xs[0].0, xs[xs.len() - 1].0);
     let columns = Columns::new(
         opts.x_min.unwrap_or(first),
         opts.x_max.unwrap_or(last),
         width,
     );
     let mut previous = usize::MAX;
-    xs.retain(|&x| {
+    xs.retain(|&(x, _)| {
         let col = columns.of(x);
         let keep = col != previous;
         previous = col;
@@ -427,7 +556,7 @@ pub struct LoadedSeries {
     xy: Vec<[f64; 2]>,
     total_points: usize,
     no_x: usize,
-    positions: Vec<f64>,
+    positions: Vec<(f64, i64)>,
 }
 
 impl LoadedSeries {
@@ -441,9 +570,11 @@ impl LoadedSeries {
             }
             resolved => resolved?,
         };
-        let started = store.run(&run)?.started_at;
+        // With positions: a framework's global step is recorded there.
+        let snapshots = store.snapshots(&run)?;
+        let axes = RunAxes::new(store.run(&run)?.started_at, &snapshots);
         let points = store.metric_points(&run, &full)?;
-        let xs = x_values(&points, axis, started);
+        let xs = x_values(&points, axis, &axes);
         let mut xy: Vec<[f64; 2]> = Vec::with_capacity(points.len());
         let mut no_x = 0;
         for (p, x) in points.iter().zip(&xs) {
@@ -456,7 +587,7 @@ impl LoadedSeries {
             // Stable: points at the same x keep the store's (step) order.
             xy.sort_by(|a, b| a[0].total_cmp(&b[0]));
         }
-        let positions = snapshot_positions(&store.snapshot_rows(&run)?, &points, axis, started);
+        let positions = snapshot_positions(&snapshots, &points, axis, &axes);
         Ok(LoadedSeries {
             run,
             name: full,
@@ -483,6 +614,7 @@ impl LoadedSeries {
                 self.x_axis, opts.x_axis
             )));
         }
+        let fit = fit_positions(self.positions.clone(), opts);
         Ok(SeriesView {
             run: self.run.clone(),
             name: self.name.clone(),
@@ -490,7 +622,8 @@ impl LoadedSeries {
             data: decimate(&self.xy, opts)?,
             total_points: self.total_points,
             no_x: self.no_x,
-            snapshots: fit_positions(self.positions.clone(), opts),
+            snapshots: fit.iter().map(|p| p.0).collect(),
+            snapshot_seqs: fit.iter().map(|p| p.1).collect(),
         })
     }
 }
@@ -986,7 +1119,7 @@ mod tests {
             .parse::<XAxis>()
             .unwrap_err()
             .to_string()
-            .contains("step, epoch or time"));
+            .contains("step, epoch, snapshot or time"));
         assert_eq!("time".parse::<XAxis>().unwrap(), XAxis::Time);
     }
 
@@ -1011,8 +1144,9 @@ mod tests {
             point(1.0, Some(0), None, 104.0),
             point(1.0, Some(1), Some(1), 105.0),
         ];
+        let none = RunAxes::new(100.0, &[]);
         assert_eq!(
-            x_values(&points, XAxis::Epoch, 100.0),
+            x_values(&points, XAxis::Epoch, &none),
             vec![
                 None,
                 Some(0.0),
@@ -1022,8 +1156,8 @@ mod tests {
                 Some(1.0)
             ]
         );
-        assert_eq!(x_values(&points, XAxis::Time, 100.0)[5], Some(5.0));
-        assert_eq!(x_values(&points, XAxis::Step, 100.0)[1], Some(1.0));
+        assert_eq!(x_values(&points, XAxis::Time, &none)[5], Some(5.0));
+        assert_eq!(x_values(&points, XAxis::Step, &none)[1], Some(1.0));
     }
 
     fn snapshot(seq: i64, time: f64, loops: Vec<i64>) -> SnapshotMeta {
@@ -1052,16 +1186,23 @@ mod tests {
             snapshot(2, 110.0, vec![2]),
         ];
         let seen = vec![point(1.0, Some(1), Some(1), 102.5)];
+        let axes = RunAxes::new(100.0, &snaps);
+        let xs = |pos: Vec<(f64, i64)>| pos.into_iter().map(|p| p.0).collect::<Vec<f64>>();
+        // The loop's count; the snapshot before the loop has no step.
         assert_eq!(
-            snapshot_positions(&snaps, &seen, XAxis::Step, 100.0),
+            snapshot_positions(&snaps, &seen, XAxis::Step, &axes),
+            vec![(1.0, 1), (2.0, 2)]
+        );
+        assert_eq!(
+            xs(snapshot_positions(&snaps, &seen, XAxis::Snapshot, &axes)),
             vec![0.0, 1.0, 2.0]
         );
         assert_eq!(
-            snapshot_positions(&snaps, &seen, XAxis::Time, 100.0),
+            xs(snapshot_positions(&snaps, &seen, XAxis::Time, &axes)),
             vec![0.0, 2.5, 10.0]
         );
         assert_eq!(
-            snapshot_positions(&snaps, &seen, XAxis::Epoch, 100.0),
+            xs(snapshot_positions(&snaps, &seen, XAxis::Epoch, &axes)),
             vec![1.0, 2.0]
         );
         // Logged points with their own steps: the step reached at the snapshot.
@@ -1070,8 +1211,87 @@ mod tests {
             point(200.0, None, None, 105.0),
         ];
         assert_eq!(
-            snapshot_positions(&snaps, &logged, XAxis::Step, 100.0),
+            xs(snapshot_positions(&snaps, &logged, XAxis::Step, &axes)),
             vec![100.0, 200.0]
+        );
+        // Two snapshots at one x: the later one is what a click opens.
+        let same = vec![snapshot(3, 111.0, vec![2]), snapshot(4, 112.0, vec![2])];
+        assert_eq!(
+            snapshot_positions(&same, &seen, XAxis::Epoch, &axes),
+            vec![(2.0, 4)]
+        );
+    }
+
+    fn framework_snapshot(seq: i64, time: f64, global_step: i64) -> SnapshotMeta {
+        SnapshotMeta {
+            position: Some(serde_json::json!({
+                "at": "framework",
+                "framework": {"name": "transformers", "global_step": global_step}
+            })),
+            ..snapshot(seq, time, vec![0])
+        }
+    }
+
+    #[test]
+    fn the_step_axis_is_the_training_step() {
+        // A framework run: snapshots carry the global step, logged points have it.
+        let snaps = vec![
+            snapshot(0, 100.0, vec![]),
+            framework_snapshot(1, 101.0, 50),
+            framework_snapshot(2, 102.0, 100),
+        ];
+        let axes = RunAxes::new(100.0, &snaps);
+        let seen = vec![
+            point(1.0, Some(0), Some(1), 101.0),
+            point(2.0, Some(0), Some(2), 102.0),
+        ];
+        assert_eq!(
+            x_values(&seen, XAxis::Step, &axes),
+            vec![Some(50.0), Some(100.0)]
+        );
+        assert_eq!(
+            x_values(&seen, XAxis::Snapshot, &axes),
+            vec![Some(1.0), Some(2.0)]
+        );
+        let logged = vec![point(75.0, Some(0), None, 101.5)];
+        assert_eq!(x_values(&logged, XAxis::Step, &axes), vec![Some(75.0)]);
+        // Logged between snapshots 1 and 2: it belongs to snapshot 1.
+        assert_eq!(x_values(&logged, XAxis::Snapshot, &axes), vec![Some(1.0)]);
+        assert_eq!(
+            axes.axes_of(&seen),
+            (
+                vec![XAxis::Step, XAxis::Epoch, XAxis::Snapshot, XAxis::Time],
+                XAxis::Step
+            )
+        );
+
+        // A plain loop: the loop's count of the snapshot.
+        let looped = RunAxes::new(100.0, &[snapshot(5, 101.0, vec![3])]);
+        let p = point(5.0, Some(3), Some(5), 101.0);
+        assert_eq!(looped.training_step(&p), Some(3.0));
+
+        // Nested loops and no framework: the epoch is the step.
+        let nested = RunAxes::new(100.0, &[snapshot(7, 101.0, vec![2, 9])]);
+        let p = point(7.0, Some(2), Some(7), 101.0);
+        assert_eq!(nested.training_step(&p), Some(2.0));
+
+        // After the loop, outside it: the last step reached.
+        let after = RunAxes::new(
+            100.0,
+            &[snapshot(4, 101.0, vec![4]), snapshot(5, 102.0, vec![])],
+        );
+        assert_eq!(
+            after.training_step(&point(5.0, None, Some(5), 102.0)),
+            Some(4.0)
+        );
+
+        // Before any loop, no framework, no epoch: no step; snapshot is the default.
+        let flat = RunAxes::new(100.0, &[snapshot(0, 100.5, vec![])]);
+        let p = point(0.0, None, Some(0), 100.5);
+        assert_eq!(flat.training_step(&p), None);
+        assert_eq!(
+            flat.axes_of(&[p]),
+            (vec![XAxis::Snapshot, XAxis::Time], XAxis::Snapshot)
         );
     }
 
@@ -1142,8 +1362,8 @@ mod tests {
     #[test]
     fn many_snapshot_positions_keep_one_per_column() {
         let xs: Vec<f64> = (0..10_000).map(f64::from).collect();
-        let fit = fit_positions(xs, &opts(100));
+        let fit = fit_positions(xs.into_iter().map(|x| (x, x as i64)).collect(), &opts(100));
         assert_eq!(fit.len(), 100);
-        assert_eq!(fit[0], 0.0);
+        assert_eq!(fit[0], (0.0, 0));
     }
 }

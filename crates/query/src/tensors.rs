@@ -7,12 +7,12 @@
 //!   with spaces to 8 bytes, then the tensors' bytes (C order, little
 //!   endian), larger elements first so that every tensor is aligned.
 //! - npz: a zip (stored, no compression; zip64 when needed) of `NAME.npy`
-//!   files (NEP-1 format 1.0); F-order arrays keep their bytes with
+//!   files (NEP-1 format 1.0; the zip by `zip_writer.rs`); F-order arrays keep their bytes with
 //!   `fortran_order: True`. The zip comment holds the snapshot name and the
 //!   key -> snapshot path mapping as JSON.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -22,6 +22,7 @@ use snapline_store::{EntryRow, ObjectKind, ObjectRecord, Store};
 
 use crate::error::{QueryError, QueryResult};
 use crate::reference::SnapshotRef;
+use crate::zip_writer::ZipWriter;
 
 /// Memory used to bring an F-order array into C order for safetensors: an
 /// array larger than this is reordered in several passes over its chunks.
@@ -649,206 +650,79 @@ fn unique_keys<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// A seekable writer that counts what it wrote (the zip needs offsets).
-struct Counted<'w, W> {
-    inner: &'w mut W,
-    pos: u64,
-}
-
-impl<W: Write> Counted<'_, W> {
-    fn put(&mut self, ctx: &Ctx, bytes: &[u8]) -> QueryResult<()> {
-        self.inner.write_all(bytes).map_err(|e| ctx.io(e))?;
-        self.pos += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-struct ZipEntry {
-    name: String,
-    crc: u32,
-    size: u64,
-    offset: u64,
-}
-
-const U32_MAX: u64 = 0xFFFF_FFFF;
-/// 1980-01-01 00:00 in MS-DOS time: the archive does not depend on when it was written.
-const DOS_DATE: u16 = 0x0021;
-
+/// Writes the arrays as one `.npz` (a stored zip of `.npy` files, what
+/// `np.load` reads): plan, then one entry per array, then the comment that
+/// maps each key back to its path.
 fn write_npz<W: Write + Seek>(
     ctx: &Ctx,
     arrays: &[Item],
     file: &mut W,
 ) -> QueryResult<(usize, Vec<SkippedArray>)> {
+    let (planned, skipped) = plan_npy(arrays);
+    let keys = unique_keys(planned.iter().map(|(item, _)| item.path.as_str()));
+    let mut zip = ZipWriter::new(file);
+    for ((item, descr), key) in planned.iter().zip(&keys) {
+        write_npy_entry(ctx, &mut zip, item, descr, &format!("{key}.npy"))?;
+    }
+    zip.finish(&npz_comment(ctx, &planned, &keys))
+        .map_err(|e| ctx.io(e))?;
+    Ok((planned.len(), skipped))
+}
+
+/// The arrays `.npy` can hold, each with its numpy dtype descr, and the
+/// others with the reason they are skipped.
+fn plan_npy(arrays: &[Item]) -> (Vec<(&Item, String)>, Vec<SkippedArray>) {
     let mut skipped = Vec::new();
     let mut planned = Vec::new();
     for item in arrays {
-        let descr = match npy_descr(item) {
-            Ok(d) => d,
-            Err(reason) => {
-                skipped.push(SkippedArray {
-                    path: item.path.clone(),
-                    reason,
-                });
-                continue;
+        let checked = npy_descr(item).and_then(|descr| {
+            let itemsize =
+                descr_itemsize(&descr).ok_or_else(|| format!("unusable numpy dtype '{descr}'"))?;
+            match size_mismatch(item, itemsize) {
+                Some(reason) => Err(reason),
+                None => Ok(descr),
             }
-        };
-        let Some(itemsize) = descr_itemsize(&descr) else {
-            skipped.push(SkippedArray {
-                path: item.path.clone(),
-                reason: format!("unusable numpy dtype '{descr}'"),
-            });
-            continue;
-        };
-        if let Some(reason) = size_mismatch(item, itemsize) {
-            skipped.push(SkippedArray {
+        });
+        match checked {
+            Ok(descr) => planned.push((item, descr)),
+            Err(reason) => skipped.push(SkippedArray {
                 path: item.path.clone(),
                 reason,
-            });
-            continue;
+            }),
         }
-        planned.push((item, descr));
     }
-    let keys = unique_keys(planned.iter().map(|(item, _)| item.path.as_str()));
-    let mut w = Counted {
-        inner: file,
-        pos: 0,
-    };
-    let mut entries = Vec::new();
-    for ((item, descr), key) in planned.iter().zip(&keys) {
-        let header = npy_header(descr, item.fortran(), &item.shape);
-        let name = format!("{key}.npy");
-        let size = header.len() as u64 + item.record.nbytes;
-        let offset = w.pos;
-        let zip64 = size >= U32_MAX;
-        // Local header; the CRC is patched in once the data is written.
-        let mut local = Vec::with_capacity(64 + name.len());
-        local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        local.extend_from_slice(&(if zip64 { 45u16 } else { 20 }).to_le_bytes());
-        local.extend_from_slice(&0x0800u16.to_le_bytes()); // UTF-8 names
-        local.extend_from_slice(&0u16.to_le_bytes()); // stored
-        local.extend_from_slice(&0u16.to_le_bytes());
-        local.extend_from_slice(&DOS_DATE.to_le_bytes());
-        local.extend_from_slice(&0u32.to_le_bytes()); // crc, patched
-        let size32 = if zip64 { U32_MAX as u32 } else { size as u32 };
-        local.extend_from_slice(&size32.to_le_bytes());
-        local.extend_from_slice(&size32.to_le_bytes());
-        local.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        local.extend_from_slice(&(if zip64 { 20u16 } else { 0 }).to_le_bytes());
-        local.extend_from_slice(name.as_bytes());
-        if zip64 {
-            local.extend_from_slice(&1u16.to_le_bytes());
-            local.extend_from_slice(&16u16.to_le_bytes());
-            local.extend_from_slice(&size.to_le_bytes());
-            local.extend_from_slice(&size.to_le_bytes());
-        }
-        w.put(ctx, &local)?;
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&header);
-        w.put(ctx, &header)?;
-        for_each_chunk(ctx, item, |raw| {
-            crc.update(raw);
-            w.put(ctx, raw)
-        })?;
-        let crc = crc.finalize();
-        let end = w.pos;
-        w.inner
-            .seek(SeekFrom::Start(offset + 14))
-            .and_then(|_| w.inner.write_all(&crc.to_le_bytes()))
-            .and_then(|_| w.inner.seek(SeekFrom::Start(end)))
-            .map_err(|e| ctx.io(e))?;
-        entries.push(ZipEntry {
-            name,
-            crc,
-            size,
-            offset,
-        });
-    }
-    // Central directory.
-    let cd_start = w.pos;
-    for e in &entries {
-        let mut extra = Vec::new();
-        if e.size >= U32_MAX {
-            extra.extend_from_slice(&e.size.to_le_bytes());
-            extra.extend_from_slice(&e.size.to_le_bytes());
-        }
-        if e.offset >= U32_MAX {
-            extra.extend_from_slice(&e.offset.to_le_bytes());
-        }
-        let zip64 = !extra.is_empty();
-        let mut cd = Vec::with_capacity(80 + e.name.len());
-        cd.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        cd.extend_from_slice(&((3u16 << 8) | 45).to_le_bytes()); // made by: unix, 4.5
-        cd.extend_from_slice(&(if zip64 { 45u16 } else { 20 }).to_le_bytes());
-        cd.extend_from_slice(&0x0800u16.to_le_bytes());
-        cd.extend_from_slice(&0u16.to_le_bytes());
-        cd.extend_from_slice(&0u16.to_le_bytes());
-        cd.extend_from_slice(&DOS_DATE.to_le_bytes());
-        cd.extend_from_slice(&e.crc.to_le_bytes());
-        let size32 = e.size.min(U32_MAX) as u32;
-        cd.extend_from_slice(&size32.to_le_bytes());
-        cd.extend_from_slice(&size32.to_le_bytes());
-        cd.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-        let extra_len = if zip64 { extra.len() + 4 } else { 0 };
-        cd.extend_from_slice(&(extra_len as u16).to_le_bytes());
-        cd.extend_from_slice(&0u16.to_le_bytes()); // comment
-        cd.extend_from_slice(&0u16.to_le_bytes()); // disk
-        cd.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-        cd.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
-        cd.extend_from_slice(&(e.offset.min(U32_MAX) as u32).to_le_bytes());
-        cd.extend_from_slice(e.name.as_bytes());
-        if zip64 {
-            cd.extend_from_slice(&1u16.to_le_bytes());
-            cd.extend_from_slice(&(extra.len() as u16).to_le_bytes());
-            cd.extend_from_slice(&extra);
-        }
-        w.put(ctx, &cd)?;
-    }
-    let cd_end = w.pos;
-    let cd_size = cd_end - cd_start;
-    let count = entries.len() as u64;
-    let needs64 = count >= 0xFFFF || cd_start >= U32_MAX || cd_size >= U32_MAX;
-    if needs64 {
-        let mut rec = Vec::with_capacity(76);
-        rec.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
-        rec.extend_from_slice(&44u64.to_le_bytes());
-        rec.extend_from_slice(&((3u16 << 8) | 45).to_le_bytes());
-        rec.extend_from_slice(&45u16.to_le_bytes());
-        rec.extend_from_slice(&0u32.to_le_bytes());
-        rec.extend_from_slice(&0u32.to_le_bytes());
-        rec.extend_from_slice(&count.to_le_bytes());
-        rec.extend_from_slice(&count.to_le_bytes());
-        rec.extend_from_slice(&cd_size.to_le_bytes());
-        rec.extend_from_slice(&cd_start.to_le_bytes());
-        // Locator.
-        rec.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
-        rec.extend_from_slice(&0u32.to_le_bytes());
-        rec.extend_from_slice(&cd_end.to_le_bytes());
-        rec.extend_from_slice(&1u32.to_le_bytes());
-        w.put(ctx, &rec)?;
-    }
-    // The comment: the snapshot and where each key came from.
+    (planned, skipped)
+}
+
+/// One array as zip entry `name`: the `.npy` header, then its chunks.
+fn write_npy_entry<W: Write + Seek>(
+    ctx: &Ctx,
+    zip: &mut ZipWriter<'_, W>,
+    item: &Item,
+    descr: &str,
+    name: &str,
+) -> QueryResult<()> {
+    let header = npy_header(descr, item.fortran(), &item.shape);
+    let size = header.len() as u64 + item.record.nbytes;
+    zip.start_entry(name, size).map_err(|e| ctx.io(e))?;
+    zip.write(&header).map_err(|e| ctx.io(e))?;
+    for_each_chunk(ctx, item, |raw| zip.write(raw).map_err(|e| ctx.io(e)))?;
+    zip.finish_entry().map_err(|e| ctx.io(e))
+}
+
+/// The archive comment: the snapshot and where each key came from (just
+/// the snapshot when the mapping would not fit a zip comment).
+fn npz_comment(ctx: &Ctx, planned: &[(&Item, String)], keys: &[String]) -> String {
     let mapping: serde_json::Map<String, Value> = planned
         .iter()
-        .zip(&keys)
+        .zip(keys)
         .map(|((item, _), key)| (key.clone(), Value::from(item.path.clone())))
         .collect();
-    let mut comment =
-        json!({"snapline_snapshot": ctx.snap.to_string(), "paths": mapping}).to_string();
+    let comment = json!({"snapline_snapshot": ctx.snap.to_string(), "paths": mapping}).to_string();
     if comment.len() > 0xFFFF {
-        comment = json!({"snapline_snapshot": ctx.snap.to_string()}).to_string();
+        return json!({"snapline_snapshot": ctx.snap.to_string()}).to_string();
     }
-    let mut eocd = Vec::with_capacity(22 + comment.len());
-    eocd.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    eocd.extend_from_slice(&0u16.to_le_bytes());
-    eocd.extend_from_slice(&0u16.to_le_bytes());
-    let count16 = count.min(0xFFFF) as u16;
-    eocd.extend_from_slice(&count16.to_le_bytes());
-    eocd.extend_from_slice(&count16.to_le_bytes());
-    eocd.extend_from_slice(&(cd_size.min(U32_MAX) as u32).to_le_bytes());
-    eocd.extend_from_slice(&(cd_start.min(U32_MAX) as u32).to_le_bytes());
-    eocd.extend_from_slice(&(comment.len() as u16).to_le_bytes());
-    eocd.extend_from_slice(comment.as_bytes());
-    w.put(ctx, &eocd)?;
-    Ok((planned.len(), skipped))
+    comment
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use snapline_store::{ObjectRecord, Store, StoreError};
+use snapline_store::{record_children, record_chunks, Store, StoreError};
 
 use crate::error::QueryResult;
 
@@ -18,18 +18,6 @@ pub struct Verification {
     pub bytes: u64,
     /// The first problem found, naming the object or chunk.
     pub problem: Option<String>,
-}
-
-fn chunk_lists(record: &ObjectRecord) -> Vec<String> {
-    let mut all = record.chunks.clone();
-    if let Some(serde_json::Value::Array(buffers)) = record.extra.get("buffers") {
-        for list in buffers {
-            if let serde_json::Value::Array(hashes) = list {
-                all.extend(hashes.iter().filter_map(|h| h.as_str().map(str::to_owned)));
-            }
-        }
-    }
-    all
 }
 
 /// Reads every chunk of a snapshot and checks its hash.
@@ -63,8 +51,8 @@ pub fn verify_snapshot(store: &Store, run: &str, seq: i64) -> QueryResult<Verifi
             Err(e) => return Err(e.into()),
         };
         report.objects += 1;
-        pending.extend(record.children.iter().filter_map(|c| c.hash.clone()));
-        for chunk in chunk_lists(&record) {
+        pending.extend(record_children(&record));
+        for chunk in record_chunks(&record) {
             if !seen_chunks.insert(chunk.clone()) {
                 continue;
             }

@@ -23,6 +23,29 @@ pub struct Store {
     pub(crate) chunks: ChunkDir,
 }
 
+/// Puts the catalog in WAL mode. A fresh catalog's switch needs an
+/// exclusive lock and SQLite does not call the busy handler for it: when
+/// several processes create one store at once (the ranks of a torchrun job
+/// on one node), the others retry here for as long as the busy timeout
+/// rather than fail with "database is locked".
+fn set_wal(conn: &Connection, catalog: &Path) -> StoreResult<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(classify(catalog, e)),
+        }
+    }
+}
+
 impl Store {
     /// Opens an existing store; `NotFound` when there is none at `dir`.
     pub fn open(dir: impl AsRef<Path>) -> StoreResult<Store> {
@@ -58,8 +81,7 @@ impl Store {
         // Reading the version first turns "not a database" into a clear error
         // before any pragma tries to write.
         check_version(&conn, &catalog)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| classify(&catalog, e))?;
+        set_wal(&conn, &catalog)?;
         // FULL: a committed snapshot survives power loss, not just kill -9.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| classify(&catalog, e))?;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use snapline_array_scan::{hash_bytes, ChunkHash};
 
+use crate::delta::{decode_delta_into, delta_header};
 use crate::error::{io_err, StoreError, StoreResult};
 
 /// Chunks whose raw size is at most this many bytes live inline in the
@@ -132,6 +133,19 @@ impl ChunkDir {
         Ok(())
     }
 
+    /// The base named by the delta header of chunk `hash`'s file; `None`
+    /// for a plain chunk (a frame shorter than a delta header is plain).
+    pub(crate) fn delta_base_of_file(&self, hash: &str) -> StoreResult<Option<String>> {
+        use std::io::Read;
+        let path = self.path_of(hash);
+        let mut head = [0u8; crate::delta::HEADER_LEN];
+        match File::open(&path).and_then(|mut f| f.read_exact(&mut head)) {
+            Ok(()) => Ok(crate::delta::delta_header(&head).map(|h| h.base.to_hex())),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(StoreError::Io { path, source: e }),
+        }
+    }
+
     pub(crate) fn read_file(&self, hash: &str) -> StoreResult<Vec<u8>> {
         let path = self.path_of(hash);
         fs::read(&path).map_err(|e| match e.kind() {
@@ -179,6 +193,107 @@ pub(crate) fn decompress_verified(hash: &str, size: u64, frame: &[u8]) -> StoreR
         return Err(damaged(format!("content hashes to {actual}")));
     }
     Ok(raw)
+}
+
+/// Decodes a chunk's frame, plain or delta ([`crate::delta`]), and checks
+/// it against its hash and declared size. `base_of` reads a delta's base
+/// chunk (its raw bytes); a missing or unreadable base makes this chunk
+/// damaged, naming the base.
+pub(crate) fn decode_verified(
+    hash: &str,
+    size: u64,
+    frame: &[u8],
+    base_of: &mut dyn FnMut(&str) -> StoreResult<Vec<u8>>,
+) -> StoreResult<Vec<u8>> {
+    let Some(header) = delta_header(frame) else {
+        return decompress_verified(hash, size, frame);
+    };
+    check_chunk_size(hash, size)?;
+    let base = read_base(hash, &header.base.to_hex(), base_of)?;
+    let len = usize::try_from(size).map_err(|_| StoreError::DamagedChunk {
+        hash: hash.to_owned(),
+        detail: "declared size too large".into(),
+    })?;
+    let mut raw = vec![0u8; len];
+    decode_into(hash, frame, Some(&base), &mut raw)?;
+    Ok(raw)
+}
+
+/// A delta's base through `base_of`, its errors said as this chunk's.
+pub(crate) fn read_base(
+    hash: &str,
+    base: &str,
+    base_of: &mut dyn FnMut(&str) -> StoreResult<Vec<u8>>,
+) -> StoreResult<Vec<u8>> {
+    base_of(base).map_err(|e| StoreError::DamagedChunk {
+        hash: hash.to_owned(),
+        detail: match e {
+            StoreError::MissingChunk { .. } => format!(
+                "it is stored as a delta of chunk {base}, which is missing \
+                 (restore that chunk from a copy of the store, or drop the snapshots that need it \
+                 with `snapline fsck --repair`)"
+            ),
+            other => {
+                format!("it is stored as a delta of chunk {base}, which is unreadable: {other}")
+            }
+        },
+    })
+}
+
+/// Decodes a chunk's frame into `out` (exactly its declared size) and
+/// checks it against its hash. A delta frame needs its base's raw bytes
+/// (`base`; see [`delta_header`] for which chunk that is).
+pub fn decode_into(
+    hash: &str,
+    frame: &[u8],
+    base: Option<&[u8]>,
+    out: &mut [u8],
+) -> StoreResult<()> {
+    if delta_header(frame).is_none() {
+        return decompress_into(hash, frame, out);
+    }
+    let base = base.ok_or_else(|| StoreError::DamagedChunk {
+        hash: hash.to_owned(),
+        detail: "is a delta frame read without its base".into(),
+    })?;
+    decode_delta_into(hash, frame, base, out)?;
+    let actual = hash_bytes(out).to_hex();
+    if actual != hash {
+        return Err(StoreError::DamagedChunk {
+            hash: hash.to_owned(),
+            detail: format!("content (decoded from a delta) hashes to {actual}"),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a delta chunk's `frame` into `out` given its base's stored
+/// frame (`base_frame`, of chunk `base`): the base is decompressed
+/// unchecked into a reused buffer, and the decoded chunk is checked against
+/// its own hash, which a damaged base cannot pass. Restore reads this way.
+pub fn decode_with_base_frame(
+    hash: &str,
+    frame: &[u8],
+    base: &str,
+    base_frame: &[u8],
+    out: &mut [u8],
+) -> StoreResult<()> {
+    crate::delta::with_scratch(out.len(), |raw| {
+        match zstd::bulk::decompress_to_buffer(base_frame, raw) {
+            Ok(n) if n == out.len() => decode_into(hash, frame, Some(raw), out),
+            Ok(n) => Err(StoreError::DamagedChunk {
+                hash: hash.to_owned(),
+                detail: format!(
+                    "its delta base {base} holds {n} bytes where it holds {}",
+                    out.len()
+                ),
+            }),
+            Err(e) => Err(StoreError::DamagedChunk {
+                hash: hash.to_owned(),
+                detail: format!("its delta base {base} does not decompress: {e}"),
+            }),
+        }
+    })
 }
 
 /// Decompresses a chunk into `out` (exactly its declared size) and checks

@@ -13,13 +13,12 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::catalog::Store;
-use crate::chunks::decompress_verified;
+use crate::chunks::decode_verified;
 use crate::error::StoreResult;
+use crate::liveness::process_gone;
 use crate::model::ObjectRecord;
-use crate::retention::{
-    list_chunk_files, process_gone, record_children, record_chunks, run_rows, snapshot_keys,
-    ChunkFile, Deletion, SnapKey,
-};
+use crate::references::{record_children, record_chunks};
+use crate::retention::{list_chunk_files, run_rows, snapshot_keys, ChunkFile, Deletion, SnapKey};
 
 /// How far a long operation is, for a progress bar: `done` of `total`
 /// steps of `phase` (`total` 0 when unknown).
@@ -244,6 +243,35 @@ struct Refs {
     children: Vec<String>,
 }
 
+/// Each object record's refs, or None for a record that does not parse.
+type ObjectRefs = HashMap<String, Option<Refs>>;
+
+/// What fsck's chunk phase found.
+#[derive(Default)]
+struct CheckedChunks {
+    /// Every chunk row's hash.
+    rows: HashSet<String>,
+    /// Raw bytes of the chunks that read back.
+    bytes: u64,
+    /// Missing and damaged chunks, and where each is in `problems`.
+    problems: Vec<Problem>,
+    problem_of: HashMap<String, usize>,
+}
+
+/// Chunk files no row names, and writers' temporary files.
+fn leftover_files(files: &[ChunkFile], chunk_rows: &HashSet<String>, leftovers: &mut Leftovers) {
+    for file in files {
+        if file.temp {
+            leftovers.temp_files.push(file.path.display().to_string());
+        } else if !chunk_rows.contains(&file.hash) {
+            leftovers.orphan_chunk_files.push(file.hash.clone());
+        } else {
+            continue;
+        }
+        leftovers.orphan_bytes += file.len;
+    }
+}
+
 const ORPHAN_ROWS: &[&str] = &[
     "SELECT COUNT(*) FROM entries e WHERE NOT EXISTS
        (SELECT 1 FROM snapshots s WHERE s.run_id = e.run_id AND s.seq = e.seq)",
@@ -289,186 +317,33 @@ impl Store {
                 report.leftovers.stale_runs.push(run.id.clone());
             }
         }
-        // Chunks.
-        let mut problems: Vec<Problem> = Vec::new();
-        let mut problem_of: HashMap<String, usize> = HashMap::new();
-        let mut chunk_rows: HashSet<String> = HashSet::new();
-        let total: u64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get::<_, i64>(0))
-            .map_err(&sql)?
-            .try_into()
-            .unwrap_or(0);
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT hash, size, inline FROM chunks")
-                .map_err(&sql)?;
-            let mut rows = stmt.query([]).map_err(&sql)?;
-            let mut done = 0u64;
-            while let Some(row) = rows.next().map_err(&sql)? {
-                let hash: String = row.get(0).map_err(&sql)?;
-                let size: i64 = row.get(1).map_err(&sql)?;
-                let inline: Option<Vec<u8>> = row.get(2).map_err(&sql)?;
-                let size = u64::try_from(size).unwrap_or(0);
-                // A file is read even when the listing missed it: it may
-                // have been written (and committed) after the listing.
-                let found = match inline {
-                    Some(frame) => decompress_verified(&hash, size, &frame),
-                    None => self
-                        .chunks
-                        .read_file(&hash)
-                        .and_then(|frame| decompress_verified(&hash, size, &frame)),
-                };
-                let problem = match found {
-                    Ok(raw) => {
-                        report.chunk_bytes += raw.len() as u64;
-                        None
-                    }
-                    Err(crate::StoreError::MissingChunk { .. }) => Some((
-                        ProblemKind::MissingChunkFile,
-                        format!(
-                            "chunk file {} does not exist",
-                            self.chunks.path_of(&hash).display()
-                        ),
-                    )),
-                    Err(crate::StoreError::DamagedChunk { detail, .. }) => {
-                        Some((ProblemKind::DamagedChunk, detail))
-                    }
-                    Err(e) => return Err(e),
-                };
-                if let Some((kind, detail)) = problem {
-                    problem_of.insert(hash.clone(), problems.len());
-                    problems.push(Problem {
-                        kind,
-                        subject: hash.clone(),
-                        detail,
-                        snapshots: Vec::new(),
-                    });
-                }
-                chunk_rows.insert(hash);
-                done += 1;
-                progress(Progress {
-                    phase: "checking chunks",
-                    done,
-                    total,
-                });
-            }
-        }
-        report.chunks = chunk_rows.len() as u64;
-        // Damaged chunks (the keys of `problem_of` so far).
-        let bad_chunks: HashSet<String> = problem_of.keys().cloned().collect();
-
-        // Files no row names.
-        for file in &files {
-            if file.temp {
-                report
-                    .leftovers
-                    .temp_files
-                    .push(file.path.display().to_string());
-            } else if !chunk_rows.contains(&file.hash) {
-                report.leftovers.orphan_chunk_files.push(file.hash.clone());
-            } else {
-                continue;
-            }
-            report.leftovers.orphan_bytes += file.len;
-        }
-
-        // Object records.
-        let mut objects: HashMap<String, Option<Refs>> = HashMap::new();
-        let mut bad_records: HashMap<String, String> = HashMap::new();
-        {
-            let total: u64 = self
-                .conn
-                .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get::<_, i64>(0))
-                .map_err(&sql)?
-                .try_into()
-                .unwrap_or(0);
-            let mut stmt = self
-                .conn
-                .prepare("SELECT hash, record FROM objects")
-                .map_err(&sql)?;
-            let mut rows = stmt.query([]).map_err(&sql)?;
-            let mut done = 0u64;
-            while let Some(row) = rows.next().map_err(&sql)? {
-                let hash: String = row.get(0).map_err(&sql)?;
-                let json: String = row.get(1).unwrap_or_default();
-                match serde_json::from_str::<ObjectRecord>(&json) {
-                    Ok(record) => {
-                        let refs = Refs {
-                            chunks: record_chunks(&record),
-                            children: record_children(&record),
-                        };
-                        objects.insert(hash, Some(refs));
-                    }
-                    Err(e) => {
-                        bad_records.insert(hash.clone(), e.to_string());
-                        objects.insert(hash, None);
-                    }
-                }
-                done += 1;
-                progress(Progress {
-                    phase: "checking objects",
-                    done,
-                    total,
-                });
-            }
-        }
+        let chunks = self.check_chunks(progress)?;
+        report.chunks = chunks.rows.len() as u64;
+        report.chunk_bytes = chunks.bytes;
+        // Damaged chunks (the problems found so far).
+        let bad_chunks: HashSet<String> = chunks.problem_of.keys().cloned().collect();
+        leftover_files(&files, &chunks.rows, &mut report.leftovers);
+        let (objects, bad_records) = self.read_object_refs(progress)?;
         report.objects = objects.len() as u64;
         let mut graph = Graph {
             objects: &objects,
-            chunk_rows: &chunk_rows,
-            chunk_problem: problem_of,
+            chunk_rows: &chunks.rows,
+            chunk_problem: chunks.problem_of,
             object_problem: HashMap::new(),
-            problems,
+            problems: chunks.problems,
             reached: HashMap::new(),
         };
-        for hash in bad_records.keys() {
+        for (hash, detail) in &bad_records {
             let i = graph.problems.len();
             graph.object_problem.insert(hash.clone(), i);
             graph.problems.push(Problem {
                 kind: ProblemKind::BadRecord,
                 subject: hash.clone(),
-                detail: format!(
-                    "object record does not parse: {}",
-                    bad_records.get(hash).map(String::as_str).unwrap_or("")
-                ),
+                detail: format!("object record does not parse: {detail}"),
                 snapshots: Vec::new(),
             });
         }
-
-        // Snapshots, through their entries.
-        let mut affected: BTreeMap<SnapKey, BTreeSet<usize>> = BTreeMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT run_id, seq, hash FROM entries ORDER BY run_id, seq")
-                .map_err(&sql)?;
-            let mut rows = stmt.query([]).map_err(&sql)?;
-            let total = scanned.len() as u64;
-            let mut current: Option<SnapKey> = None;
-            let mut done = 0u64;
-            while let Some(row) = rows.next().map_err(&sql)? {
-                let key: SnapKey = (row.get(0).map_err(&sql)?, row.get(1).map_err(&sql)?);
-                let hash: String = row.get(2).map_err(&sql)?;
-                if current.as_ref() != Some(&key) {
-                    current = Some(key.clone());
-                    done += 1;
-                    progress(Progress {
-                        phase: "checking snapshots",
-                        done: done.min(total),
-                        total,
-                    });
-                }
-                if !scanned.contains(&key) {
-                    continue; // orphan entries: counted below
-                }
-                let set = graph.reach(&hash);
-                if !set.is_empty() {
-                    affected.entry(key).or_default().extend(set);
-                }
-            }
-        }
+        let affected = self.affected_snapshots(&mut graph, &scanned, progress)?;
         let Graph {
             mut problems,
             reached,
@@ -490,21 +365,7 @@ impl Store {
         problems.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
         report.problems = problems;
         report.affected_snapshots = affected.keys().map(at).collect();
-
-        for q in ORPHAN_ROWS {
-            let n: i64 = self.conn.query_row(q, [], |r| r.get(0)).map_err(&sql)?;
-            report.leftovers.orphan_rows += u64::try_from(n).unwrap_or(0);
-        }
-        let n: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM metrics m WHERE seq IS NOT NULL AND NOT EXISTS
-                   (SELECT 1 FROM snapshots s WHERE s.run_id = m.run_id AND s.seq = m.seq)",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(&sql)?;
-        report.metric_points_without_snapshot = u64::try_from(n).unwrap_or(0);
+        self.count_orphan_rows(&mut report)?;
 
         // While a run is live, its in-flight chunk files look like orphans.
         if !report.live_runs.is_empty() {
@@ -520,6 +381,186 @@ impl Store {
             bad_chunks,
             scanned,
         })
+    }
+
+    /// How many rows `table` has (a progress bar's total).
+    fn row_count(&self, table: &str) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(self.sql())?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// fsck's first phase: every chunk row's bytes (inline, or its file
+    /// even when the listing missed it: it may have been written and
+    /// committed after the listing) decompress to its size and hash.
+    fn check_chunks(&self, progress: &mut dyn FnMut(Progress)) -> StoreResult<CheckedChunks> {
+        let sql = self.sql();
+        let mut out = CheckedChunks::default();
+        let total = self.row_count("chunks")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, size, inline FROM chunks")
+            .map_err(&sql)?;
+        let mut rows = stmt.query([]).map_err(&sql)?;
+        let mut done = 0u64;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let hash: String = row.get(0).map_err(&sql)?;
+            let size: i64 = row.get(1).map_err(&sql)?;
+            let inline: Option<Vec<u8>> = row.get(2).map_err(&sql)?;
+            let size = u64::try_from(size).unwrap_or(0);
+            let found = match inline {
+                // A delta chunk is decoded through its base: a missing or
+                // damaged base makes this chunk damaged, naming the base.
+                Some(frame) => decode_verified(&hash, size, &frame, &mut |base| {
+                    self.read_chunk_within(base, 1)
+                }),
+                None => self.chunks.read_file(&hash).and_then(|frame| {
+                    decode_verified(&hash, size, &frame, &mut |base| {
+                        self.read_chunk_within(base, 1)
+                    })
+                }),
+            };
+            let problem = match found {
+                Ok(raw) => {
+                    out.bytes += raw.len() as u64;
+                    None
+                }
+                Err(crate::StoreError::MissingChunk { .. }) => Some((
+                    ProblemKind::MissingChunkFile,
+                    format!(
+                        "chunk file {} does not exist",
+                        self.chunks.path_of(&hash).display()
+                    ),
+                )),
+                Err(crate::StoreError::DamagedChunk { detail, .. }) => {
+                    Some((ProblemKind::DamagedChunk, detail))
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some((kind, detail)) = problem {
+                out.problem_of.insert(hash.clone(), out.problems.len());
+                out.problems.push(Problem {
+                    kind,
+                    subject: hash.clone(),
+                    detail,
+                    snapshots: Vec::new(),
+                });
+            }
+            out.rows.insert(hash);
+            done += 1;
+            progress(Progress {
+                phase: "checking chunks",
+                done,
+                total,
+            });
+        }
+        Ok(out)
+    }
+
+    /// fsck's object phase: each record's references (`references.rs`),
+    /// or None for a record that does not parse (its error in the second map).
+    fn read_object_refs(
+        &self,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<(ObjectRefs, HashMap<String, String>)> {
+        let sql = self.sql();
+        let mut objects: ObjectRefs = HashMap::new();
+        let mut bad_records: HashMap<String, String> = HashMap::new();
+        let total = self.row_count("objects")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, record FROM objects")
+            .map_err(&sql)?;
+        let mut rows = stmt.query([]).map_err(&sql)?;
+        let mut done = 0u64;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let hash: String = row.get(0).map_err(&sql)?;
+            let json: String = row.get(1).unwrap_or_default();
+            match serde_json::from_str::<ObjectRecord>(&json) {
+                Ok(record) => {
+                    let refs = Refs {
+                        chunks: record_chunks(&record),
+                        children: record_children(&record),
+                    };
+                    objects.insert(hash, Some(refs));
+                }
+                Err(e) => {
+                    bad_records.insert(hash.clone(), e.to_string());
+                    objects.insert(hash, None);
+                }
+            }
+            done += 1;
+            progress(Progress {
+                phase: "checking objects",
+                done,
+                total,
+            });
+        }
+        Ok((objects, bad_records))
+    }
+
+    /// fsck's snapshot phase: through each snapshot's entries, the
+    /// problems it reaches (orphan entries are counted apart).
+    fn affected_snapshots(
+        &self,
+        graph: &mut Graph<'_>,
+        scanned: &BTreeSet<SnapKey>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> StoreResult<BTreeMap<SnapKey, BTreeSet<usize>>> {
+        let sql = self.sql();
+        let mut affected: BTreeMap<SnapKey, BTreeSet<usize>> = BTreeMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, seq, hash FROM entries ORDER BY run_id, seq")
+            .map_err(&sql)?;
+        let mut rows = stmt.query([]).map_err(&sql)?;
+        let total = scanned.len() as u64;
+        let mut current: Option<SnapKey> = None;
+        let mut done = 0u64;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let key: SnapKey = (row.get(0).map_err(&sql)?, row.get(1).map_err(&sql)?);
+            let hash: String = row.get(2).map_err(&sql)?;
+            if current.as_ref() != Some(&key) {
+                current = Some(key.clone());
+                done += 1;
+                progress(Progress {
+                    phase: "checking snapshots",
+                    done: done.min(total),
+                    total,
+                });
+            }
+            if !scanned.contains(&key) {
+                continue; // orphan entries: counted by count_orphan_rows
+            }
+            let set = graph.reach(&hash);
+            if !set.is_empty() {
+                affected.entry(key).or_default().extend(set);
+            }
+        }
+        Ok(affected)
+    }
+
+    /// fsck's last phase: rows of vanished runs or snapshots, and metric
+    /// points whose snapshot is gone.
+    fn count_orphan_rows(&self, report: &mut FsckReport) -> StoreResult<()> {
+        let sql = self.sql();
+        for q in ORPHAN_ROWS {
+            let n: i64 = self.conn.query_row(q, [], |r| r.get(0)).map_err(&sql)?;
+            report.leftovers.orphan_rows += u64::try_from(n).unwrap_or(0);
+        }
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM metrics m WHERE seq IS NOT NULL AND NOT EXISTS
+                   (SELECT 1 FROM snapshots s WHERE s.run_id = m.run_id AND s.seq = m.seq)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(&sql)?;
+        report.metric_points_without_snapshot = u64::try_from(n).unwrap_or(0);
+        Ok(())
     }
 
     /// Repairs what `scan` found: drops the affected snapshots (row,

@@ -8,12 +8,15 @@
 
 mod catalog;
 mod chunks;
+mod delta;
 mod error;
 mod events;
 mod health;
+mod liveness;
 mod model;
 mod nonfinite;
 mod read;
+mod references;
 mod retention;
 mod schema;
 mod transfer;
@@ -21,20 +24,24 @@ mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
 pub use chunks::{
-    chunk_hash, compress, decompress_into, read_ceiling, INLINE_LIMIT, MAX_CHUNK_SIZE,
+    chunk_hash, compress, decode_into, decode_with_base_frame, decompress_into, read_ceiling,
+    INLINE_LIMIT, MAX_CHUNK_SIZE,
 };
+pub use delta::{delta_header, delta_width, encode_delta, DeltaHeader};
 pub use error::{StoreError, StoreResult};
 pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
+pub use liveness::{host_name, process_gone};
 pub use model::wire_float;
 pub use model::{
     Child, EntryRow, Event, MetricPoint, NewChunk, ObjectKind, ObjectRecord, PointRow, RunInfo,
     RunRecord, RunStatus, SnapshotCommit, SnapshotMeta, Trigger,
 };
 pub use nonfinite::{EntryOwner, NonfiniteEntry, FIRST_NONFINITE_METRICS};
+pub use references::{is_chunk_name, lineage_chunks, record_children, record_chunks};
 pub use retention::{KeepRules, RunRetention, SweepReport};
 pub use schema::SCHEMA_VERSION;
 pub use snapline_array_scan::Stats;
 pub use transfer::{
-    is_chunk_name, lineage_chunks, record_chunks, ChunkFiles, ChunkRow, ImportOutcome, RunRow,
-    TransferEntry, TransferObject, TransferRows, WrittenFile,
+    ChunkFiles, ChunkRow, ImportOutcome, RunRow, TransferEntry, TransferObject, TransferRows,
+    WrittenFile,
 };

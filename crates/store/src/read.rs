@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::catalog::Store;
-use crate::chunks::decompress_verified;
+use crate::chunks::decode_verified;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
     EntryRow, MetricPoint, ObjectRecord, PointRow, RunRecord, RunStatus, SnapshotMeta, Trigger,
@@ -240,13 +240,41 @@ impl Store {
         })
     }
 
-    /// The raw bytes of a chunk, verified against its hash.
+    /// The raw bytes of a chunk, verified against its hash (a delta chunk
+    /// is decoded against its base, which is read and verified too).
     pub fn read_chunk(&self, hash: &str) -> StoreResult<Vec<u8>> {
+        self.read_chunk_within(hash, 0)
+    }
+
+    /// `read_chunk`, `depth` deltas deep: a base is always a plain chunk,
+    /// so a delta of a delta (never written) is refused, not followed.
+    pub(crate) fn read_chunk_within(&self, hash: &str, depth: u32) -> StoreResult<Vec<u8>> {
         let (size, inline) = self.chunk_location(hash)?;
-        match inline {
-            Some(frame) => decompress_verified(hash, size, &frame),
-            None => decompress_verified(hash, size, &self.chunks.read_file(hash)?),
+        let frame = match inline {
+            Some(frame) => frame,
+            None => self.chunks.read_file(hash)?,
+        };
+        if depth > 0 && crate::delta::delta_header(&frame).is_some() {
+            return Err(StoreError::DamagedChunk {
+                hash: hash.to_owned(),
+                detail: "is a delta base that is itself a delta (the store never writes one)"
+                    .into(),
+            });
         }
+        decode_verified(hash, size, &frame, &mut |base| {
+            self.read_chunk_within(base, depth + 1)
+        })
+    }
+
+    /// The base chunk a delta chunk was encoded against (`None`: plain).
+    pub fn chunk_base(&self, hash: &str) -> StoreResult<Option<String>> {
+        self.conn
+            .query_row("SELECT base FROM chunks WHERE hash = ?1", [hash], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(self.sql())
     }
 
     /// Where a chunk's compressed frame is: its raw size and, for small
@@ -272,9 +300,15 @@ impl Store {
         Ok((size, inline))
     }
 
-    /// The compressed frame of a chunk stored in its own file.
+    /// The compressed frame of a chunk stored in its own file, always a
+    /// plain zstd frame: a delta chunk is decoded and compressed on its own,
+    /// so what leaves the store (bundles) never depends on a base.
     pub fn chunk_frame(&self, hash: &str) -> StoreResult<Vec<u8>> {
-        self.chunks.read_file(hash)
+        let frame = self.chunks.read_file(hash)?;
+        if crate::delta::delta_header(&frame).is_none() {
+            return Ok(frame);
+        }
+        crate::chunks::compress(&self.read_chunk(hash)?)
     }
 
     /// Where a chunk's own file lives (it may not exist: small chunks are

@@ -33,7 +33,9 @@ use serde::Serialize;
 use crate::catalog::Store;
 use crate::error::{io_err, StoreError, StoreResult};
 use crate::health::Progress;
+use crate::liveness::process_gone;
 use crate::model::{ObjectRecord, RunStatus, Trigger};
+use crate::references::{keep_delta_bases, lineage_chunks, record_children, record_chunks};
 use crate::schema::classify;
 
 /// Which snapshots `gc` keeps in each run. With every field unset, `gc`
@@ -198,69 +200,6 @@ pub(crate) fn remove_listed(file: &ChunkFile) -> StoreResult<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(io_err(&file.path)(e)),
-    }
-}
-
-/// Every chunk an object record references: its content `chunks` and the
-/// out-of-band pickle buffers in `extra.buffers` (lists of chunk lists).
-pub(crate) fn record_chunks(record: &ObjectRecord) -> Vec<String> {
-    let mut all = record.chunks.clone();
-    if let Some(serde_json::Value::Array(buffers)) = record.extra.get("buffers") {
-        for list in buffers {
-            if let serde_json::Value::Array(hashes) = list {
-                all.extend(hashes.iter().filter_map(|h| h.as_str().map(str::to_owned)));
-            }
-        }
-    }
-    all
-}
-
-/// The object hashes a record's children name.
-pub(crate) fn record_children(record: &ObjectRecord) -> Vec<String> {
-    record
-        .children
-        .iter()
-        .filter_map(|c| c.hash.clone())
-        .collect()
-}
-
-/// Chunk hashes a run's lineage names: `script_hash`, module sources
-/// (`modules.*.chunks`), notebook cells... any 32-hex-digit string in it.
-pub(crate) fn lineage_chunks(lineage: &serde_json::Value, out: &mut HashSet<String>) {
-    match lineage {
-        serde_json::Value::String(s)
-            if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
-        {
-            out.insert(s.clone());
-        }
-        serde_json::Value::Array(items) => {
-            for item in items {
-                lineage_chunks(item, out);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for item in map.values() {
-                lineage_chunks(item, out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn this_host() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-}
-
-/// Whether the process that captures a run is known to be gone: same host
-/// and no such pid. Anything uncertain (another host, no pid) counts as alive.
-pub(crate) fn process_gone(lineage: &serde_json::Value) -> bool {
-    let host = lineage.get("host").and_then(|h| h.as_str());
-    let pid = lineage.get("pid").and_then(|p| p.as_i64());
-    match (host, pid, this_host()) {
-        (Some(h), Some(pid), Some(me)) if h == me => !Path::new(&format!("/proc/{pid}")).exists(),
-        _ => false,
     }
 }
 
@@ -472,144 +411,37 @@ impl Store {
             .collect();
         applied.live_runs = live.iter().cloned().collect();
         applied.live_runs.sort();
-        for run in &runs {
-            for table in ["entries", "snapshots", "metrics", "events", "warnings"] {
-                let n = tx
-                    .execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run])
-                    .map_err(sql)?;
-                if table == "snapshots" {
-                    applied.snapshots += n as u64;
-                }
-            }
-            tx.execute("DELETE FROM runs WHERE id = ?1", [run])
-                .map_err(sql)?;
-        }
-        {
-            let mut del_snapshot = tx
-                .prepare("DELETE FROM snapshots WHERE run_id = ?1 AND seq = ?2")
-                .map_err(sql)?;
-            let mut del_entries = tx
-                .prepare("DELETE FROM entries WHERE run_id = ?1 AND seq = ?2")
-                .map_err(sql)?;
-            let mut del_points = tx
-                .prepare("DELETE FROM metrics WHERE run_id = ?1 AND seq = ?2")
-                .map_err(sql)?;
-            let total = snapshots.len() as u64;
-            for (i, (run, seq)) in snapshots.iter().enumerate() {
-                // A run that went live since the scan is not touched.
-                if live.contains(run) || spare_runs.contains(run) {
-                    continue;
-                }
-                applied.snapshots += del_snapshot.execute(params![run, seq]).map_err(sql)? as u64;
-                del_entries.execute(params![run, seq]).map_err(sql)?;
-                if with_metric_points {
-                    del_points.execute(params![run, seq]).map_err(sql)?;
-                }
-                progress(Progress {
-                    phase: "removing snapshots",
-                    done: i as u64 + 1,
-                    total,
-                });
-            }
-        }
-        // Snapshots committed since the scan: whatever they reach stays.
-        let now = snapshot_keys(&tx).map_err(sql)?;
-        let fresh: HashSet<SnapKey> = now.difference(&scanned).cloned().collect();
-        if !fresh.is_empty() {
-            let roots = entry_hashes(&tx, |run, seq| fresh.contains(&(run.to_owned(), seq)))
-                .map_err(sql)?;
-            let mut reach = Reach::default();
-            reach.walk(&tx, &catalog, roots)?;
-            objects.retain(|h| !reach.objects.contains(h));
-            chunks.retain(|h| !reach.chunks.contains(h));
-        }
-        let mut lineage = HashSet::new();
-        for run in run_list.iter().filter(|r| !runs.contains(&r.id)) {
-            lineage_chunks(&run.lineage, &mut lineage);
-        }
+        applied.snapshots += delete_runs(&tx, &runs).map_err(sql)?;
+        // A run that went live since the scan is not touched.
+        let spared = |run: &str| live.contains(run) || spare_runs.contains(run);
+        applied.snapshots +=
+            delete_snapshots(&tx, &snapshots, spared, with_metric_points, progress).map_err(sql)?;
+        // Whatever snapshots committed since the scan reach stays, and so
+        // does what the remaining runs' lineage names.
+        let reach = reach_since(&tx, &catalog, &scanned)?;
+        objects.retain(|h| !reach.objects.contains(h));
+        chunks.retain(|h| !reach.chunks.contains(h));
         if lineage_refs {
+            let lineage: HashSet<String> = run_list
+                .iter()
+                .filter(|r| !runs.contains(&r.id))
+                .flat_map(|r| lineage_chunks(&r.lineage))
+                .collect();
             chunks.retain(|h| !lineage.contains(h));
         }
-        {
-            let mut del_object = tx
-                .prepare("DELETE FROM objects WHERE hash = ?1")
-                .map_err(sql)?;
-            for hash in &objects {
-                applied.objects += del_object.execute([hash]).map_err(sql)? as u64;
-            }
-        }
-        let mut doomed_files: HashSet<String> = HashSet::new();
-        if live.is_empty() {
-            let mut row = tx
-                .prepare("SELECT stored, inline IS NOT NULL FROM chunks WHERE hash = ?1")
-                .map_err(sql)?;
-            let mut del_chunk = tx
-                .prepare("DELETE FROM chunks WHERE hash = ?1")
-                .map_err(sql)?;
-            for hash in &chunks {
-                let found: Option<(i64, bool)> = row
-                    .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-                    .map_err(sql)?;
-                if let Some((stored, inline)) = found {
-                    del_chunk.execute([hash]).map_err(sql)?;
-                    applied.chunks += 1;
-                    if inline {
-                        applied.bytes += u64::try_from(stored).unwrap_or(0);
-                    }
-                }
-                doomed_files.insert(hash.clone());
-            }
-            // Orphans and temporary files: only when no row names them now.
-            let mut has_row = tx
-                .prepare("SELECT 1 FROM chunks WHERE hash = ?1")
-                .map_err(sql)?;
-            for file in &files {
-                if doomed_files.contains(&file.hash) && !file.temp {
-                    continue;
-                }
-                let named = has_row
-                    .query_row([&file.hash], |_| Ok(()))
-                    .optional()
-                    .map_err(sql)?
-                    .is_some();
-                if !named || file.temp {
-                    doomed_files.insert(file_key(file));
-                }
-            }
+        // A delta chunk that stays (committed since the scan too) keeps the
+        // base it is decoded against (references.rs).
+        keep_delta_bases(&tx, &mut chunks).map_err(sql)?;
+        applied.objects += delete_rows(&tx, "objects", &objects).map_err(sql)?;
+        let doomed_files = if live.is_empty() {
+            delete_chunk_rows(&tx, &chunks, &files, &mut applied).map_err(sql)?
         } else {
-            let mut has_row = tx
-                .prepare("SELECT 1 FROM chunks WHERE hash = ?1")
-                .map_err(sql)?;
-            for hash in &chunks {
-                if has_row
-                    .query_row([hash], |_| Ok(()))
-                    .optional()
-                    .map_err(sql)?
-                    .is_some()
-                {
-                    applied.chunks_deferred += 1;
-                }
-            }
-        }
+            // A live run may reuse any chunk: none goes, each is deferred.
+            applied.chunks_deferred += count_rows(&tx, "chunks", &chunks).map_err(sql)?;
+            HashSet::new()
+        };
         tx.commit().map_err(sql)?;
-        let total = files.len() as u64;
-        for (i, file) in files.iter().enumerate() {
-            let doomed = if file.temp {
-                doomed_files.contains(&file_key(file))
-            } else {
-                doomed_files.contains(&file.hash) || doomed_files.contains(&file_key(file))
-            };
-            if doomed && remove_listed(file)? {
-                applied.files += 1;
-                applied.bytes += file.len;
-            }
-            progress(Progress {
-                phase: "removing files",
-                done: i as u64 + 1,
-                total,
-            });
-        }
+        remove_doomed_files(&files, &doomed_files, &mut applied, progress)?;
         Ok(applied)
     }
 
@@ -779,7 +611,7 @@ impl Store {
         }
         for run in run_rows(&self.conn).map_err(&sql)? {
             if !runs.contains(&run.id) {
-                lineage_chunks(&run.lineage, &mut reach.chunks);
+                reach.chunks.extend(lineage_chunks(&run.lineage));
             }
         }
         let objects = column(&self.conn, "SELECT hash FROM objects")
@@ -787,11 +619,12 @@ impl Store {
             .into_iter()
             .filter(|h| !reach.objects.contains(h))
             .collect();
-        let chunks = column(&self.conn, "SELECT hash FROM chunks")
+        let mut chunks = column(&self.conn, "SELECT hash FROM chunks")
             .map_err(&sql)?
             .into_iter()
             .filter(|h| !reach.chunks.contains(h))
             .collect();
+        keep_delta_bases(&self.conn, &mut chunks).map_err(&sql)?;
         Ok(Deletion {
             snapshots: remove,
             with_metric_points: false,
@@ -864,6 +697,162 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// Deletes whole runs (row, snapshots, entries, metrics, events,
+/// warnings); the number of snapshots deleted.
+fn delete_runs(conn: &Connection, runs: &[String]) -> rusqlite::Result<u64> {
+    let mut snapshots = 0;
+    for run in runs {
+        for table in ["entries", "snapshots", "metrics", "events", "warnings"] {
+            let n = conn.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [run])?;
+            if table == "snapshots" {
+                snapshots += n as u64;
+            }
+        }
+        conn.execute("DELETE FROM runs WHERE id = ?1", [run])?;
+    }
+    Ok(snapshots)
+}
+
+/// Deletes snapshots (row, entries, and the metric points read from them
+/// when asked), except those of `spared` runs; the number deleted.
+fn delete_snapshots(
+    conn: &Connection,
+    snapshots: &BTreeSet<SnapKey>,
+    spared: impl Fn(&str) -> bool,
+    with_metric_points: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> rusqlite::Result<u64> {
+    let mut del_snapshot = conn.prepare("DELETE FROM snapshots WHERE run_id = ?1 AND seq = ?2")?;
+    let mut del_entries = conn.prepare("DELETE FROM entries WHERE run_id = ?1 AND seq = ?2")?;
+    let mut del_points = conn.prepare("DELETE FROM metrics WHERE run_id = ?1 AND seq = ?2")?;
+    let total = snapshots.len() as u64;
+    let mut deleted = 0;
+    for (i, (run, seq)) in snapshots.iter().enumerate() {
+        if spared(run) {
+            continue;
+        }
+        deleted += del_snapshot.execute(params![run, seq])? as u64;
+        del_entries.execute(params![run, seq])?;
+        if with_metric_points {
+            del_points.execute(params![run, seq])?;
+        }
+        progress(Progress {
+            phase: "removing snapshots",
+            done: i as u64 + 1,
+            total,
+        });
+    }
+    Ok(deleted)
+}
+
+/// What the snapshots committed since the scan (not in `scanned`) reach.
+fn reach_since(
+    conn: &Connection,
+    catalog: &Path,
+    scanned: &BTreeSet<SnapKey>,
+) -> StoreResult<Reach> {
+    let now = snapshot_keys(conn).map_err(|e| classify(catalog, e))?;
+    let fresh: HashSet<SnapKey> = now.difference(scanned).cloned().collect();
+    let mut reach = Reach::default();
+    if !fresh.is_empty() {
+        let roots = entry_hashes(conn, |run, seq| fresh.contains(&(run.to_owned(), seq)))
+            .map_err(|e| classify(catalog, e))?;
+        reach.walk(conn, catalog, roots)?;
+    }
+    Ok(reach)
+}
+
+/// Deletes the rows of `table` keyed by `hash`; the number deleted.
+fn delete_rows(conn: &Connection, table: &str, hashes: &HashSet<String>) -> rusqlite::Result<u64> {
+    let mut del = conn.prepare(&format!("DELETE FROM {table} WHERE hash = ?1"))?;
+    let mut deleted = 0;
+    for hash in hashes {
+        deleted += del.execute([hash])? as u64;
+    }
+    Ok(deleted)
+}
+
+/// How many of `hashes` have a row in `table`.
+fn count_rows(conn: &Connection, table: &str, hashes: &HashSet<String>) -> rusqlite::Result<u64> {
+    let mut has_row = conn.prepare(&format!("SELECT 1 FROM {table} WHERE hash = ?1"))?;
+    let mut n = 0;
+    for hash in hashes {
+        if has_row.query_row([hash], |_| Ok(())).optional()?.is_some() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// With no run live: deletes the chunk rows, and returns the files to
+/// remove after the commit: those of the deleted rows (by hash), and the
+/// listed orphans and temporary files no row names now (by path).
+fn delete_chunk_rows(
+    conn: &Connection,
+    chunks: &HashSet<String>,
+    files: &[ChunkFile],
+    applied: &mut Applied,
+) -> rusqlite::Result<HashSet<String>> {
+    let mut doomed_files: HashSet<String> = HashSet::new();
+    let mut row = conn.prepare("SELECT stored, inline IS NOT NULL FROM chunks WHERE hash = ?1")?;
+    let mut del_chunk = conn.prepare("DELETE FROM chunks WHERE hash = ?1")?;
+    for hash in chunks {
+        let found: Option<(i64, bool)> = row
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((stored, inline)) = found {
+            del_chunk.execute([hash])?;
+            applied.chunks += 1;
+            if inline {
+                applied.bytes += u64::try_from(stored).unwrap_or(0);
+            }
+        }
+        doomed_files.insert(hash.clone());
+    }
+    let mut has_row = conn.prepare("SELECT 1 FROM chunks WHERE hash = ?1")?;
+    for file in files {
+        if doomed_files.contains(&file.hash) && !file.temp {
+            continue;
+        }
+        let named = has_row
+            .query_row([&file.hash], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !named || file.temp {
+            doomed_files.insert(file_key(file));
+        }
+    }
+    Ok(doomed_files)
+}
+
+/// Removes the listed files `doomed` names (by hash, or a temporary
+/// file by path), each only if it is still the file that was listed.
+fn remove_doomed_files(
+    files: &[ChunkFile],
+    doomed: &HashSet<String>,
+    applied: &mut Applied,
+    progress: &mut dyn FnMut(Progress),
+) -> StoreResult<()> {
+    let total = files.len() as u64;
+    for (i, file) in files.iter().enumerate() {
+        let is_doomed = if file.temp {
+            doomed.contains(&file_key(file))
+        } else {
+            doomed.contains(&file.hash) || doomed.contains(&file_key(file))
+        };
+        if is_doomed && remove_listed(file)? {
+            applied.files += 1;
+            applied.bytes += file.len;
+        }
+        progress(Progress {
+            phase: "removing files",
+            done: i as u64 + 1,
+            total,
+        });
+    }
+    Ok(())
 }
 
 fn file_key(file: &ChunkFile) -> String {

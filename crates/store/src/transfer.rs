@@ -17,6 +17,7 @@ use crate::chunks::{ChunkDir, INLINE_LIMIT};
 use crate::error::{io_err, StoreError, StoreResult};
 use crate::model::{Event, MetricPoint, ObjectRecord, SnapshotMeta};
 use crate::read::metric_from_row;
+use crate::references::{is_chunk_name, lineage_chunks, record_children, record_chunks};
 
 /// A run's row as a bundle carries it (every column but the local ordinal).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,14 +94,6 @@ pub enum ImportOutcome {
     /// or `rm` that committed meanwhile): nothing is written; write these
     /// and import again.
     ChunksGone(Vec<String>),
-}
-
-/// Whether `s` can name a chunk: 32 lowercase hex digits, nothing else (so
-/// it can never be a path).
-pub fn is_chunk_name(s: &str) -> bool {
-    s.len() == 32
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn bad_name(hash: &str) -> StoreError {
@@ -274,37 +267,6 @@ pub struct WrittenFile {
     pub identity: (u64, u64),
 }
 
-/// Chunk hashes an object record needs: `chunks`, and the chunk lists of
-/// `extra.buffers` (a pickle's out-of-band buffers).
-pub fn record_chunks(record: &ObjectRecord) -> Vec<String> {
-    let mut out = record.chunks.clone();
-    if let Some(serde_json::Value::Array(buffers)) = record.extra.get("buffers") {
-        for buffer in buffers {
-            if let serde_json::Value::Array(list) = buffer {
-                out.extend(list.iter().filter_map(|h| h.as_str().map(str::to_owned)));
-            }
-        }
-    }
-    out
-}
-
-/// Chunk hashes named by a run's lineage: the script's source
-/// (`script_hash`, a single chunk) and local modules' sources.
-pub fn lineage_chunks(lineage: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(h) = lineage.get("script_hash").and_then(|h| h.as_str()) {
-        out.push(h.to_owned());
-    }
-    if let Some(serde_json::Value::Object(modules)) = lineage.get("modules") {
-        for module in modules.values() {
-            if let Some(serde_json::Value::Array(list)) = module.get("chunks") {
-                out.extend(list.iter().filter_map(|h| h.as_str().map(str::to_owned)));
-            }
-        }
-    }
-    out
-}
-
 fn run_key(run: &RunRow) -> (String, u64, Option<String>, Option<i64>) {
     (
         run.script.clone(),
@@ -419,7 +381,7 @@ impl Store {
                     hash: hash.clone(),
                     detail: e.to_string(),
                 })?;
-            queue.extend(record.children.iter().filter_map(|c| c.hash.clone()));
+            queue.extend(record_children(&record));
             chunk_hashes.extend(record_chunks(&record));
             objects.push(TransferObject { hash, record: text });
         }
@@ -447,7 +409,7 @@ impl Store {
         }
         // The lineage's sources travel when this store has them.
         for hash in lineage_chunks(&run.lineage) {
-            if !chunk_hashes.contains(&hash) && is_chunk_name(&hash) {
+            if !chunk_hashes.contains(&hash) {
                 if let Some(row) = chunk_row(&hash)? {
                     chunk_hashes.insert(hash);
                     chunks.push(row);

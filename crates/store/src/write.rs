@@ -73,6 +73,16 @@ impl Store {
     /// Makes one snapshot visible: its new chunks, object records, entries and
     /// metric points, in one transaction. Chunk files must already be durable.
     pub fn commit_snapshot(&mut self, commit: &SnapshotCommit) -> StoreResult<()> {
+        // The base each delta chunk names in its frame's header, so gc and
+        // fsck follow it (read before the write lock is taken).
+        let bases = commit
+            .chunks
+            .iter()
+            .map(|c| match &c.inline {
+                Some(frame) => Ok(crate::delta::delta_header(frame).map(|h| h.base.to_hex())),
+                None => self.chunks.delta_base_of_file(&c.hash),
+            })
+            .collect::<StoreResult<Vec<Option<String>>>>()?;
         let sql = |e| crate::schema::classify(&self.catalog, e);
         let tx = self
             .conn
@@ -81,12 +91,19 @@ impl Store {
         {
             let mut put_chunk = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO chunks (hash, size, stored, inline) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO chunks (hash, size, stored, inline, base)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(sql)?;
-            for c in &commit.chunks {
+            for (c, base) in commit.chunks.iter().zip(&bases) {
                 put_chunk
-                    .execute(params![c.hash, c.size as i64, c.stored as i64, c.inline])
+                    .execute(params![
+                        c.hash,
+                        c.size as i64,
+                        c.stored as i64,
+                        c.inline,
+                        base
+                    ])
                     .map_err(sql)?;
             }
             // The capture's own record wins over one already stored under

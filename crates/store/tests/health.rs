@@ -265,10 +265,7 @@ fn kill_9_leftovers_are_reclaimable_not_damage() {
         .with_file_name(format!("{orphan}.tmp-4242"));
     std::fs::write(&temp, b"half").unwrap();
     // A run left `running` by a process that no longer exists.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_owned();
+    let host = snapline_store::host_name().unwrap();
     let stale = store
         .begin_run(&info(
             serde_json::json!({"host": host, "pid": 999_999_999}),
@@ -511,10 +508,7 @@ fn rm_keeps_what_another_run_shares_and_the_script_source() {
 fn a_live_run_is_left_whole_and_rm_refuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(dir.path()).unwrap();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_owned();
+    let host = snapline_store::host_name().unwrap();
     // This test process plays the capturing process.
     let live = store
         .begin_run(&info(
@@ -616,10 +610,7 @@ fn files_and_snapshots_that_appear_during_a_sweep_are_kept() {
 fn repair_leaves_a_live_run_and_its_chunks_for_later() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::create(dir.path()).unwrap();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_owned();
+    let host = snapline_store::host_name().unwrap();
     let live = store
         .begin_run(&info(
             serde_json::json!({"host": host, "pid": std::process::id()}),

@@ -37,4 +37,9 @@ last_metrics: Array<LastMetric>,
  * Agent warnings recorded in the run (a snapshot that failed...):
  * `snapline warnings RUN` lists them.
  */
-warnings: number, };
+warnings: number, 
+/**
+ * The run group (one distributed job, e.g. `torchrun`) this run is a
+ * rank of, its rank and the job's world size; null for a solo run.
+ */
+group: string | null, rank: number | null, world_size: number | null, };

@@ -23,6 +23,11 @@ no_x: number,
  */
 snapshots: Array<number>, 
 /**
+ * The seq of the snapshot at each x of `snapshots` (the last one when
+ * several share an x): what a click on that x opens.
+ */
+snapshot_seqs: Array<number>, 
+/**
  * `[x, y]` of the finite points drawn, in x order.
  */
 points: Array<[number, number]>, 

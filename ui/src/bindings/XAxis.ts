@@ -3,4 +3,4 @@
 /**
  * What the x axis of a series is.
  */
-export type XAxis = "step" | "epoch" | "time";
+export type XAxis = "step" | "snapshot" | "epoch" | "time";

@@ -64,6 +64,9 @@ const runs: RunSummary[] = [
       { name: 'val_loss', step: N - 1, value: 'inf' },
     ],
     warnings: 1,
+    group: null,
+    rank: null,
+    world_size: null,
   },
   {
     // Resumed from the first run before its loss went NaN (the sidebar shows it under its parent).
@@ -87,6 +90,9 @@ const runs: RunSummary[] = [
       { name: 'val_loss', step: N - 1, value: 0.2247 },
     ],
     warnings: 0,
+    group: null,
+    rank: null,
+    world_size: null,
   },
   {
     id: '9c8b7a6f5e4d3c2b1a00',
@@ -109,6 +115,9 @@ const runs: RunSummary[] = [
       { name: 'stats["acc"]', step: 119, value: 0.9412 },
     ],
     warnings: 0,
+    group: null,
+    rank: null,
+    world_size: null,
   },
 ];
 
@@ -254,10 +263,14 @@ function seriesView(a: Args): SeriesView {
     return out;
   };
   const snaps: number[] = [];
+  const seqs: number[] = [];
   const step = Math.max(1, Math.floor((end - first) / width));
   for (let seq = first; seq < end; seq += step) {
     const x = xOf(seq);
-    if (x >= from && x <= to) snaps.push(x);
+    if (x >= from && x <= to) {
+      snaps.push(x);
+      seqs.push(seq);
+    }
   }
   return {
     run: run.id,
@@ -272,6 +285,7 @@ function seriesView(a: Args): SeriesView {
     total_points: N,
     no_x: 0,
     snapshots: snaps,
+    snapshot_seqs: seqs,
   };
 }
 
@@ -283,6 +297,17 @@ function answer(cmd: string, a: Args): unknown {
       return { path: '/home/user/project/.snapline', runs: runs.length };
     case 'list_runs':
       return runs;
+    case 'run_table': {
+      // Every run with a learning rate and its final loss; a filter is not evaluated here (query does that), only checked for a comparison.
+      const filter = String((a.options as { filter?: string | null } | undefined)?.filter ?? '').trim();
+      if (filter && !/[<>=]/.test(filter)) throw { message: `bad filter: expected a comparison (<, <=, >, >=, ==, !=) in ${JSON.stringify(filter)}` };
+      return {
+        columns: [{ name: 'lr', source: 'argument' }, { name: 'final:loss', source: 'metric' }],
+        available: [],
+        rows: runs.map((r, i) => ({ id: r.id, started_at: r.started_at, values: { lr: 0.01 / (i + 1), 'final:loss': r.last_metrics[0]?.value ?? null } })),
+        total_runs: runs.length,
+      };
+    }
     case 'open_run': {
       const run = runs.find((r) => r.id.startsWith(String(a.run)));
       if (!run) throw { message: `no run matches '${String(a.run)}'` };
@@ -292,7 +317,7 @@ function answer(cmd: string, a: Args): unknown {
         run,
         snapshots: mine ? snapshots : resumed ? snapshots.slice(RESUME_AT).map((s) => ({ ...s, nonfinite: 0 })) : snapshots.slice(0, 120),
         // The finetune run has no val_loss (comparing with it says so).
-        series: [{ name: 'train:loss', points: N }, ...(run === runs[2] ? [] : [{ name: 'val_loss', points: N }]), { name: 'lr', points: N }],
+        series: ['train:loss', ...(run === runs[2] ? [] : ['val_loss']), 'lr'].map((name) => ({ name, points: N, axes: ['step', 'snapshot', 'epoch', 'time'], default_axis: 'step' })),
         nan: mine ? nan : null,
         warnings: mine ? agentWarnings : [],
       };

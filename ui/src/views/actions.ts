@@ -95,7 +95,7 @@ async function startKernel(snapshot: string, button: HTMLButtonElement, out: HTM
 }
 
 export function showRestoreDialog(snapshot: string, handlers: RestoreHandlers): void {
-  const modal = openModal('restore-dialog', `Restore ${snapshot}`);
+  const modal = openModal('restore-dialog', `Restore ${snapshot}`, undefined, false, { dock: true });
   modal.el.dataset.snapshot = snapshot;
   const resume = h('button', { type: 'button', class: 'primary', id: 'restore-resume' }, 'Resume here');
   const consoleBtn = h('button', { type: 'button', id: 'restore-console' }, 'Open Python console');

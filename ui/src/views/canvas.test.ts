@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { SeriesView } from '../bindings/SeriesView';
 import type { SnapshotMeta } from '../bindings/SnapshotMeta';
-import { ChartView, chartNotes } from './chartView';
+import { cardLayout } from '../cards';
+import { CardsView, cardData, chartNotes, type CardsHandlers, type ChartSeries } from './cardsView';
 import { TimelineView } from './timelineView';
 
 type Call = [string, unknown[]];
@@ -90,76 +91,78 @@ describe('TimelineView', () => {
   });
 });
 
-describe('ChartView', () => {
+describe('CardsView', () => {
   const view = (over: Partial<SeriesView> = {}): SeriesView => ({
     run: 'r', name: 'loss', x_axis: 'step', points: [[0, 2], [1, 1], [2, 0.5], [3, 0.4]], markers: [{ x: 4, kind: 'nan', count: 1 }, { x: 5, kind: '-inf', count: 2 }],
-    smoothed: [[0, 2], [1, 1.5], [2, 1], [3, 0.8]], raw_points: 6, decimated: true, nonpositive: 0, total_points: 6, no_x: 0, snapshots: [0, 1, 2, 3, 4, 5], ...over,
+    smoothed: [[0, 2], [1, 1.5], [2, 1], [3, 0.8]], raw_points: 6, decimated: true, nonpositive: 0, total_points: 6, no_x: 0, snapshots: [0, 1, 2, 3, 4, 5], snapshot_seqs: [0, 1, 2, 3, 4, 5], ...over,
+  });
+  const handlers = (log: string[]): CardsHandlers => ({
+    requestRange: (r) => log.push(`range ${r ? r.join('-') : 'all'}`),
+    selectSeq: (seq) => log.push(`seq ${seq}`),
+    togglePin: (n) => log.push(`pin ${n}`),
+    move: (n, d, before) => log.push(`move ${n} ${d}${before ? ` before ${before}` : ''}`),
   });
 
-  it('draws series with bands, markers and the cursor, and asks for data when zoomed', () => {
+  it('draws one card per metric in its group, with markers, dashes and the snapshot line', async () => {
     calls = [];
-    const c = canvas(800, 220);
-    const requests: (readonly [number, number] | null)[] = [];
-    const chart = new ChartView(c, document.createElement('div'), { requestRange: (r) => requests.push(r), selectSnapshot: () => {} });
-    chart.setContext({ axis: 'step', logY: false, snapshots: Array.from({ length: 6 }, (_, i) => snap(i)), startedAt: 0 });
-    chart.setSeries([{ key: 'r|loss', label: 'loss', color: '#f00', view: view() }]);
-    chart.setCursorX(2);
-    const methods = calls.map(([m]) => m);
-    expect(methods).toContain('fillRect'); // bands
-    expect(methods).toContain('lineTo'); // lines, markers, cursor
-    expect(methods).toContain('closePath'); // the -Inf triangle
-    expect(chart.plotWidth).toBe(800 - 60 - 14);
-    // Wheel up zooms in around the pointer: a narrower range is requested after the debounce.
-    vi.useFakeTimers();
-    const wheel = new WheelEvent('wheel', { deltaY: -500, cancelable: true });
-    Object.defineProperty(wheel, 'offsetX', { value: 400 });
-    c.dispatchEvent(wheel);
-    vi.advanceTimersByTime(200);
-    vi.useRealTimers();
-    expect(requests).toHaveLength(1);
-    const r = requests[0];
-    expect(r).not.toBeNull();
-    if (r) expect(r[1] - r[0]).toBeLessThan(5);
-    expect(chart.visibleRange).toEqual(r);
-  });
-
-  it('draws a compared run dashed, and a click on its snapshots does not move the cursor', () => {
-    calls = [];
-    const c = canvas(800, 220);
-    const picked: number[] = [];
-    const chart = new ChartView(c, document.createElement('div'), { requestRange: () => {}, selectSnapshot: (i) => picked.push(i) });
-    chart.setContext({ axis: 'step', logY: false, snapshots: Array.from({ length: 11 }, (_, i) => snap(i)), startedAt: 0 });
-    const click = (x: number) => {
-      c.setPointerCapture = () => {};
-      c.hasPointerCapture = () => false;
-      for (const type of ['pointerdown', 'pointerup']) {
-        const ev = new MouseEvent(type, { bubbles: true });
-        Object.defineProperty(ev, 'offsetX', { value: x });
-        Object.defineProperty(ev, 'pointerId', { value: 1 });
-        c.dispatchEvent(ev);
-      }
-    };
-    const open = view({ points: [[0, 2], [10, 1]], smoothed: null, markers: [], snapshots: [0] });
-    const compared = view({ run: 'other', points: [[0, 3], [10, 0.5]], smoothed: null, markers: [], snapshots: [0, 5, 10] });
-    chart.setSeries([
-      { key: 'r|loss', label: 'loss', color: '#f00', view: open },
-      { key: 'other|loss', label: 'loss (other)', color: '#f88', view: compared, dash: [6, 4] },
+    const root = document.createElement('div');
+    document.body.append(root);
+    const log: string[] = [];
+    const cards = new CardsView(root, handlers(log));
+    cards.setContext({ axisTitle: 'step', logY: false, ignoreOutliers: false });
+    const series = new Map<string, ChartSeries[]>([
+      ['train/loss', [
+        { key: 'r|train/loss', label: 'train/loss', color: '#f00', view: view({ name: 'train/loss' }) },
+        { key: 'o|train/loss', label: 'train/loss (o)', color: '#f88', view: view({ run: 'o', name: 'train/loss', markers: [] }), dash: [6, 4] },
+      ]],
+      ['train/acc', [{ key: 'r|train/acc', label: 'train/acc', color: '#0f0', view: view({ name: 'train/acc', markers: [] }) }]],
+      ['lr', [{ key: 'r|lr', label: 'lr', color: '#00f', view: view({ name: 'lr', markers: [] }) }]],
     ]);
+    cards.setCards(cardLayout(['train/loss', 'lr', 'train/acc'], ['lr']), new Set(['lr']), series);
+    // uPlot draws on the next microtask.
+    await new Promise((r) => setTimeout(r, 0));
+    const shown = [...root.querySelectorAll<HTMLElement>('.card')].map((c) => c.dataset.card);
+    expect(shown).toEqual(['lr', 'train/loss', 'train/acc']);
+    expect([...root.querySelectorAll('.card-group-title')].map((e) => e.textContent)).toEqual(['Pinned', 'train']);
+    expect(root.querySelector('[data-card="lr"]')?.classList.contains('pinned')).toBe(true);
+    // Each card is its own uPlot chart; the compared run's line is dashed; NaN and -Inf drawn.
+    expect(root.querySelectorAll('.uplot')).toHaveLength(3);
     const dashes = calls.filter(([m]) => m === 'setLineDash').map(([, a]) => a[0]);
     expect(dashes).toContainEqual([6, 4]);
-    // x = 5 sits mid-plot: only the compared run has a snapshot there.
-    click(60 + (800 - 60 - 14) / 2);
-    expect(picked).toEqual([]);
-    // The open run's own snapshot (x = 0) still moves the cursor.
-    click(60);
-    expect(picked).toEqual([0]);
+    expect(calls.map(([m]) => m)).toContain('closePath');
+    cards.setCursorSeq(2);
+    expect(cards.cursorX('lr')).toBe(2);
+    // Pin and move buttons ask the owner.
+    root.querySelector<HTMLButtonElement>('[data-card="train/acc"] .card-up')?.click();
+    root.querySelector<HTMLButtonElement>('[data-card="train/loss"] .card-pin')?.click();
+    expect(log).toEqual(['move train/acc -1', 'pin train/loss']);
+    // Each card places the snapshot on its own x: a series whose steps differ.
+    const stepped = new Map([['loss', [{ key: 'r|loss', label: 'loss', color: '#f00', view: view({ snapshots: [10, 20, 30], snapshot_seqs: [1, 2, 3] }) }]], ['acc', [{ key: 'r|acc', label: 'acc', color: '#0f0', view: view({ snapshots: [0.5, 1, 1.5], snapshot_seqs: [1, 2, 3] }) }]]]);
+    cards.setCards(cardLayout(['loss', 'acc'], []), new Set(), stepped);
+    expect(cards.cursorX('loss')).toBe(20);
+    expect(cards.cursorX('acc')).toBe(1);
   });
 
-  it('says what is missing when there is nothing to draw', () => {
-    calls = [];
-    const chart = new ChartView(canvas(800, 220), document.createElement('div'), { requestRange: () => {}, selectSnapshot: () => {} });
-    chart.setSeries([], 'No series selected');
-    expect(texts()).toContain('No series selected');
+  it('updates cards in place and shows a message when there is nothing', () => {
+    const root = document.createElement('div');
+    const cards = new CardsView(root, handlers([]));
+    const one = new Map([['loss', [{ key: 'r|loss', label: 'loss', color: '#f00', view: view() }]]]);
+    cards.setCards(cardLayout(['loss'], []), new Set(), one);
+    const plot = root.querySelector('.uplot');
+    cards.setCards(cardLayout(['loss'], []), new Set(), new Map([['loss', [{ key: 'r|loss', label: 'loss', color: '#f00', view: view({ points: [[0, 1], [1, 2]] }) }]]]));
+    expect(root.querySelector('.uplot')).toBe(plot);
+    cards.setMessage('No metric selected');
+    expect(root.textContent).toContain('No metric selected');
+    expect(root.querySelector('.uplot')).toBeNull();
+  });
+
+  it('aligns the series of a card on one x', () => {
+    const a = view({ points: [[0, 1], [2, 3]], smoothed: null, snapshots: [0, 1, 2] });
+    const b = view({ run: 'o', points: [[1, 5]], smoothed: null, snapshots: [1] });
+    const data = cardData([{ key: 'a', label: 'a', color: '#000', view: a }, { key: 'b', label: 'b', color: '#000', view: b, dash: [2, 2] }]);
+    expect([...data[0]]).toEqual([0, 1, 2]);
+    expect([...data[1]]).toEqual([1, undefined, 3]);
+    expect([...data[3]]).toEqual([undefined, 5, undefined]);
   });
 });
 
@@ -167,6 +170,6 @@ describe('chartNotes', () => {
   it('names what is left out', () => {
     expect(chartNotes([{ nonpositive: 2, no_x: 0 }, { nonpositive: 1, no_x: 0 }], true)).toBe('3 values ≤ 0 not drawn on the log axis');
     expect(chartNotes([{ nonpositive: 2, no_x: 0 }], false)).toBe('');
-    expect(chartNotes([{ nonpositive: 0, no_x: 1 }], false)).toBe('1 point outside any loop (no epoch)');
+    expect(chartNotes([{ nonpositive: 0, no_x: 1 }], false)).toBe('1 point without a value on this axis');
   });
 });

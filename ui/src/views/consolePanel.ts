@@ -103,7 +103,7 @@ export function showConsole(snapshot: string, handlers: ConsoleHandlers): void {
     },
     true,
     // Escape and stray clicks belong to the terminal.
-    { escape: false, backdrop: false },
+    { escape: false, backdrop: false, dock: true },
   );
   modal.el.classList.add('console-modal');
   modal.body.append(status, termEl);

@@ -129,21 +129,66 @@ function renderDiff(out: HTMLElement, diff: SnapshotDiff): void {
   }
 }
 
-export function showDiffPanel(defaultA: string, defaultB: string, handlers: DiffHandlers): void {
-  const modal = openModal('diff-panel', 'Diff snapshots', undefined, true);
-  const inA = h('input', { type: 'text', id: 'diff-a', value: defaultA, spellcheck: 'false', 'aria-label': 'Snapshot A (before)' });
-  const inB = h('input', { type: 'text', id: 'diff-b', value: defaultB, spellcheck: 'false', 'aria-label': 'Snapshot B (after)' });
-  const go = h('button', { type: 'button', class: 'primary', id: 'diff-go' }, 'Compare');
+/** One side of a diff: a run and a snapshot seq in it. */
+export interface DiffSide {
+  run: string;
+  seq: number;
+}
+
+/** A run the picker offers (label: script and short id). */
+export interface DiffRunChoice {
+  id: string;
+  label: string;
+}
+
+/** The open Diff panel: the timeline sets its A (click) and B (shift-click). */
+export interface DiffPanel {
+  setA(side: DiffSide): void;
+  setB(side: DiffSide): void;
+  readonly open: boolean;
+}
+
+/**
+ * Opens (docked) the Diff panel comparing A and B at once. Each side is a
+ * run picked from a list (not a typed id) and a snapshot seq; a click on the
+ * timeline sets A, a shift-click sets B, and each change compares again.
+ */
+export function showDiffPanel(a: DiffSide, b: DiffSide, runs: readonly DiffRunChoice[], handlers: DiffHandlers): DiffPanel {
+  let isOpen = true;
+  const modal = openModal('diff-panel', 'Diff snapshots', () => {
+    isOpen = false;
+  }, true, { dock: true });
+  const side = (id: string, label: string, initial: DiffSide) => {
+    const choices = runs.some((r) => r.id === initial.run) ? runs : [{ id: initial.run, label: initial.run }, ...runs];
+    const run = h('select', { id: `${id}-run`, 'aria-label': `${label}: run` },
+      ...choices.map((r) => h('option', { value: r.id, text: r.label, selected: r.id === initial.run })));
+    const seq = h('input', { type: 'number', id: `${id}-seq`, min: '0', step: '1', value: String(initial.seq), 'aria-label': `${label}: snapshot seq`, class: 'seq-input' });
+    const box = h('span', { class: 'diff-side', id, 'data-ref': api.snapshotRef(initial.run, initial.seq) }, h('strong', { text: label.charAt(0) }), ' ', run, ' @', seq);
+    const ref = () => `${run.value}@${seq.value.trim()}`;
+    const set = (s: DiffSide) => {
+      if (![...run.options].some((o) => o.value === s.run)) run.append(h('option', { value: s.run, text: s.run }));
+      run.value = s.run;
+      seq.value = String(s.seq);
+      box.dataset.ref = ref();
+    };
+    return { box, run, seq, ref, set };
+  };
+  const sa = side('diff-a', 'A (before)', a);
+  const sb = side('diff-b', 'B (after)', b);
+  const go = h('button', { type: 'submit', class: 'primary', id: 'diff-go' }, 'Compare');
   const out = h('div', { class: 'diff-out', id: 'diff-result' });
-  const form = h('form', { class: 'row gap' }, h('label', {}, 'A ', inA), h('label', {}, 'B ', inB), go);
-  modal.body.append(form, out);
+  const hint = h('p', { class: 'muted small', text: 'Click the timeline to set A, Shift+click to set B.' });
+  const form = h('form', { class: 'row gap wrap' }, sa.box, sb.box, go);
+  modal.body.append(form, hint, out);
   let token = 0;
   const run = async () => {
-    const a = inA.value.trim();
-    const b = inB.value.trim();
-    if (!validRef(a) || !validRef(b)) {
+    const ra = sa.ref();
+    const rb = sb.ref();
+    sa.box.dataset.ref = ra;
+    sb.box.dataset.ref = rb;
+    if (!validRef(ra) || !validRef(rb)) {
       clear(out);
-      out.append(h('p', { class: 'bad' }, 'Snapshots are written RUN@SEQ (e.g. 3f2a9c1b0d4e@12), RUN@first or RUN@last.'));
+      out.append(h('p', { class: 'bad' }, 'Pick a run and a snapshot seq (a whole number) for A and B.'));
       return;
     }
     const mine = ++token;
@@ -151,7 +196,7 @@ export function showDiffPanel(defaultA: string, defaultB: string, handlers: Diff
     clear(out);
     out.append(h('p', { class: 'muted' }, 'Comparing…'));
     try {
-      const diff = await api.diffSnapshots(a, b);
+      const diff = await api.diffSnapshots(ra, rb);
       if (mine === token) renderDiff(out, diff);
     } catch (e) {
       if (mine === token) {
@@ -166,5 +211,19 @@ export function showDiffPanel(defaultA: string, defaultB: string, handlers: Diff
     e.preventDefault();
     void run();
   });
+  for (const el of [sa.run, sb.run]) el.addEventListener('change', () => void run());
   void run();
+  return {
+    setA(s) {
+      sa.set(s);
+      void run();
+    },
+    setB(s) {
+      sb.set(s);
+      void run();
+    },
+    get open() {
+      return isOpen;
+    },
+  };
 }

@@ -65,7 +65,7 @@ export function hookText(detail: unknown): string {
 }
 
 export function showNanPanel(report: NanReport, handlers: NanHandlers): void {
-  const modal = openModal('nan-panel', 'First NaN', undefined, true);
+  const modal = openModal('nan-panel', 'First NaN', undefined, true, { dock: true });
   const close = () => modal.close();
   const body = modal.body;
   const first = report.first;

@@ -22,6 +22,8 @@ import { cssVar, fitCanvas, layerCanvas, placeTooltip } from './dom';
 export interface TimelineHandlers {
   /** The user moved the cursor to the snapshot at `index`. */
   select(index: number): void;
+  /** A click (shift: Shift+click) on the snapshot at `index`: the Diff panel's A and B. */
+  clicked?(index: number, shift: boolean): void;
 }
 
 const LABEL_H = 16;
@@ -47,10 +49,18 @@ export class TimelineView {
     this.handlers = handlers;
     canvas.addEventListener('pointerdown', (e) => {
       if (this.snapshots.length === 0) return;
+      if (e.shiftKey) {
+        // Shift+click marks a snapshot (diff B) without moving the cursor.
+        const i = indexAtX(this.layout, e.offsetX);
+        if (i >= 0) this.handlers.clicked?.(i, true);
+        return;
+      }
       this.dragging = true;
       canvas.setPointerCapture(e.pointerId);
       canvas.focus();
       this.pick(e.offsetX);
+      const i = indexAtX(this.layout, e.offsetX);
+      if (i >= 0) this.handlers.clicked?.(i, false);
     });
     canvas.addEventListener('pointermove', (e) => {
       if (this.dragging) this.pick(e.offsetX);

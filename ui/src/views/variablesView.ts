@@ -12,7 +12,8 @@ import type { StatsPoint } from '../bindings/StatsPoint';
 import { extent, makeScale, paddedDomain } from '../chart';
 import { formatBytes, formatCount, formatNumber, formatShape, truncate } from '../format';
 import { cellColour, histogramBars } from '../picture';
-import { buildTree, filterRows, sortTree, visibleRows, type SortMode, type TreeNode } from '../tree';
+import { modelBlock } from './modelView';
+import { buildTree, filterRows, isModuleType, sortTree, subtreeElements, visibleRows, type SortMode, type TreeNode } from '../tree';
 import { clear, cssVar, fitCanvas, h } from './dom';
 
 export interface VariablesHandlers {
@@ -226,7 +227,10 @@ export class VariablesView {
     cells[1].textContent = o ? shortType(o.type) : '';
     cells[2].textContent = o ? formatShape(o.shape) : '';
     cells[3].textContent = o?.dtype ?? '';
-    cells[4].textContent = o ? statsText(o) : hasKids ? `${n.children.length} items` : '';
+    // A module (or a prefix grouping arrays, as `model.fc1`): its parameter count.
+    const params = hasKids && (!o || o.kind !== 'array') ? subtreeElements(n, (x) => (x.kind === 'array' ? x.shape : null)) : 0;
+    const moduleLike = hasKids && params > 0 && (!o || isModuleType(o.type) || !statsText(o));
+    cells[4].textContent = moduleLike ? `${formatCount(params)} params` : o ? statsText(o) : hasKids ? `${n.children.length} items` : '';
   }
 
   private toggle(path: string): void {
@@ -294,7 +298,16 @@ export class VariablesView {
     clear(this.detailEl);
     delete this.detailEl.dataset.path;
     this.historyCanvas = null;
-    this.detailEl.append(h('div', { class: 'empty' }, 'Select a variable to see its detail and its history over the run.'));
+    // No empty pane: the detail appears when a variable is selected.
+    this.detailEl.hidden = true;
+  }
+
+  /** Closes the detail pane (nothing selected). */
+  deselect(): void {
+    this.selected = null;
+    this.detailToken += 1;
+    for (const el of this.treeEl.querySelectorAll('.var-row.selected')) el.classList.remove('selected');
+    this.showEmptyDetail();
   }
 
   private async loadDetail(path: string, withHistory: boolean): Promise<void> {
@@ -351,7 +364,10 @@ export class VariablesView {
 
   private fillDetail(path: string, o: ObjectView | null): void {
     clear(this.detailEl);
-    const head = h('div', { class: 'detail-head' }, h('span', { class: 'detail-path mono', text: path }));
+    this.detailEl.hidden = false;
+    const close = h('button', { type: 'button', class: 'icon detail-close', title: 'Close the detail', 'aria-label': 'Close the detail' }, '×');
+    close.addEventListener('click', () => this.deselect());
+    const head = h('div', { class: 'detail-head' }, h('span', { class: 'detail-path mono', text: path }), close);
     this.detailEl.append(head);
     if (!o) {
       const node = this.findNode(path);
@@ -372,6 +388,7 @@ export class VariablesView {
     const dl = h('dl', { class: 'facts' });
     for (const [k, v] of facts) dl.append(h('dt', { text: k }), h('dd', { text: v }));
     this.detailEl.append(dl);
+    if (isModuleType(o.type) || o.type.startsWith('torch.optim.')) this.addModel(path);
     this.historyCanvas = h('canvas', { class: 'history', id: 'history-chart' });
     this.detailEl.append(h('div', { class: 'section-title', text: 'over the run: mean, min–max band; red: NaN/Inf' }), this.historyCanvas);
     if (o.stats) this.detailEl.append(statsBlock(o.stats));
@@ -390,6 +407,21 @@ export class VariablesView {
   }
 
   /** The array's histogram (and heatmap for a matrix), read from its chunks by the shell. */
+  /** A module's layer tree with parameter counts, or an optimizer's state by parameter (query's model_view). */
+  private addModel(path: string): void {
+    const run = this.run;
+    const seq = this.seq;
+    if (run == null || seq == null) return;
+    const box = h('div', { class: 'model-box' });
+    this.detailEl.append(box);
+    api.modelView(run, seq, path).then(
+      (view) => {
+        if (box.isConnected) box.append(modelBlock(view, (p) => this.select(p)));
+      },
+      () => box.remove(),
+    );
+  }
+
   private addPicture(path: string): void {
     const run = this.run;
     const seq = this.seq;

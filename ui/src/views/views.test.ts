@@ -10,6 +10,7 @@ import { Banner } from './banner';
 import { groupChanges, validRef } from './diffPanel';
 import { ConsoleRouter } from './consolePanel';
 import { closeModal, modalOpen, openModal } from './modal';
+import { modelBlock } from './modelView';
 import { hookText, showNanPanel } from './nanPanel';
 import { shortType, statsBlock, statsText } from './variablesView';
 import { showWarningsPanel, warningCountText } from './warningsPanel';
@@ -189,5 +190,30 @@ describe('console', () => {
     (document.querySelector('.modal-head button') as HTMLButtonElement).click();
     expect(modalOpen()).toBe(false);
     expect(closed).toBe(1);
+  });
+});
+
+describe('modelBlock', () => {
+  it('shows a module as its layer tree with parameter counts, and an optimizer’s state by parameter', () => {
+    const picked: string[] = [];
+    const param = (name: string, path: string, shape: number[]) => ({ name, path, shape, dtype: 'float32', numel: shape.reduce((a, b) => a * b, 1), trainable: true });
+    const tree = modelBlock({
+      kind: 'module',
+      tree: {
+        name: 'model', path: 'model', type: 'torch.nn.modules.container.Sequential', parameters: [], own_params: 0, total_params: 17,
+        children: [{ name: '0', path: 'model[0]', type: 'torch.nn.modules.linear.Linear', parameters: [param('weight', 'model[0].weight', [3, 4]), param('bias', 'model[0].bias', [3])], own_params: 15, total_params: 15, children: [] }],
+      },
+    }, (p) => picked.push(p));
+    expect(tree.id).toBe('layer-tree');
+    expect(tree.textContent).toContain('17 parameters');
+    expect(tree.textContent).toContain('Linear · 15 params');
+    expect(tree.textContent).toContain('3×4 · 12');
+    tree.querySelector<HTMLButtonElement>('[title="model[0].weight"]')?.click();
+    expect(picked).toEqual(['model[0].weight']);
+    const opt = modelBlock({ kind: 'optimizer', optimizer: { path: 'opt', type: 'torch.optim.adam.Adam', parameters: [{ parameter: 'model[0].weight', group: 0, entries: ['opt.state[model[0].weight]["exp_avg"]'] }] } }, () => {});
+    expect(opt.id).toBe('optimizer-state');
+    expect(opt.textContent).toContain('Adam state by parameter');
+    expect(opt.textContent).toContain('model[0].weight');
+    expect(opt.querySelector('ul ul li')?.textContent).toBe('["exp_avg"]');
   });
 });

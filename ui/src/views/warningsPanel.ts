@@ -31,7 +31,7 @@ function warningItem(w: AgentWarning): HTMLElement {
 }
 
 export function showWarningsPanel(runId: string, warnings: readonly AgentWarning[]): void {
-  const modal = openModal('warnings-panel', 'Agent warnings', undefined, true);
+  const modal = openModal('warnings-panel', 'Agent warnings', undefined, true, { dock: true });
   const body = modal.body;
   modal.el.dataset.count = String(warnings.length);
   if (warnings.length === 0) {

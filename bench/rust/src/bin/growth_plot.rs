@@ -33,6 +33,7 @@ fn series_of(entry: &Value) -> Option<SeriesView> {
         },
         no_x: 0,
         snapshots: Vec::new(),
+        snapshot_seqs: Vec::new(),
     })
 }
 

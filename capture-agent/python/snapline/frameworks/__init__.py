@@ -21,7 +21,7 @@ import importlib.abc
 import importlib.util
 import os
 import sys
-from typing import Any
+from typing import Any, TypedDict
 
 # The module that defines each framework's Trainer -> the module here that attaches to it.
 TARGETS = {
@@ -30,11 +30,18 @@ TARGETS = {
     "pytorch_lightning.trainer.trainer": "lightning",
 }
 
-# Set by frameworks/resume.py for a resumed run: {"framework": ...,
-# "checkpoint": path, ...}; the first train()/fit() call takes it.
-resume_request: dict | None = None
+class ResumeRequest(TypedDict):
+    """A resumed run's request to the framework's first train()/fit()."""
 
-_attached: set = set()
+    framework: str  # "transformers" or "lightning"
+    checkpoint: str  # the checkpoint written from the snapshot
+    rng: dict[str, object]  # the snapshot's random states, by name
+
+
+# Set by frameworks/resume.py for a resumed run; the first train()/fit() call takes it.
+resume_request: ResumeRequest | None = None
+
+_attached: set[str] = set()
 
 
 def install() -> None:
@@ -55,10 +62,13 @@ def attach(name: str, module: Any) -> None:
     _attached.add(name)
     try:
         if TARGETS[name] == "transformers":
-            from . import transformers as integration
+            from . import transformers
+
+            transformers.patch(module)
         else:
-            from . import lightning as integration
-        integration.patch(module)
+            from . import lightning
+
+            lightning.patch(module)
     except Exception as exc:  # noqa: BLE001 - the program goes on without the integration
         warn(f"cannot attach to {name}: {type(exc).__name__}: {exc}")
 
@@ -82,7 +92,7 @@ def init_adding_callback(init: Any, add_callback: Any) -> Any:
     return __init__
 
 
-def take_resume_request(framework: str) -> dict | None:
+def take_resume_request(framework: str) -> ResumeRequest | None:
     """The pending resume for `framework`, once (the first train()/fit())."""
     global resume_request
     request = resume_request
@@ -128,7 +138,7 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
     loader so that `attach` runs right after the module is executed."""
 
     def __init__(self) -> None:
-        self.busy: set = set()
+        self.busy: set[str] = set()
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname not in TARGETS or fullname in self.busy or fullname in _attached:

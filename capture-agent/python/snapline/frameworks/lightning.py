@@ -22,6 +22,7 @@ import functools
 import sys
 from typing import Any
 
+from .. import rng
 from ..agent import FrameworkPoint
 from . import (
     current_agent,
@@ -35,7 +36,7 @@ NAME = "lightning"
 
 # The random states to set when a resumed fit() starts (frameworks/resume.py):
 # Lightning's checkpoints do not hold them.
-_pending_rng: dict = {}
+_pending_rng: dict[str, object] = {}
 
 
 def patch(module: Any) -> None:
@@ -70,7 +71,7 @@ def patch(module: Any) -> None:
     trainer_class._snapline_patched = True
 
 
-_classes: dict = {}
+_classes: dict[str, type] = {}
 
 
 def _callback_class(package: str) -> type:
@@ -78,23 +79,21 @@ def _callback_class(package: str) -> type:
     Lightning packages have distinct base classes)."""
     if package in _classes:
         return _classes[package]
-    base = sys.modules[f"{package}.pytorch" if package == "lightning" else package].Callback
+    base: Any = sys.modules[f"{package}.pytorch" if package == "lightning" else package].Callback
 
-    class SnaplineCallback(base):
+    class SnaplineCallback(base):  # type: ignore[misc]  # Lightning has no stubs
         """Snapshots and metric series from inside Trainer.fit(); holds
         nothing (the agent is looked up at each event)."""
 
-        def __reduce__(self) -> tuple:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
             return (new_callback, (package,))
 
         def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
             # Before the first epoch's DataLoader iterator draws its shuffle
             # seed (FitLoop.setup_data); the sanity check isolates its RNG.
             if _pending_rng:
-                from ..restore.session import set_rng
-
                 for name, state in _pending_rng.items():
-                    set_rng(name, state)
+                    rng.set_state(name, state)
                 _pending_rng.clear()
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
@@ -138,7 +137,7 @@ def _logging_step(trainer: Any) -> bool:
         return bool(trainer._logger_connector.should_update_logs)
     except AttributeError:  # another Lightning version
         every = getattr(trainer, "log_every_n_steps", 1) or 1
-        return trainer.global_step % every == 0
+        return bool(trainer.global_step % every == 0)
 
 
 def _log(trainer: Any, on_step: bool) -> None:
@@ -159,7 +158,7 @@ def _log(trainer: Any, on_step: bool) -> None:
         warn(f"lightning: logged values: {type(exc).__name__}: {exc}")
 
 
-def roots(trainer: Any, checkpoint: bool) -> list:
+def roots(trainer: Any, checkpoint: bool) -> list[tuple[str, object]]:
     out = [("trainer:model", trainer.lightning_module)]
     for index, optimizer in enumerate(trainer.optimizers or ()):
         out.append((f"trainer:optimizer{f'_{index}' if index else ''}", optimizer))
@@ -198,7 +197,7 @@ def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, event: 
         warn(f"lightning: {type(exc).__name__}: {exc}")
 
 
-def write_checkpoint(checkpoint: dict, path: str) -> str:
+def write_checkpoint(checkpoint: dict[str, Any], path: str) -> str:
     """The .ckpt `fit(ckpt_path=)` reads, from the snapshot's `trainer:checkpoint`."""
     import torch
 

@@ -20,6 +20,7 @@ from ..agent import resumed_options
 from ..restore.rebuild import Missing
 from ..restore.session import Session
 from ..restore.snapshot import RestoreError
+from ..values import JsonObject
 
 ROOT_PREFIX = "trainer"
 
@@ -85,7 +86,7 @@ def resume_framework(session: Session, store: str, *, force: bool) -> int:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _what_differs(meta: dict, framework: dict) -> list:
+def _what_differs(meta: JsonObject, framework: JsonObject) -> list[str]:
     """What the framework's resume path does not reproduce, in plain words."""
     out = [("the statements before the training call run again (their output is printed "
             "again; their results are recomputed, not taken from the snapshot)")]
@@ -101,15 +102,15 @@ def _what_differs(meta: dict, framework: dict) -> list:
     return out
 
 
-def _rebuild(session: Session, force: bool) -> tuple:
+def _rebuild(session: Session, force: bool) -> tuple[dict[str, Any], dict[str, object]]:
     """The snapshot's `trainer:*` objects ({name: object}) and random states."""
-    namespace: dict = {"__builtins__": __builtins__}
+    namespace: dict[str, object] = {"__builtins__": __builtins__}
     rebuilder = session.rebuilder_for(namespace)
     paths = session.roots.frames.get(ROOT_PREFIX, {})
     name = session.snapshot.meta["position"]["framework"].get("name")
     wanted = ["checkpoint"] if name == "lightning" else [
         "model", "optimizer", "lr_scheduler", "trainer_state"]
-    objects = {}
+    objects: dict[str, Any] = {}
     for key in wanted:
         if key not in paths:
             continue
@@ -124,7 +125,7 @@ def _rebuild(session: Session, force: bool) -> tuple:
     if needed not in objects:
         raise RestoreError(f"{session.snapshot.ref} holds no `{ROOT_PREFIX}:{needed}`: it "
                            f"cannot be resumed through {name}; restore it at a prompt instead")
-    rng = {}
+    rng: dict[str, object] = {}
     for key, path in session.roots.rng.items():
         try:
             rng[key] = rebuilder.build(path)
@@ -133,7 +134,8 @@ def _rebuild(session: Session, force: bool) -> tuple:
     return objects, rng
 
 
-def _write_checkpoint(name: str, objects: dict, rng: dict, directory: str) -> Any:
+def _write_checkpoint(name: str, objects: dict[str, Any], rng: dict[str, object],
+                      directory: str) -> str:
     if name == "lightning":
         from .lightning import write_checkpoint
 

@@ -71,7 +71,7 @@ def patch(module: Any) -> None:
     trainer_class._snapline_patched = True
 
 
-class SnaplineCallback(TrainerCallback):
+class SnaplineCallback(TrainerCallback):  # type: ignore[misc]  # transformers has no stubs
     """Snapshots and metric series from inside Trainer.train(). Holds only
     a weak reference to its Trainer (the agent is looked up at each event),
     so it pickles as nothing."""
@@ -79,7 +79,7 @@ class SnaplineCallback(TrainerCallback):
     def __init__(self, trainer: Any = None) -> None:
         self.trainer = weakref.ref(trainer) if trainer is not None else None
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[SnaplineCallback], tuple[()]]:
         return (SnaplineCallback, ())
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -108,7 +108,7 @@ class SnaplineCallback(TrainerCallback):
         except Exception as exc:  # noqa: BLE001 - failsafe: the program goes on
             warn(f"transformers: logged values: {type(exc).__name__}: {exc}")
 
-    def _trainer(self, kwargs: dict) -> Any:
+    def _trainer(self, kwargs: dict[str, Any]) -> Any:
         """The Trainer (or, when it is gone, what the event was given)."""
         trainer = self.trainer() if self.trainer is not None else None
         if trainer is not None:
@@ -118,9 +118,9 @@ class SnaplineCallback(TrainerCallback):
                                      lr_scheduler=kwargs.get("lr_scheduler"), state=None)
 
 
-def roots(trainer: Any, state: Any = None) -> list:
+def roots(trainer: Any, state: Any = None) -> list[tuple[str, object]]:
     """The trainer's objects to capture, unwrapped to what restores."""
-    out = []
+    out: list[tuple[str, object]] = []
     model = getattr(trainer, "model", None)
     while model is not None and type(model).__name__ in (
             "DataParallel", "DistributedDataParallel") and hasattr(model, "module"):
@@ -177,7 +177,7 @@ def _snapshot(trainer: Any, trigger: str, label: str, every: str | None, *,
         warn(f"transformers: {type(exc).__name__}: {exc}")
 
 
-def write_checkpoint(objects: dict, rng: dict, directory: str) -> str:
+def write_checkpoint(objects: dict[str, Any], rng: dict[str, object], directory: str) -> str:
     """Writes the `checkpoint-N` directory Trainer._save_checkpoint writes,
     from a snapshot's rebuilt objects (`model`, `optimizer`,
     `lr_scheduler`, `trainer_state`) and RNG states; returns its path."""

@@ -26,14 +26,27 @@ from __future__ import annotations
 import ast
 import copy
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Union, cast
 
 from ..rewrite import first_line
+from ..values import JsonObject
 from . import rerun
 from .snapshot import RestoreError, frame_prefixes
 
 #: Name of the resume hooks in builtins (the capture hooks are `__snapline__`).
 RESUME_HOOK = "__snapline_resume__"
+#: The attribute of a loop node that holds its LoopResume (rewrite.py reads it).
+RESUME_ATTR = "_snapline_resume"
+
+Block = list[ast.stmt]
+#: Which statement list of a statement: "body", "orelse", "finalbody",
+#: ("handler", i), ("case", i); None: the statement itself.
+Where = Union[str, tuple[str, int], None]
+#: From a scope's body to a statement: (block, index in it, where inside it).
+Path = list[tuple[Block, int, Where]]
+Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
 # Context managers that are safe to enter again (they hold no resource).
 _SAFE_CONTEXTS = frozenset({
@@ -50,7 +63,7 @@ class LoopResume:
     """Attached to a loop node (`_snapline_resume`): continue it mid-iteration."""
 
     count: int  # the iteration the snapshot was in (items consumed - 1)
-    remainder: list  # statements left of that iteration
+    remainder: list[ast.stmt]  # statements left of that iteration
     key: int  # index of the loop in the snapshot's position (its entry RNG)
 
 
@@ -60,19 +73,19 @@ class FramePlan:
     prefix: str  # the snapshot's name for the frame's locals ("train", "f#2")
     name: str
     def_line: int
-    local_names: list = field(default_factory=list)
+    local_names: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Plan:
     module: ast.Module  # the continuation, before instrumentation
-    frames: list  # FramePlan for each function frame, outermost first
-    inexact: list  # reasons the continuation may not match the original run
+    frames: list[FramePlan]  # for each function frame, outermost first
+    inexact: list[str]  # reasons the continuation may not match the original run
     statement: str  # what the innermost frame does first, for the message
 
 
-def build(source: str | bytes, filename: str, position: dict, trigger: str,
-          line: int | None = None, rebind: dict | None = None) -> Plan:
+def build(source: str | bytes, filename: str, position: JsonObject, trigger: str,
+          line: int | None = None, rebind: dict[int, set[str]] | None = None) -> Plan:
     """The continuation from `position` (a snapshot's); `line` is the
     snapshot's own line (the first line of the statement a `statement`
     snapshot follows). `rebind` maps a frame's index to names the snapshot
@@ -85,7 +98,7 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
     at = position.get("at") or "line"
     if not frames or frames[0].get("name") != "<module>":
         raise RestoreError("the snapshot does not say where the script was")
-    inexact: list = []
+    inexact: list[str] = []
     if at == "line":
         what = {"exception": "an uncaught exception", "signal": "a signal"}.get(
             trigger, f"a {trigger} snapshot")
@@ -93,8 +106,9 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
                        f"{frames[-1].get('line')}; resuming runs that statement again")
 
     codes = _code_objects(source, filename)
-    scopes = []  # (frame, scope node or tree, body)
-    seen: set = set()
+    # (frame, scope node or tree, body)
+    scopes: list[tuple[JsonObject, ast.Module | Function, Block]] = []
+    seen: set[tuple[object, object]] = set()
     for index, frame in enumerate(frames):
         if index == 0:
             scopes.append((frame, tree, tree.body))
@@ -104,19 +118,19 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
             raise RestoreError(f"cannot resume inside the recursive calls of {key[0]}(); "
                                "resume from a snapshot outside them")
         seen.add(key)
-        node = _find_def(tree.body, key[0], key[1])
-        if node is None:
+        found = _find_def(tree.body, key[0], key[1])
+        if found is None:
             raise RestoreError(f"cannot resume inside {key[0]}() (line {key[1]}): only "
                                "functions defined at the top level of the script or in its "
                                "top-level classes can be re-entered")
-        scopes.append((frame, node, node.body))
+        scopes.append((frame, found, found.body))
 
     # Which loops belong to which frame: consecutive, and in that scope.
-    per_frame: list = []
+    per_frame: list[list[tuple[int, JsonObject]]] = []
     cursor = 0
     for frame, _node, body in scopes:
         lines = _scope_loop_lines(body)
-        mine = []
+        mine: list[tuple[int, JsonObject]] = []
         while cursor < len(loops) and loops[cursor].get("line") in lines and (
                 loops[cursor].get("def_line") == frame.get("def_line") or frame is scopes[0][0]):
             mine.append((cursor, loops[cursor]))
@@ -126,19 +140,20 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
         raise RestoreError("the script's loops do not match the snapshot's position "
                            "(was the script changed?)")
 
-    plans: list = []
+    plans: list[FramePlan] = []
     prefixes = frame_prefixes(frames)
-    module_head: list = []
+    module_head: list[ast.stmt] = []
+    path: Path | None
     last = len(scopes) - 1
     for index, ((frame, node, body), mine) in enumerate(zip(scopes, per_frame)):
         innermost = index == last
         if innermost and at == "iteration":
             if not mine:
                 raise RestoreError("the snapshot's loop is not in its innermost frame")
-            path = _path_to_loop(body, mine[-1][1].get("line"))
+            path = _path_to_loop(body, cast(int, mine[-1][1].get("line")))
             final = "iteration"
         elif innermost and at == "loop_done":
-            path = _path_to_loop(body, mine[-1][1].get("line")) if mine else None
+            path = _path_to_loop(body, cast(int, mine[-1][1].get("line"))) if mine else None
             final = "after"
         elif innermost and at == "statement":
             path = _path_to_first_line(body, line if line is not None else frame.get("line"))
@@ -189,15 +204,16 @@ def build(source: str | bytes, filename: str, position: dict, trigger: str,
 class _Builder:
     """Continuation of one frame's body from a path of (block, index, where)."""
 
-    def __init__(self, aliases: dict, loops: list, inexact: list, rebind: set) -> None:
+    def __init__(self, aliases: dict[str, str], loops: list[tuple[int, JsonObject]],
+                 inexact: list[str], rebind: set[str]) -> None:
         self.aliases = aliases
         self.rebind = rebind
         self.loops = list(loops)  # (key, loop position) of this frame, outermost first
         self.inexact = inexact
-        self.defines: list = []
-        self.settings: list = []
+        self.defines: list[ast.stmt] = []
+        self.settings: list[ast.stmt] = []
 
-    def build(self, path: list, k: int, final: str, *, top: bool) -> list:
+    def build(self, path: Path, k: int, final: str, *, top: bool) -> list[ast.stmt]:
         block, index, where = path[k]
         stmt = block[index]
         # A snapshot right after a statement: that statement is done, and is
@@ -222,13 +238,13 @@ class _Builder:
             head = self._wrap(stmt, where, inner, entry)
         return head + block[index + 1:]
 
-    def _next_loop(self, stmt: ast.stmt) -> tuple:
+    def _next_loop(self, stmt: ast.stmt) -> tuple[int, JsonObject]:
         if not self.loops or self.loops[0][1].get("line") != stmt.lineno:
             raise RestoreError(f"the loop at line {stmt.lineno} is not on the snapshot's "
                                "loop stack (was the script changed?)")
         return self.loops.pop(0)
 
-    def _final(self, stmt: ast.stmt, final: str) -> list:
+    def _final(self, stmt: ast.stmt, final: str) -> list[ast.stmt]:
         if final == "after":
             if isinstance(stmt, (ast.For, ast.While)) and self.loops:
                 self.loops.pop(0)
@@ -240,24 +256,26 @@ class _Builder:
         # Marked on a copy: the original may still run as an ordinary loop
         # (in the next iterations of an enclosing loop).
         node = copy.deepcopy(stmt)
-        node._snapline_resume = LoopResume(int(loop.get("count", 0)),
-                                           copy.deepcopy(stmt.body), key)
+        body = cast(Union[ast.For, ast.While], stmt).body  # the snapshot's loop
+        setattr(node, RESUME_ATTR, LoopResume(int(loop.get("count", 0)),
+                                              copy.deepcopy(body), key))
         return [node]
 
-    def _check_entry(self, stmt: ast.stmt, loop: dict) -> None:
+    def _check_entry(self, stmt: ast.stmt, loop: JsonObject) -> None:
         if isinstance(stmt, ast.For) and not loop.get("entry_rng", False):
             self.inexact.append(f"the random state at the start of the loop at line "
                                 f"{stmt.lineno} was not recorded: a shuffled iterator may "
                                 "yield other items")
 
-    def _wrap(self, stmt: ast.stmt, where: object, inner: list, entry: tuple | None) -> list:
+    def _wrap(self, stmt: ast.stmt, where: Where, inner: list[ast.stmt],
+              entry: tuple[int, JsonObject] | None) -> list[ast.stmt]:
         if isinstance(stmt, (ast.For, ast.While)):
             if entry is not None:
                 key, loop = entry
                 self._check_entry(stmt, loop)
                 node = copy.deepcopy(stmt)
-                node._snapline_resume = LoopResume(int(loop.get("count", 0)),
-                                                   copy.deepcopy(inner), key)
+                setattr(node, RESUME_ATTR, LoopResume(int(loop.get("count", 0)),
+                                                      copy.deepcopy(inner), key))
                 return [node]
             return inner  # its else clause: the loop itself is over
         if isinstance(stmt, ast.If):
@@ -272,25 +290,26 @@ class _Builder:
                                         "again (its context manager is re-created)")
             return [ast.copy_location(type(stmt)(items=stmt.items, body=inner), stmt)]
         if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            tried = cast(ast.Try, stmt)  # ast.TryStar (3.11+) has ast.Try's fields
             if where == "body":
-                return [ast.copy_location(type(stmt)(
-                    body=inner, handlers=stmt.handlers, orelse=stmt.orelse,
-                    finalbody=stmt.finalbody), stmt)]
-            if where == "finalbody" or not stmt.finalbody:
+                return [ast.copy_location(type(tried)(
+                    body=inner, handlers=tried.handlers, orelse=tried.orelse,
+                    finalbody=tried.finalbody), stmt)]
+            if where == "finalbody" or not tried.finalbody:
                 return inner
             return [ast.copy_location(ast.Try(body=inner, handlers=[], orelse=[],
-                                              finalbody=stmt.finalbody), stmt)]
+                                              finalbody=tried.finalbody), stmt)]
         return inner  # a match case
 
 
-def _binds(stmt: ast.stmt) -> set:
+def _binds(stmt: ast.stmt) -> set[str]:
     """Names a plain assignment (or `with ... as name`) binds."""
-    targets: list = []
+    targets: list[ast.expr] = []
     if isinstance(stmt, ast.Assign):
         targets = stmt.targets
     elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
         targets = [stmt.target]
-    names = set()
+    names: set[str] = set()
     for target in targets:
         for node in ast.walk(target):
             if isinstance(node, ast.Name):
@@ -301,22 +320,24 @@ def _binds(stmt: ast.stmt) -> set:
 # -- finding places ---------------------------------------------------------
 
 
-def _children(stmt: ast.stmt) -> list:
+def _children(stmt: ast.stmt) -> list[tuple[Where, Block]]:
     """(where, block) of the statement lists directly inside `stmt`."""
     if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.If)):
         return [("body", stmt.body), ("orelse", stmt.orelse)]
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
         return [("body", stmt.body)]
     if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-        out = [("body", stmt.body)]
-        out.extend((("handler", i), h.body) for i, h in enumerate(stmt.handlers))
-        return out + [("orelse", stmt.orelse), ("finalbody", stmt.finalbody)]
+        tried = cast(ast.Try, stmt)  # ast.TryStar (3.11+) has ast.Try's fields
+        out: list[tuple[Where, Block]] = [("body", tried.body)]
+        out.extend((("handler", i), h.body) for i, h in enumerate(tried.handlers))
+        return out + [("orelse", tried.orelse), ("finalbody", tried.finalbody)]
     if type(stmt).__name__ == "Match":
-        return [(("case", i), c.body) for i, c in enumerate(stmt.cases)]
+        match: Any = stmt  # ast.Match (3.10+) is not in 3.9's stubs
+        return [(("case", i), c.body) for i, c in enumerate(match.cases)]
     return []
 
 
-def _search(block: list, match: object) -> list | None:
+def _search(block: Block, match: Callable[..., str | None]) -> Path | None:
     for index, stmt in enumerate(block):
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if match(stmt) == "here":
@@ -334,7 +355,7 @@ def _search(block: list, match: object) -> list | None:
     return None
 
 
-def _path_to_loop(body: list, line: int) -> list | None:
+def _path_to_loop(body: Block, line: int) -> Path | None:
     def match(stmt: ast.stmt, header: bool = False) -> str | None:
         if isinstance(stmt, (ast.For, ast.While)) and stmt.lineno == line:
             return "here"
@@ -344,7 +365,7 @@ def _path_to_loop(body: list, line: int) -> list | None:
     return _search(body, match)
 
 
-def _path_to_first_line(body: list, line: int) -> list | None:
+def _path_to_first_line(body: Block, line: int) -> Path | None:
     def match(stmt: ast.stmt, header: bool = False) -> str | None:
         if first_line(stmt) == line and not header:
             return "here"
@@ -354,7 +375,7 @@ def _path_to_first_line(body: list, line: int) -> list | None:
     return _search(body, match)
 
 
-def _path_to_line(body: list, line: int) -> list | None:
+def _path_to_line(body: Block, line: int) -> Path | None:
     """The innermost statement whose own text (not its nested blocks) holds `line`."""
     def match(stmt: ast.stmt, header: bool = False) -> str | None:
         if not first_line(stmt) <= line <= (stmt.end_lineno or stmt.lineno):
@@ -367,9 +388,9 @@ def _path_to_line(body: list, line: int) -> list | None:
     return _search(body, match)
 
 
-def _same_path(path: list, original: list, copied: list) -> list:
+def _same_path(path: Path, original: Block, copied: Block) -> Path:
     """The path through `copied` that `path` takes through `original`."""
-    out = []
+    out: Path = []
     block_copy = copied
     for block, index, where in path:
         out.append((block_copy, index, where))
@@ -380,8 +401,8 @@ def _same_path(path: list, original: list, copied: list) -> list:
     return out
 
 
-def _scope_loop_lines(body: list) -> set:
-    lines: set = set()
+def _scope_loop_lines(body: Block) -> set[int]:
+    lines: set[int] = set()
     for stmt in body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
@@ -392,7 +413,7 @@ def _scope_loop_lines(body: list) -> set:
     return lines
 
 
-def _find_def(body: list, name: str, def_line: int) -> ast.AST | None:
+def _find_def(body: Block, name: str, def_line: int) -> Function | None:
     for stmt in body:
         if (isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name
                 and def_line in (first_line(stmt), stmt.lineno)):
@@ -409,9 +430,9 @@ def _find_def(body: list, name: str, def_line: int) -> ast.AST | None:
     return None
 
 
-def _code_objects(source: str | bytes, filename: str) -> dict:
+def _code_objects(source: str | bytes, filename: str) -> dict[tuple[str, int], types.CodeType]:
     """(co_name, co_firstlineno) -> code, for every function in the source."""
-    out: dict = {}
+    out: dict[tuple[str, int], types.CodeType] = {}
     stack = [compile(source, filename, "exec", dont_inherit=True)]
     while stack:
         code = stack.pop()
@@ -438,10 +459,10 @@ def _call(method: str, *args: ast.expr) -> ast.stmt:
     return ast.Expr(value=_call_expr(method, *args))
 
 
-def _prologue(plan: FramePlan) -> list:
+def _prologue(plan: FramePlan) -> list[ast.stmt]:
     """`if __snapline_resume__.has(K, "x"): x = __snapline_resume__.local(K, "x")`
     for each local variable of the function (unbound ones stay unbound)."""
-    out = []
+    out: list[ast.stmt] = []
     for name in plan.local_names:
         if name.startswith("__") and name.endswith("__"):
             continue
@@ -465,9 +486,10 @@ def _locate(module: ast.Module, tree: ast.Module) -> None:
                 for attr, value in last.items():
                     setattr(node, attr, value)
             else:
-                last = {"lineno": node.lineno, "col_offset": node.col_offset,
-                        "end_lineno": getattr(node, "end_lineno", node.lineno),
-                        "end_col_offset": getattr(node, "end_col_offset", node.col_offset)}
+                located: Any = node  # an expr or stmt: it has a position
+                last = {"lineno": located.lineno, "col_offset": located.col_offset,
+                        "end_lineno": getattr(node, "end_lineno", located.lineno),
+                        "end_col_offset": getattr(node, "end_col_offset", located.col_offset)}
         for child in ast.iter_child_nodes(node):
             visit(child)
         resume = getattr(node, "_snapline_resume", None)

@@ -13,7 +13,7 @@ import os
 import types
 from typing import Any
 
-from .rebuild import Missing
+from .missing import Missing
 
 
 class ScriptCode:
@@ -22,11 +22,11 @@ class ScriptCode:
     def __init__(self, snapshot: Any) -> None:
         self.snapshot = snapshot
         self.path = snapshot.lineage.get("script_path") or ""
-        self._codes: dict | None = None
+        self._codes: dict[tuple[str, int], list[types.CodeType]] | None = None
         self.changed_since = False  # the file on disk differs from the stored source
         self.error: str | None = None
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[tuple[str, int], list[types.CodeType]]:
         if self._codes is not None:
             return self._codes
         self._codes = {}
@@ -66,7 +66,7 @@ class ScriptCode:
         return found[0]
 
 
-def defined_again(namespace: dict, extra: dict) -> Any:
+def defined_again(namespace: dict[str, Any], extra: dict[str, Any]) -> Any:
     """The function re-running the script's top-level `def` made, when it is
     the same def (same name and line); else None."""
     found: Any = namespace
@@ -81,7 +81,8 @@ def defined_again(namespace: dict, extra: dict) -> Any:
     return None
 
 
-def rebuild(rebuilder: Any, path: str, node: int, record: dict, script: ScriptCode) -> Any:
+def rebuild(rebuilder: Any, path: str, node: int, record: dict[str, Any],
+            script: ScriptCode) -> Any:
     """The function of `record` (kind reference, `source: script`), as a
     node of `rebuilder`: made first with empty cells, then filled (a
     closure that refers to itself is a cycle)."""

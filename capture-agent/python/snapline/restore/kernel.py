@@ -42,7 +42,7 @@ def serve(session: Session, connection_file: str | None = None, store: str | Non
     err.write(report.render(title) + "\n")
     err.flush()
 
-    options: dict = {"user_ns": namespace}
+    options: dict[str, Any] = {"user_ns": namespace}
     if connection_file:
         options["connection_file"] = connection_file
     app = IPKernelApp.instance(**options)

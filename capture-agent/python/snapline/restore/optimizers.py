@@ -10,17 +10,15 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from .rebuild import Missing
+from .missing import Missing, Withheld
 
 
-def rebuild(rebuilder: Any, path: str, node: int, record: dict) -> Any:
+def rebuild(rebuilder: Any, path: str, node: int, record: dict[str, Any]) -> Any:
     extra = record.get("extra") or {}
     cls = rebuilder._class(extra.get("class") or {})
     if rebuilder.policy is not None:
         reason = rebuilder.policy.built_class_reason(cls)
         if reason is not None:
-            from .rebuild import Withheld
-
             raise Withheld(reason)
     obj = object.__new__(cls)
     rebuilder._done(node, obj)

@@ -10,21 +10,18 @@ import io
 import json
 import pickle
 import sys
+import types
 from typing import Any
 
 from .. import files
-from ..values import decode, key_suffix, type_name
-from . import verify
+from ..values import JsonObject, decode, key_suffix, type_name
+from . import functions, optimizers, verify
+from .missing import Missing, Withheld
 from .report import Fidelity
+from .safety import Policy, unpickler_for
+from .snapshot import Snapshot
 
-
-class Missing(Exception):
-    """An object that cannot be rebuilt; the message is the reason."""
-
-
-class Withheld(Missing):
-    """An object safe mode does not load (it would run code from the
-    snapshot); the message is the reason."""
+__all__ = ["Missing", "Rebuilder", "Withheld", "report_failure"]
 
 
 def report_failure(report: Fidelity, path: str, err: Missing) -> None:
@@ -36,8 +33,8 @@ def report_failure(report: Fidelity, path: str, err: Missing) -> None:
 
 
 class Rebuilder:
-    def __init__(self, snapshot: Any, namespace: dict, report: Fidelity,
-                 unpickler: type | None = None, policy: Any = None) -> None:
+    def __init__(self, snapshot: Snapshot, namespace: dict[str, object], report: Fidelity,
+                 unpickler: type | None = None, policy: Policy | None = None) -> None:
         self.snapshot = snapshot
         self.namespace = namespace  # the restored __main__'s dict
         self.report = report
@@ -45,15 +42,14 @@ class Rebuilder:
         # restricted unpickler that enforces it for pickles.
         self.policy = policy
         if policy is not None and unpickler is None:
-            from .safety import unpickler_for
-
             unpickler = unpickler_for(policy)
         self.unpickler = unpickler or pickle.Unpickler
-        self.by_node: dict = {}
-        self.failed: dict = {}  # node -> the Missing (or Withheld) it failed with
-        self.building: set = set()
-        self.paths_of_node: dict | None = None  # node -> its paths, made when needed
-        self.cells: dict = {}  # closure cells of rebuilt functions, by their first path
+        self.by_node: dict[int, object] = {}  # node -> the object rebuilt for it
+        self.failed: dict[int, Missing] = {}  # node -> the Missing (or Withheld) it failed with
+        self.building: set[int] = set()
+        self.paths_of_node: dict[int, list[str]] | None = None  # node -> its paths, when needed
+        # closure cells of rebuilt functions, by their first path
+        self.cells: dict[str, types.CellType] = {}
         self.script_code: Any = None  # functions.ScriptCode, made when needed
 
     # -- entry points ----------------------------------------------------------
@@ -132,8 +128,6 @@ class Rebuilder:
             if extra.get("closed_file"):
                 return self._done(node, files.rebuild_closed(extra["closed_file"]))
             if extra.get("torch_optimizer"):
-                from . import optimizers
-
                 return optimizers.rebuild(self, path, node, record)
             return self._instance(path, node, record)
         if kind == "pickle":
@@ -144,7 +138,7 @@ class Rebuilder:
         self.by_node[node] = obj
         return obj
 
-    def _value(self, record: dict) -> Any:
+    def _value(self, record: JsonObject) -> Any:
         if "value" in record:
             return decode(record["value"])
         if not record.get("chunks"):
@@ -153,7 +147,7 @@ class Rebuilder:
         data = self.snapshot.reader.read_blob(record.get("chunks") or [])
         return decode(json.loads(data))
 
-    def _child(self, parent: str, child: dict, suffix: str) -> Any:
+    def _child(self, parent: str, child: JsonObject, suffix: str) -> Any:
         if "ref" in child:  # a cycle back to an ancestor, built first
             target = self.snapshot.entries.get(child["ref"])
             if target is not None and target[0] in self.by_node:
@@ -181,10 +175,10 @@ class Rebuilder:
                 self.paths_of_node.setdefault(node, []).append(p)
         for alias in self.paths_of_node.get(entries[parent][0], []):
             if alias + suffix in entries:
-                return alias + suffix
+                return str(alias + suffix)
         return path
 
-    def _container(self, path: str, node: int, record: dict) -> Any:
+    def _container(self, path: str, node: int, record: JsonObject) -> Any:
         type_name = record.get("type")
         children = record.get("children") or []
         if type_name == "list":
@@ -206,7 +200,7 @@ class Rebuilder:
             return self._done(node, set(items) if type_name == "set" else frozenset(items))
         raise Missing(f"unknown container type {type_name!r}")
 
-    def _child_or_none(self, path: str, child: dict, suffix: str) -> Any:
+    def _child_or_none(self, path: str, child: JsonObject, suffix: str) -> Any:
         """A missing element becomes None in its container (reported)."""
         try:
             return self._child(path, child, suffix)
@@ -214,16 +208,16 @@ class Rebuilder:
             report_failure(self.report, path + suffix, err)
             return None
 
-    def _instance(self, path: str, node: int, record: dict) -> Any:
+    def _instance(self, path: str, node: int, record: JsonObject) -> Any:
         extra = record.get("extra") or {}
         cls = self._class(extra.get("class") or {})
         if self.policy is not None:
             reason = self.policy.built_class_reason(cls)
             if reason is not None:
                 raise Withheld(reason)
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)
         self._done(node, obj)
-        state: dict = {}
+        state: dict[str, Any] = {}  # the instance __dict__, torch slots nested
         slots = extra.get("slots") if extra.get("torch_module") else None
         if slots is not None:
             for name in ("_parameters", "_buffers", "_modules"):
@@ -242,9 +236,9 @@ class Rebuilder:
         obj.__dict__.update(state)
         return obj
 
-    def _frame(self, path: str, record: dict) -> Any:
+    def _frame(self, path: str, record: JsonObject) -> Any:
         """A pandas DataFrame or Series from its columns (graph.py and
-        frames.py wrote them): same values, dtypes, labels, index and name."""
+        dataframes.py wrote them): same values, dtypes, labels, index and name."""
         pd = _import("pandas")
         np = _import("numpy")
         extra = record.get("extra") or {}
@@ -280,7 +274,7 @@ class Rebuilder:
         frame.columns = _pandas_axis(pd, np, columns_info, lambda: labels)
         return frame
 
-    def _pickle(self, path: str, record: dict) -> Any:
+    def _pickle(self, path: str, record: JsonObject) -> Any:
         reader = self.snapshot.reader
         data = reader.read_blob(record.get("chunks") or [])
         extra = record.get("extra") or {}
@@ -288,7 +282,9 @@ class Rebuilder:
         children = record.get("children") or []
         rebuilder = self
 
-        class _Loader(self.unpickler):  # type: ignore[misc, valid-type]
+        loader_base: Any = self.unpickler  # pickle's, or safe mode's restricted one
+
+        class _Loader(loader_base):  # type: ignore[misc]
             def persistent_load(self, pid: Any) -> Any:
                 if (not isinstance(pid, tuple) or len(pid) != 2 or pid[0] != "snapline"
                         or not isinstance(pid[1], int) or not 0 <= pid[1] < len(children)):
@@ -307,7 +303,7 @@ class Rebuilder:
         except Exception as err:  # noqa: BLE001 - whatever the object's reduce raises
             raise Missing(f"unpickling failed: {_reason(err)}") from None
 
-    def _member(self, path: str, record: dict) -> Any:
+    def _member(self, path: str, record: JsonObject) -> Any:
         """An object the script held that lives inside a pickled one
         (graph.py's `_members`): reached in the rebuilt holder by its steps."""
         holder_child = next((c for c in record.get("children") or []
@@ -333,11 +329,9 @@ class Rebuilder:
                           f"{type_name(obj)} there, not the {record['type']}")
         return obj
 
-    def _script_function(self, path: str, node: int, record: dict) -> Any:
+    def _script_function(self, path: str, node: int, record: JsonObject) -> Any:
         """A function of the script: the one re-running its `def` made, or
         (defined in a loop body or another function) rebuilt from the source."""
-        from . import functions
-
         again = functions.defined_again(self.namespace, record.get("extra") or {})
         if again is not None:
             return self._done(node, again)
@@ -345,14 +339,14 @@ class Rebuilder:
             self.script_code = functions.ScriptCode(self.snapshot)
         return functions.rebuild(self, path, node, record, self.script_code)
 
-    def _reference(self, record: dict) -> Any:
+    def _reference(self, record: JsonObject) -> Any:
         extra = record.get("extra") or {}
         what = extra.get("ref")
         if what == "module":
             return _import(extra.get("qualname") or "")
         return self._lookup(extra.get("module"), extra.get("qualname"))
 
-    def _class(self, ref: dict) -> type:
+    def _class(self, ref: JsonObject) -> type:
         cls = self._lookup(ref.get("module"), ref.get("qualname"))
         if not isinstance(cls, type):
             raise Missing(f"{ref.get('module')}.{ref.get('qualname')} is not a class")
@@ -380,7 +374,7 @@ class Rebuilder:
         return obj
 
     # -- arrays ------------------------------------------------------------------
-    def _array(self, path: str, record: dict) -> Any:
+    def _array(self, path: str, record: JsonObject) -> Any:
         extra = record.get("extra") or {}
         children = {c.get("key"): c for c in record.get("children") or []}
         torch_array = extra.get("framework") == "torch"
@@ -414,7 +408,7 @@ class Rebuilder:
                 self.report.rebuilt_as(path + key, f"could not be set: {_reason(err)}")
         return obj
 
-    def _ndarray_view(self, record: dict, extra: dict, base: Any) -> Any:
+    def _ndarray_view(self, record: JsonObject, extra: JsonObject, base: Any) -> Any:
         np = _import("numpy")
         fields = extra.get("dtype_fields")
         dtype = (_structured(np, fields) if fields
@@ -425,7 +419,7 @@ class Rebuilder:
         return np.ndarray(tuple(record.get("shape") or ()), dtype=dtype, buffer=base,
                           offset=int(view["offset"]), strides=tuple(view["strides"]))
 
-    def _tensor_view(self, record: dict, extra: dict, base: Any) -> Any:
+    def _tensor_view(self, record: JsonObject, extra: JsonObject, base: Any) -> Any:
         torch = _import("torch")
         view = extra["view"]
         dtype = getattr(torch, record.get("dtype") or "", None)
@@ -449,7 +443,7 @@ class Rebuilder:
                 return base.as_strided(shape, strides, offset)
         return base.as_strided(shape, strides, offset)
 
-    def _ndarray(self, path: str, record: dict, extra: dict) -> Any:
+    def _ndarray(self, path: str, record: JsonObject, extra: JsonObject) -> Any:
         np = _import("numpy")
         fields = extra.get("dtype_fields")
         dtype = (_structured(np, fields) if fields
@@ -479,7 +473,7 @@ class Rebuilder:
             return strided
         return a
 
-    def _tensor(self, path: str, record: dict, extra: dict) -> Any:
+    def _tensor(self, path: str, record: JsonObject, extra: JsonObject) -> Any:
         torch = _import("torch")
         dtype = getattr(torch, record.get("dtype") or "float32", None)
         if not isinstance(dtype, torch.dtype):
@@ -515,7 +509,7 @@ class Rebuilder:
             t.requires_grad_(True)
         return t
 
-    def _fill(self, record: dict, address: int, nbytes: int) -> None:
+    def _fill(self, record: JsonObject, address: int, nbytes: int) -> None:
         from .. import _native
 
         try:
@@ -524,7 +518,7 @@ class Rebuilder:
             raise Missing(f"damaged in the store: {err}") from None
 
 
-def _structured(np: Any, fields: dict) -> Any:
+def _structured(np: Any, fields: JsonObject) -> Any:
     """A structured dtype from arrays.py's `dtype_fields`."""
     def fmt(value: Any) -> Any:
         if isinstance(value, list):  # a nested structure: [name, format, offset]...
@@ -576,7 +570,7 @@ def _pandas_values(pd: Any, np: Any, data: Any, dtype_name: str) -> Any:
     return np.array(data, dtype=dtype)
 
 
-def _pandas_axis(pd: Any, np: Any, info: dict, values: Any) -> Any:
+def _pandas_axis(pd: Any, np: Any, info: JsonObject, values: Any) -> Any:
     """An index (or the columns) from its `extra` description; `values()`
     gives its content unless it is a RangeIndex."""
     name = decode(info.get("name"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import code
 import sys
+from typing import Any
 
+from ..runner import is_agent_file
 from .session import Session
 
 
@@ -46,7 +48,7 @@ def interact(session: Session, *, command: str | None = None, json_out: bool = F
     return 0
 
 
-def run_command(command: str, namespace: dict) -> int:
+def run_command(command: str, namespace: dict[str, Any]) -> int:
     """Runs `-c CODE` as `python -c` would: an uncaught exception prints the
     traceback of the user's code only (`File "<string>"`, and the script's
     functions it called), then exit status 1; SystemExit goes through."""
@@ -58,7 +60,7 @@ def run_command(command: str, namespace: dict) -> int:
     except BaseException as exc:  # noqa: BLE001 - reported as python would
         tb = exc.__traceback__
         # Our own frames come first (this function); the user's follow.
-        while tb is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+        while tb is not None and is_agent_file(tb.tb_frame.f_code.co_filename):
             tb = tb.tb_next
         if isinstance(exc, SyntaxError):
             tb = None
@@ -68,8 +70,3 @@ def run_command(command: str, namespace: dict) -> int:
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     return 0
 
-
-def _is_ours(filename: str) -> bool:
-    from ..runner import _is_ours as ours
-
-    return ours(filename)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 # C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -16,7 +17,7 @@ def terminal_safe(text: str) -> str:
     """`text` (from a snapshot: a path, a type, a reason, a script name)
     with its control characters escaped, newlines too, as the CLI does
     (crates/cli/src/escape.rs): a snapshot cannot drive the terminal."""
-    def sub(m: re.Match) -> str:
+    def sub(m: re.Match[str]) -> str:
         ch = m.group(0)
         if ch in _NAMED:
             return _NAMED[ch]
@@ -27,13 +28,13 @@ def terminal_safe(text: str) -> str:
 
 @dataclass
 class Fidelity:
-    restored: list = field(default_factory=list)  # root names restored exactly
+    restored: list[str] = field(default_factory=list)  # root names restored exactly
     # (path, how it differs): a root listed here (or with a path under it) is
     # not in `restored`.
-    rebuilt: list = field(default_factory=list)
-    missing: list = field(default_factory=list)  # (path, why)
-    withheld: list = field(default_factory=list)  # (path, why): safe mode did not load it
-    notes: list = field(default_factory=list)  # lines about the session itself
+    rebuilt: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (path, why): safe mode did not load it
+    notes: list[str] = field(default_factory=list)  # lines about the session itself
 
     def rebuilt_as(self, path: str, how: str) -> None:
         self.rebuilt.append((path, how))
@@ -67,7 +68,7 @@ class Fidelity:
     def exact(self) -> bool:
         return not self.rebuilt and not self.missing and not self.withheld
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "restored": list(self.restored),
             "rebuilt": [{"path": p, "how": h} for p, h in self.rebuilt],

@@ -26,6 +26,7 @@ snapshot afterwards, so the next draw is the one the original run made.
 from __future__ import annotations
 
 import ast
+from typing import cast
 
 #: Functions that change process state held by no variable.
 SETTINGS_CALLS = frozenset({
@@ -35,6 +36,8 @@ SETTINGS_CALLS = frozenset({
     "torch.set_default_device", "torch.set_default_tensor_type",
     "torch.set_float32_matmul_precision", "torch.set_grad_enabled", "torch.set_printoptions",
     "torch.autograd.set_detect_anomaly", "torch.set_anomaly_enabled",
+    # A DDP rank's process group (a resumed run group joins its new job's).
+    "torch.distributed.init_process_group",
     "numpy.random.seed", "numpy.seterr", "numpy.set_printoptions", "numpy.seterrcall",
     "random.seed",
     "warnings.filterwarnings", "warnings.simplefilter", "warnings.resetwarnings",
@@ -46,9 +49,9 @@ SETTINGS_CALLS = frozenset({
 })
 
 
-def module_aliases(tree: ast.AST) -> dict:
+def module_aliases(tree: ast.AST) -> dict[str, str]:
     """Local name -> module it names, from every import in the source."""
-    aliases: dict = {}
+    aliases: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -65,7 +68,7 @@ def module_aliases(tree: ast.AST) -> dict:
     return aliases
 
 
-def dotted(node: ast.AST, aliases: dict) -> str | None:
+def dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
     """`np.random.seed` -> "numpy.random.seed" (None unless rooted at an import)."""
     parts = []
     while isinstance(node, ast.Attribute):
@@ -111,7 +114,7 @@ def _class_factory(stmt: ast.stmt) -> bool:
     return True
 
 
-def is_setting(stmt: ast.stmt, aliases: dict) -> bool:
+def is_setting(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
     """A call of a settings function, or an assignment into a module."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         return dotted(stmt.value.func, aliases) in SETTINGS_CALLS
@@ -135,20 +138,40 @@ def _harmless(stmt: ast.stmt) -> bool:
             and isinstance(stmt.value, ast.Constant))
 
 
-def _blocks(stmt: ast.stmt) -> list:
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
     if isinstance(stmt, ast.If):
         return [stmt.body, stmt.orelse]
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
         return [stmt.body]
     if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-        return [stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]
+        # ast.TryStar (3.11+) has ast.Try's fields
+        tried = cast(ast.Try, stmt)
+        return [tried.body, *(h.body for h in tried.handlers), tried.orelse, tried.finalbody]
     return []
 
 
-def rerun_kind(stmt: ast.stmt, aliases: dict) -> str | None:
+#: Settings the variables themselves need when they are rebuilt (a
+#: DistributedDataParallel model unpickles onto the default process group):
+#: with literal arguments they run with the definitions, before the variables.
+BEFORE_VARIABLES_CALLS = frozenset({"torch.distributed.init_process_group"})
+
+
+def _joins_process_group(stmt: ast.stmt, aliases: dict[str, str]) -> bool:
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and dotted(stmt.value.func, aliases) in BEFORE_VARIABLES_CALLS):
+        return False
+    try:
+        for arg in [*stmt.value.args, *(k.value for k in stmt.value.keywords)]:
+            ast.literal_eval(arg)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False  # it reads variables: a setting, after them
+    return True
+
+
+def rerun_kind(stmt: ast.stmt, aliases: dict[str, str]) -> str | None:
     """"define" (imports, defs, classes: before the variables come back),
     "setting" (after them: they may read variables), or None."""
-    if is_definition(stmt):
+    if is_definition(stmt) or _joins_process_group(stmt, aliases):
         return "define"
     if is_setting(stmt, aliases):
         return "setting"

@@ -12,18 +12,17 @@ import difflib
 import json
 import os
 import sys
+import types
 from typing import Any
 
+from .. import rng
 from ..agent import resumed_options
+from ..rewrite import LoopInfo
+from ..runner import ResumeAborted, run
+from ..values import JsonObject
 from . import continuation
-from .session import Session, rng_states, set_rng
+from .session import Session
 from .snapshot import RestoreError, frame_prefixes
-
-
-class ResumeAborted(BaseException):
-    """Raised from a resume hook when the state turned out not to be exact
-    (a damaged chunk...) and --force was not given. Nothing of the user's
-    program has run yet beyond its imports, definitions and settings."""
 
 
 class Resumer:
@@ -33,12 +32,12 @@ class Resumer:
         self.session = session
         self.plan = plan
         self.force = force
-        self.namespace: dict = {}
+        self.namespace: dict[str, object] = {}
         self.pending = [frame.key for frame in plan.frames]
         self.prefixes = {frame.key: frame.prefix for frame in plan.frames}
-        self.locals: dict = {}
-        self.live: list = []
-        self.entry: dict = {}
+        self.locals: dict[int, dict[str, object]] = {}  # frame key -> its rebuilt locals
+        self.live: list[tuple[str, object]] = []  # random states to set back after a skip
+        self.entry: dict[int, list[tuple[str, object]] | None] = {}  # loop key -> entry states
         self.started = False
 
     # -- state ------------------------------------------------------------------
@@ -81,11 +80,11 @@ class Resumer:
                                 "resume anyway")
 
     # -- loops -------------------------------------------------------------------
-    def entry_rng(self, key: int) -> Any:
+    def entry_rng(self, key: int) -> list[tuple[str, object]] | None:
         """The random states loop `key` started with (for the agent)."""
         if key not in self.entry:
             paths = self.session.roots.loop_rng.get(key) or {}
-            states = []
+            states: list[tuple[str, object]] = []
             rebuilder = self.session.rebuilder_for(self.namespace)
             for name, path in sorted(paths.items()):
                 try:
@@ -99,9 +98,9 @@ class Resumer:
     def enter_loop(self, key: int) -> None:
         """Before a continued loop re-creates its iterator: remember the live
         random states and go back to those the loop started with."""
-        self.live = list(rng_states().items())
+        self.live = rng.states()
         for name, state in self.entry_rng(key) or ():
-            set_rng(name, state)
+            rng.set_state(name, state)
 
     def skip(self, key: int, iterable: Any, n: int) -> Any:
         """A fresh iterator over `iterable` past its first `n` items; then the
@@ -116,14 +115,15 @@ class Resumer:
             return it
         finally:
             for name, state in self.live:
-                set_rng(name, state)
+                rng.set_state(name, state)
             self.live = []
 
 
 class Resume:
     """What runner.run needs to run a continuation instead of the script."""
 
-    def __init__(self, session: Session, force: bool, source: bytes, position: dict) -> None:
+    def __init__(self, session: Session, force: bool, source: bytes,
+                 position: JsonObject) -> None:
         self.session = session
         self.force = force
         self.source = source
@@ -133,7 +133,8 @@ class Resume:
         snap = session.snapshot
         self.parent = (snap.run_id, snap.seq)
 
-    def instrument(self, path: str, first_loop_id: int = 0) -> tuple:
+    def instrument(self, path: str,
+                   first_loop_id: int = 0) -> tuple[types.CodeType, tuple[LoopInfo, ...]]:
         from ..rewrite import instrument_tree
 
         assert self.plan is not None
@@ -141,7 +142,7 @@ class Resume:
         return instrumented.code, instrumented.loops
 
 
-def _script_changes(stored: bytes | None, current: bytes | None) -> list:
+def _script_changes(stored: bytes | None, current: bytes | None) -> list[str]:
     """Lines that differ between the script as it ran and as it is now."""
     if stored is None or current is None or stored == current:
         return []
@@ -162,18 +163,18 @@ def _script_changes(stored: bytes | None, current: bytes | None) -> list:
     return out
 
 
-def _remap(position: dict, stored: bytes, current: bytes) -> dict:
+def _remap(position: JsonObject, stored: bytes, current: bytes) -> JsonObject:
     """The position's lines in the current script (unchanged lines only)."""
     old = stored.decode("utf-8", "replace").splitlines()
     new = current.decode("utf-8", "replace").splitlines()
-    mapping: dict = {}
+    mapping: dict[int, int] = {}
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
                 mapping[i1 + k + 1] = j1 + k + 1
 
-    def moved(line: Any) -> Any:
+    def moved(line: int | None) -> int | None:
         if line is None:
             return None
         if line not in mapping:
@@ -191,14 +192,14 @@ def _remap(position: dict, stored: bytes, current: bytes) -> dict:
     return out
 
 
-def _unrestorable_names(session: Session, position: dict) -> dict:
+def _unrestorable_names(session: Session, position: JsonObject) -> dict[int, set[str]]:
     """Frame index -> names of its variables that could not be saved."""
     frames = position.get("frames") or []
     prefixes = frame_prefixes(frames)
     scopes = {0: session.roots.globals}
     for index, prefix in enumerate(prefixes, start=1):
         scopes[index] = session.roots.frames.get(prefix, {})
-    out: dict = {}
+    out: dict[int, set[str]] = {}
     for index, names in scopes.items():
         for name, path in names.items():
             digest = session.snapshot.entries[path][1]
@@ -211,7 +212,7 @@ def _unrestorable_names(session: Session, position: dict) -> dict:
     return out
 
 
-def _static_reasons(session: Session) -> list:
+def _static_reasons(session: Session) -> list[str]:
     """What makes a resume inexact, known before running."""
     reasons = []
     snap = session.snapshot
@@ -235,17 +236,18 @@ def _static_reasons(session: Session) -> list:
     return reasons
 
 
-def _outside_script(position: dict, script: str) -> dict | None:
+def _outside_script(position: JsonObject, script: str) -> JsonObject | None:
     """The innermost frame of the position that is not the script's (a
     module of the project the script imported), or None."""
     for frame in reversed(position.get("frames") or []):
         where = frame.get("file")
         if where and os.path.abspath(where) != os.path.abspath(script):
-            return frame
+            found: JsonObject = frame
+            return found
     return None
 
 
-def _refuse_inside_modules(session: Session, position: dict, script: str) -> None:
+def _refuse_inside_modules(session: Session, position: JsonObject, script: str) -> None:
     """A snapshot taken inside an imported module's code cannot be resumed
     (the continuation rebuilds the script's frames only): one line naming
     where it was and the nearest snapshot that can be resumed instead."""
@@ -351,8 +353,6 @@ def resume(store: str, ref: str, *, force: bool, trust: bool = False) -> int:
     job.plan = plan
     job.hooks = Resumer(session, plan, force)
     argv = list(sys.argv)
-    from ..runner import run
-
     try:
         run(argv[0] if argv else path, argv[1:], options, resume=job, script_path=path,
             module_name=lineage.get("module"))

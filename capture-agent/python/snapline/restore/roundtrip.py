@@ -14,9 +14,16 @@ records what differs as a warning: `snapline warnings RUN`).
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 from ..graph import GraphBuilder
+from ..values import JsonObject
+
+#: path -> (node, record digest): what a walk (or a snapshot) holds at each path.
+Entries = dict[str, tuple[int, str]]
+#: chunk hashes -> the bytes they hash (what a HashingRecorder kept).
+Blobs = dict[tuple[str, ...], bytes]
 
 # Record fields derived from the content (stats, preview), or from the
 # children's hashes: left out of the comparison (the children are compared
@@ -32,12 +39,14 @@ class HashingRecorder:
     """What GraphBuilder needs of the Rust recorder, storing nothing: the
     chunk hashes of a buffer or a blob, as the recorder computes them."""
 
-    def __init__(self, hash_bytes: Any, chunk_size: int) -> None:
+    def __init__(self, hash_bytes: Callable[[bytes], str], chunk_size: int) -> None:
         self.hash_bytes = hash_bytes
         self.chunk_size = chunk_size
-        self.blobs: dict = {}
+        self.blobs: Blobs = {}
 
-    def scan_array(self, address: int, nbytes: int, dtype: str) -> tuple:
+    def scan_array(self, address: int, nbytes: int,
+                   dtype: str) -> tuple[list[str], tuple[int, int, int, int, None, None, None,
+                                                         None]]:
         hashes = []
         for offset in range(0, nbytes, self.chunk_size):
             size = min(self.chunk_size, nbytes - offset)
@@ -45,12 +54,12 @@ class HashingRecorder:
         # No stats: they follow from the chunks (left out of the comparison).
         return hashes, (0, 0, 0, 0, None, None, None, None)
 
-    def put_value(self, data: bytes) -> list:
+    def put_value(self, data: bytes) -> list[str]:
         # (The recorder cuts values at content-defined boundaries; here they
         # are compared by their bytes: _record_difference.)
         return self.put_blob(data)
 
-    def put_blob(self, data: bytes) -> list:
+    def put_blob(self, data: bytes) -> list[str]:
         hashes = [self.hash_bytes(bytes(data[i:i + self.chunk_size]))
                   for i in range(0, len(data), self.chunk_size)]
         # Kept for the comparison of pickles that differ in bytes only.
@@ -58,7 +67,7 @@ class HashingRecorder:
         return hashes
 
 
-def walk(roots: list) -> tuple:
+def walk(roots: list[tuple[str, object]]) -> tuple[Entries, dict[str, JsonObject], Blobs]:
     """(entries {path: (node, digest)}, records {digest: record}, blobs
     {chunk hashes: bytes}) of the objects `roots` ([(path, object)], in the
     capture's order) hold now."""
@@ -69,13 +78,14 @@ def walk(roots: list) -> tuple:
     builder.hold(obj for _, obj in roots)
     for path, obj in roots:
         builder.add_root(path, obj)
-    entries: dict = {}
+    entries: Entries = {}
     for path, node, digest in builder.entries:
         entries.setdefault(path, (node, digest))
     return entries, dict(builder.objects), recorder.blobs
 
 
-def check_capture(builder: GraphBuilder, limit: int = CAPTURE_SAMPLE) -> list:
+def check_capture(builder: GraphBuilder,
+                  limit: int = CAPTURE_SAMPLE) -> list[tuple[str, str | None, str]]:
     """[(path, type, what differs)] for a sample of the pickled objects new
     in a snapshot (`builder`, just walked): each is pickled again, loaded
     back (its references to other objects resolved to those objects) and
@@ -86,7 +96,7 @@ def check_capture(builder: GraphBuilder, limit: int = CAPTURE_SAMPLE) -> list:
     from .. import _native
 
     made = dict(builder.objects)
-    sample = []
+    sample: list[tuple[str, object]] = []
     for obj in builder.keepalive:
         node = builder.nodes.get(id(obj))
         if node is None or node.hash is None or node.hash not in builder.new_hashes:
@@ -94,25 +104,26 @@ def check_capture(builder: GraphBuilder, limit: int = CAPTURE_SAMPLE) -> list:
         if (made.get(node.hash) or {}).get("kind") == "pickle":
             sample.append((node.path, obj))
     sample.sort(key=lambda item: item[0])
-    found = []
+    found: list[tuple[str, str | None, str]] = []
     for path, obj in sample[:limit]:
-        first = GraphBuilder(HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE), set(),
-                             _native.hash_bytes)
+        recorder = HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE)
+        first = GraphBuilder(recorder, set(), _native.hash_bytes)
         first.pickled_refs = {}
         first.add_root(path, obj)
         entries, records = _entries(first), dict(first.objects)
         record = records.get(entries[path][1]) if path in entries else None
         if record is None or record.get("kind") != "pickle":
             continue
-        data = first.recorder.blobs.get(tuple(record.get("chunks") or ()))
+        data = recorder.blobs.get(tuple(record.get("chunks") or ()))
         refs = first.pickled_refs.get(path, [])
         extra = record.get("extra") or {}
-        buffers = [first.recorder.blobs.get(tuple(h)) for h in extra.get("buffers") or []]
+        buffers = [recorder.blobs.get(tuple(h)) for h in extra.get("buffers") or []]
         if data is None or any(b is None for b in buffers):
             continue
 
         class _Loader(pickle.Unpickler):
-            def persistent_load(self, pid: Any, refs: list = refs) -> Any:
+            def persistent_load(self, pid: tuple[str, int],
+                                refs: list[object] = refs) -> object:
                 return refs[pid[1]]
 
         try:
@@ -124,9 +135,9 @@ def check_capture(builder: GraphBuilder, limit: int = CAPTURE_SAMPLE) -> list:
         second = GraphBuilder(HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE), set(),
                               _native.hash_bytes)
         second.add_root(path, again)
-        blobs = first.recorder.blobs
+        blobs = recorder.blobs
 
-        def read(hashes: list, blobs: dict = blobs) -> bytes:
+        def read(hashes: list[str], blobs: Blobs = blobs) -> bytes:
             return blobs[tuple(hashes)]
 
         for where, how in compare(entries, records.__getitem__, _entries(second),
@@ -136,14 +147,14 @@ def check_capture(builder: GraphBuilder, limit: int = CAPTURE_SAMPLE) -> list:
     return found
 
 
-def _entries(builder: GraphBuilder) -> dict:
-    entries: dict = {}
+def _entries(builder: GraphBuilder) -> Entries:
+    entries: Entries = {}
     for path, node, digest in builder.entries:
         entries.setdefault(path, (node, digest))
     return entries
 
 
-def canonical_pickle(data: bytes) -> list:
+def canonical_pickle(data: bytes) -> list[object]:
     """What a pickle builds, as a tree of its opcodes, with what only says
     how it was written left out: frames, memo writes, and sharing (a memo
     read is replaced by what built the object: two equal strings or dtypes
@@ -152,8 +163,8 @@ def canonical_pickle(data: bytes) -> list:
     import pickletools
 
     mark = object()
-    stack: list = []
-    memo: dict = {}
+    stack: list[Any] = []  # what the ops built: nested lists, values, `mark`
+    memo: dict[object, Any] = {}
     # Ops whose result is their first input, changed: memo reads see it whole.
     in_place = {"BUILD", "APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS"}
     for op, arg, _ in pickletools.genops(data):
@@ -169,7 +180,7 @@ def canonical_pickle(data: bytes) -> list:
         if name == "MARK":
             stack.append(mark)
             continue
-        segments: list = []  # what each input popped, last input first
+        segments: list[list[Any]] = []  # what each input popped, last input first
         for item in reversed(op.stack_before):
             if item is pickletools.stackslice:
                 continue
@@ -190,11 +201,11 @@ def canonical_pickle(data: bytes) -> list:
         built = [*parts, (name, arg)]
         if op.stack_after:
             stack.append(built)
-    cache: dict = {}
+    cache: dict[int, str] = {}
     return [_digest(item, cache, set()) if isinstance(item, list) else item for item in stack]
 
 
-def _digest(item: list, cache: dict, active: set) -> str:
+def _digest(item: list[object], cache: dict[int, str], active: set[int]) -> str:
     """One hash for what built `item` (computed once per object, however
     often the pickle reads it again)."""
     import hashlib
@@ -212,14 +223,16 @@ def _digest(item: list, cache: dict, active: set) -> str:
     return digest
 
 
-def compare(expected_entries: dict, expected_record: Any, entries: dict, records: dict,
-            roots: list, skip: Any = None, blobs: Any = None, read_blob: Any = None) -> list:
+def compare(expected_entries: Entries, expected_record: Callable[[str], JsonObject],
+            entries: Entries, records: dict[str, JsonObject], roots: list[str],
+            skip: Callable[[str], bool] | None = None, blobs: Blobs | None = None,
+            read_blob: Callable[[list[str]], bytes] | None = None) -> list[tuple[str, str]]:
     """[(path, what differs)] between the snapshot (`expected_entries`
     {path: (node, digest)}, `expected_record(digest)`) and a walk of the
     rebuilt objects (`entries`, `records`), for the paths under `roots`.
     `skip(path)`: paths already reported (missing ones)."""
-    found: list = []
-    per_root: dict = {}
+    found: list[tuple[str, str]] = []
+    per_root: dict[str, int] = {}
 
     def add(root: str, path: str, how: str) -> None:
         if skip is not None and skip(path):
@@ -233,8 +246,8 @@ def compare(expected_entries: dict, expected_record: Any, entries: dict, records
         wanted = _under(expected_entries, root)
         have = _under(entries, root)
         # Identity: one node in the snapshot is one node here, and no two are one.
-        seen_as: dict = {}
-        seen_from: dict = {}
+        seen_as: dict[int, tuple[int, str]] = {}
+        seen_from: dict[int, tuple[int, str]] = {}
         for path in wanted:
             if path not in have:
                 add(root, path, "no longer reachable at this path (the rebuilt object "
@@ -261,12 +274,12 @@ def compare(expected_entries: dict, expected_record: Any, entries: dict, records
     return found
 
 
-def _under(entries: dict, root: str) -> dict:
+def _under(entries: Entries, root: str) -> Entries:
     return {p: v for p, v in entries.items()
             if p == root or (p.startswith(root) and p[len(root)] in ".[{")}
 
 
-def normalized(record: dict) -> dict:
+def normalized(record: JsonObject) -> JsonObject:
     """A record without what derives from content or from children's hashes."""
     # (The store reads a record back with `nbytes` 0 when it had none, and
     # without a null value.)
@@ -285,10 +298,10 @@ def normalized(record: dict) -> dict:
             # (Nor does the stride of a dimension of size 1 say anything.)
             extra["strides"] = [0 if n == 1 else st for st, n in zip(extra["strides"], shape)]
         out["extra"] = extra
-    extra = out.get("extra")
-    if isinstance(extra, dict) and "attributes" in extra and not extra["attributes"]:
+    out_extra = out.get("extra")
+    if isinstance(out_extra, dict) and "attributes" in out_extra and not out_extra["attributes"]:
         # (An object with no attributes, whether or not it has a __dict__ yet.)
-        out["extra"] = {k: v for k, v in extra.items() if k != "attributes"}
+        out["extra"] = {k: v for k, v in out_extra.items() if k != "attributes"}
     children = out.get("children")
     if isinstance(children, list):
         out["children"] = [{k: v for k, v in c.items() if k != "hash" and v is not None}
@@ -296,8 +309,8 @@ def normalized(record: dict) -> dict:
     return out
 
 
-def _record_difference(old: dict, new: dict | None, blobs: Any = None,
-                       read_blob: Any = None) -> str | None:
+def _record_difference(old: JsonObject, new: JsonObject | None, blobs: Blobs | None = None,
+                       read_blob: Callable[[list[str]], bytes] | None = None) -> str | None:
     if new is None:
         return "not walked again"
     a, b = normalized(old), normalized(new)

@@ -48,9 +48,13 @@ import pickle
 import pickletools
 import sys
 import types
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .rebuild import Withheld
+from ..values import JsonObject
+from .missing import Withheld
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 #: Top-level modules a reference (a function, class or module held by a
 #: variable) or a rebuilt instance's class may come from.
@@ -228,7 +232,7 @@ class Policy:
             return None
         return capability_reason(obj, what)
 
-    def class_reason(self, ref: dict, torch_module: bool) -> str | None:
+    def class_reason(self, ref: JsonObject, torch_module: bool) -> str | None:
         """The class of an instance rebuilt from its attributes."""
         module = ref.get("module") or ""
         qualname = ref.get("qualname") or "?"
@@ -254,7 +258,7 @@ class Policy:
                         "runs a finalizer (__del__) on its state")
         return None
 
-    def record_reason(self, record: dict) -> str | None:
+    def record_reason(self, record: JsonObject) -> str | None:
         """Why a record (other than a pickle) is withheld, before building it."""
         kind = record.get("kind")
         extra = record.get("extra") or {}
@@ -386,7 +390,7 @@ def _safe_class(obj: Any, top: str) -> bool:
     return False
 
 
-def _numpy_classes() -> frozenset:
+def _numpy_classes() -> frozenset[type]:
     """numpy's data classes, exactly: ndarray, dtype and its classes, the
     scalar types, the random generators (no memmap, recarray, matrix)."""
     np = sys.modules["numpy"]
@@ -424,11 +428,13 @@ class RestrictedUnpickler(pickle._Unpickler):  # Python's: its opcodes can be ch
     module or function it named."""
 
     policy = Policy("--safe")
-    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+    # opcode -> handler, called with the unpickler (handlers of a subclass too)
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)
+    stack: list[Any]  # pickle._Unpickler's, not in its stubs
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._made: dict = {}  # id -> an object this pickle created (kept alive)
+        self._made: dict[int, object] = {}  # id -> an object this pickle created (kept alive)
 
     def find_class(self, module: str, name: str) -> Any:
         module, name = _py3_name(module, name)
@@ -445,7 +451,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # Python's: its opcodes can be ch
         if self._made.get(id(target)) is not target or isinstance(target, _NAMED):
             raise Withheld(f"its pickle sets the state of {_what(target)}, which it did not "
                            "create (BUILD on a class, module or function it named)")
-        pickle._Unpickler.load_build(self)
+        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]  # not in the stubs
 
 
 def _creating(load: Any) -> Any:
@@ -475,7 +481,7 @@ def _what(obj: Any) -> str:
     return f"a {type(obj).__qualname__}"
 
 
-def _py3_name(module: str, name: str) -> tuple:
+def _py3_name(module: str, name: str) -> tuple[str, str]:
     """Python 2 names (protocols 0-2: `__builtin__`, `copy_reg`) as Python 3's."""
     if (module, name) in _compat_pickle.NAME_MAPPING:
         return _compat_pickle.NAME_MAPPING[(module, name)]
@@ -499,12 +505,12 @@ _STRINGS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"
 _GETS = frozenset({"BINGET", "LONG_BINGET", "GET"})
 
 
-def pickle_globals(data: bytes) -> list:
+def pickle_globals(data: bytes) -> list[tuple[str, str]]:
     """The (module, name) globals a pickle names, read without loading it.
     A global whose name cannot be followed reads as ("?", "?")."""
-    out = []
-    pushed: list = []
-    memo: dict = {}
+    out: list[tuple[str, str]] = []
+    pushed: list[object] = []
+    memo: dict[object, object] = {}
     try:
         for op, arg, _ in pickletools.genops(data):
             name = op.name
@@ -517,9 +523,11 @@ def pickle_globals(data: bytes) -> list:
             elif name in _GETS:
                 pushed.append(memo.get(arg))
             elif name == "STACK_GLOBAL":
-                pair = tuple(pushed[-2:]) if len(pushed) >= 2 else ()
-                ok = len(pair) == 2 and all(isinstance(p, str) for p in pair)
-                out.append(_py3_name(*pair) if ok else ("?", "?"))
+                first, second = (pushed[-2], pushed[-1]) if len(pushed) >= 2 else (None, None)
+                if isinstance(first, str) and isinstance(second, str):
+                    out.append(_py3_name(first, second))
+                else:
+                    out.append(("?", "?"))
                 pushed.append(None)
             elif name in ("GLOBAL", "INST"):
                 module, _, attr = str(arg).partition(" ")
@@ -531,10 +539,10 @@ def pickle_globals(data: bytes) -> list:
     return out
 
 
-def audit(snapshot: Any, policy: Policy) -> list:
+def audit(snapshot: Snapshot, policy: Policy) -> list[tuple[str, int]]:
     """What `policy` would withhold in `snapshot`: [(what, count)], most first."""
-    counts: dict = {}
-    seen: set = set()
+    counts: dict[str, int] = {}
+    seen: set[int] = set()
     for _path, (node, digest) in sorted(snapshot.entries.items()):
         if node in seen:
             continue
@@ -549,7 +557,7 @@ def audit(snapshot: Any, policy: Policy) -> list:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
-def _audit_record(snapshot: Any, record: dict, policy: Policy) -> str | None:
+def _audit_record(snapshot: Snapshot, record: JsonObject, policy: Policy) -> str | None:
     kind = record.get("kind")
     type_name = record.get("type") or "?"
     if kind != "pickle":

@@ -18,12 +18,19 @@ import atexit
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import Any, TypedDict
 
 #: Set to "off" to act as if Landlock were missing (pickles are then withheld).
 SANDBOX_ENV = "SNAPLINE_SANDBOX"
 #: A scratch directory made by the caller (the `snapline` CLI removes it).
 SCRATCH_ENV = "SNAPLINE_SCRATCH"
+
+
+class Sandboxed(TypedDict):
+    """How a session was confined (Session.sandbox)."""
+
+    abi: int  # the Landlock ABI in force
+    scratch: str  # the one directory it may write
 
 
 def confine(session: Any, *, in_process: bool = False) -> None:

@@ -13,15 +13,19 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
-import random
 import sys
 import types
-from typing import Any
+from collections.abc import Container
+from typing import TextIO
 
+from .. import rng
+from ..runner import new_main_module
+from ..values import JsonObject
 from . import rerun
 from .rebuild import Missing, Rebuilder, report_failure
 from .report import Fidelity, terminal_safe
 from .safety import SAFE_MODULES, Policy, audit
+from .sandbox import Sandboxed
 from .snapshot import RestoreError, Snapshot, frame_prefixes, open_reader
 
 
@@ -38,7 +42,7 @@ class Session:
         self.rebuilder: Rebuilder | None = None
         self.roots = self.snapshot.roots()
         self.trust = trust and not safe
-        self.sandbox: dict | None = None  # {"abi", "scratch"} once sandboxed (sandbox.py)
+        self.sandbox: Sandboxed | None = None  # once sandboxed (sandbox.py)
         self.policy: Policy | None = None
         if safe:
             self.policy = Policy("--safe")
@@ -47,7 +51,7 @@ class Session:
 
     # -- safety -----------------------------------------------------------------
     @property
-    def origin(self) -> dict | None:
+    def origin(self) -> JsonObject | None:
         """Where an imported run came from (None: captured here)."""
         origin = self.snapshot.run.get("origin")
         if isinstance(origin, str):  # stored as JSON text
@@ -85,7 +89,7 @@ class Session:
             details.append(stamp.strftime("%Y-%m-%d %H:%M UTC"))
         return text + (f" ({', '.join(details)})" if details else "")
 
-    def trusted(self, code: tuple | None = None) -> list:
+    def trusted(self, code: tuple[str, int] | None = None) -> list[tuple[str, int]]:
         """What --trust loads that safe mode would withhold: [(what, count)].
         `code`: (what, count) of the script's code that runs, listed first."""
         found = audit(self.snapshot, Policy("--trust"))
@@ -93,7 +97,7 @@ class Session:
             found.insert(0, code)
         return found
 
-    def rerun_code(self) -> tuple:
+    def rerun_code(self) -> tuple[str, int]:
         """(what, count) of the script's statements a restore runs again
         that safe mode would not (count 0 when the source cannot be read)."""
         try:
@@ -103,7 +107,8 @@ class Session:
         count = len([s for s in defines if not _safe_import(s)]) + len(settings)
         return ("statements of the script run again (definitions, settings, imports)", count)
 
-    def announce_trust(self, out: Any, code: tuple | None = None) -> list:
+    def announce_trust(self, out: TextIO | None,
+                       code: tuple[str, int] | None = None) -> list[tuple[str, int]]:
         """With --trust: writes to `out` (when given) what is about to be
         loaded that safe mode would withhold; returns it."""
         found = self.trusted(code)
@@ -161,8 +166,11 @@ class Session:
             for cell in cells:
                 if cell.get("seq") is None or cell["seq"] > self.snapshot.seq:
                     continue
+                # `code`: the Python IPython ran, when it differs from the
+                # source as typed (`hash`); `*_chunks`: a source longer than a chunk.
+                key = "code" if cell.get("code") else "hash"
                 try:
-                    parts.append(self.reader.read_blob([cell.get("code") or cell["hash"]]))
+                    parts.append(self.reader.read_blob(cell.get(f"{key}_chunks") or [cell[key]]))
                 except Exception as err:  # noqa: BLE001 - name the cell
                     raise RestoreError(f"the source of cell In [{cell.get('execution_count')}] "
                                        f"is not in the store ({err})") from None
@@ -203,9 +211,7 @@ class Session:
 
     def main_module(self) -> types.ModuleType:
         """A fresh `__main__` (pickles of the script's classes look there)."""
-        from ..runner import _main_module
-
-        module = _main_module(self.script_path)
+        module = new_main_module(self.script_path)
         name = self.snapshot.lineage.get("module")
         if isinstance(name, str) and name:
             # Run with -m: the package its relative imports start from.
@@ -214,7 +220,7 @@ class Session:
                 name.rpartition(".")[0])
         return module
 
-    def run_statements(self, statements: list, namespace: dict) -> None:
+    def run_statements(self, statements: list[ast.stmt], namespace: dict[str, object]) -> None:
         """Runs re-run statements one by one; an import that fails names
         its package, anything else is reported and skipped."""
         for stmt in statements:
@@ -232,13 +238,14 @@ class Session:
                                          f"{type(err).__name__}: {err}")
 
     # -- objects ---------------------------------------------------------------
-    def rebuilder_for(self, namespace: dict) -> Rebuilder:
+    def rebuilder_for(self, namespace: dict[str, object]) -> Rebuilder:
         if self.rebuilder is None:
             self.rebuilder = Rebuilder(self.snapshot, namespace, self.report,
                                        policy=self.policy)
         return self.rebuilder
 
-    def restore_globals(self, namespace: dict, names: Any = None) -> None:
+    def restore_globals(self, namespace: dict[str, object],
+                        names: Container[str] | None = None) -> None:
         """Rebuilds the script's global variables (or just `names`) into
         `namespace`."""
         rebuilder = self.rebuilder_for(namespace)
@@ -252,10 +259,10 @@ class Session:
             except Missing as err:
                 report_failure(self.report, path, err)
 
-    def frame_locals(self, prefix: str, namespace: dict) -> dict:
+    def frame_locals(self, prefix: str, namespace: dict[str, object]) -> dict[str, object]:
         """The rebuilt locals of one captured frame (`train`, `f#2`)."""
         rebuilder = self.rebuilder_for(namespace)
-        out = {}
+        out: dict[str, object] = {}
         for name, path in sorted(self.roots.frames.get(prefix, {}).items()):
             try:
                 out[name] = rebuilder.build(path)
@@ -265,25 +272,27 @@ class Session:
                 report_failure(self.report, path, err)
         return out
 
-    def restore_rng(self, namespace: dict, states: dict | None = None) -> None:
+    def restore_rng(self, namespace: dict[str, object],
+                    states: dict[str, str] | None = None) -> None:
         """Sets random, numpy and torch's generators to the snapshot's states."""
         rebuilder = self.rebuilder_for(namespace)
         for name, path in (states if states is not None else self.roots.rng).items():
             try:
                 state = rebuilder.build(path)
-                set_rng(name, state)
+                rng.set_state(name, state)
             except Missing as err:
                 report_failure(self.report, path, err)
             except Exception as err:  # noqa: BLE001 - name it, go on
                 self.report.lost(path, f"{type(err).__name__}: {err}")
 
-    def _rerun_statements(self) -> tuple:
+    def _rerun_statements(self) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """(definitions, settings): the statements restoring runs again."""
         tree = ast.parse(self.source(), self.script_path)
         aliases = rerun.module_aliases(tree)
         # A notebook's lines are its cells': each cell up to the snapshot runs whole.
         limit = None if self.snapshot.lineage.get("cells") else _module_line(self.snapshot.meta)
-        defines, settings = [], []
+        defines: list[ast.stmt] = []
+        settings: list[ast.stmt] = []
         for stmt in _top_level(tree.body, limit, aliases):
             kind = rerun.rerun_kind(stmt, aliases)
             if kind == "define":
@@ -299,7 +308,7 @@ class Session:
                 "(--trust loads everything)")
 
     # -- a whole interactive state ---------------------------------------------
-    def restore_interactive(self, namespace: dict) -> Fidelity:
+    def restore_interactive(self, namespace: dict[str, object]) -> Fidelity:
         """For a prompt or a kernel: environment, the script's definitions
         and settings up to the snapshot, its globals, the locals of the
         frames it was in (innermost last, so they win), the random states."""
@@ -330,7 +339,7 @@ class Session:
                     self.report.notes.append(str(err))
             self.restore_globals(namespace)
         frames = (self.snapshot.meta.get("position") or {}).get("frames") or []
-        shadowed: list = []
+        shadowed: list[str] = []
         for prefix in frame_prefixes(frames):
             local = self.frame_locals(prefix, namespace)
             shadowed.extend(n for n in local if n in namespace)
@@ -380,35 +389,11 @@ class Session:
             self.report.differs_from_snapshot(_root_name(path), path, how)
 
 
-def drop_run_paths(dirs: list) -> None:
+def drop_run_paths(dirs: list[object]) -> None:
     """Takes the working directory (`''` and its path) and `dirs` off
     sys.path, so that imports find installed modules only."""
     here = {os.path.realpath(d) for d in [os.getcwd(), *dirs] if isinstance(d, str) and d}
     sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) not in here]
-
-
-def set_rng(name: str, state: Any) -> None:
-    if name == "random":
-        random.setstate(state)
-    elif name == "numpy":
-        import numpy as np
-
-        np.random.set_state(state)
-    elif name == "torch":
-        import torch
-
-        torch.set_rng_state(state)
-    elif name == "torch_cuda":
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state)
-
-
-def rng_states() -> dict:
-    from ..agent import _rng_states
-
-    return dict(_rng_states())
 
 
 def _safe_import(stmt: ast.stmt) -> bool:
@@ -416,7 +401,7 @@ def _safe_import(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Import):
         return all(alias.name.split(".", 1)[0] in SAFE_MODULES for alias in stmt.names)
     if isinstance(stmt, ast.ImportFrom):
-        return (not stmt.level and bool(stmt.module)
+        return (not stmt.level and stmt.module is not None
                 and stmt.module.split(".", 1)[0] in SAFE_MODULES)
     return False
 
@@ -428,21 +413,24 @@ def _root_name(path: str) -> str:
     return path
 
 
-def _module_line(meta: dict) -> int | None:
+def _module_line(meta: JsonObject) -> int | None:
     """The line the module frame was at (None: the script had ended)."""
     if meta.get("trigger") == "exit":
         return None
     frames = (meta.get("position") or {}).get("frames") or []
     for frame in frames:
         if frame.get("name") == "<module>":
-            return frame.get("line")
-    return meta.get("line")
+            at_line: int | None = frame.get("line")
+            return at_line
+    last_line: int | None = meta.get("line")
+    return last_line
 
 
-def _top_level(body: list, limit: int | None, aliases: dict) -> list:
+def _top_level(body: list[ast.stmt], limit: int | None,
+               aliases: dict[str, str]) -> list[ast.stmt]:
     """Top-level statements (and those in top-level if/try/with bodies)
     that start before `limit`."""
-    out = []
+    out: list[ast.stmt] = []
     for stmt in body:
         if limit is not None and stmt.lineno >= limit and not (
                 getattr(stmt, "end_lineno", stmt.lineno) >= limit > stmt.lineno):
@@ -456,4 +444,4 @@ def _top_level(body: list, limit: int | None, aliases: dict) -> list:
     return out
 
 
-__all__ = ["RestoreError", "Session", "rng_states", "set_rng"]
+__all__ = ["RestoreError", "Session"]

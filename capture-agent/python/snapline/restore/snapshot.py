@@ -23,13 +23,13 @@ class RestoreError(Exception):
 class Roots:
     """The snapshot's root paths, by role."""
 
-    globals: dict = field(default_factory=dict)  # name -> path
-    frames: dict = field(default_factory=dict)  # frame prefix ("train", "f#2") -> {name: path}
-    rng: dict = field(default_factory=dict)  # "random"/"numpy"/"torch"/"torch_cuda" -> path
-    loop_rng: dict = field(default_factory=dict)  # loop depth -> {name: path}
+    globals: dict[str, str] = field(default_factory=dict)  # name -> path
+    frames: dict[str, dict[str, str]] = field(default_factory=dict)  # frame prefix ("train", "f#2") -> {name: path}
+    rng: dict[str, str] = field(default_factory=dict)  # "random"/"numpy"/"torch"/"torch_cuda" -> path
+    loop_rng: dict[int, dict[str, str]] = field(default_factory=dict)  # loop depth -> {name: path}
     # Dunder names (`__builtins__`, `f:__class__`): the capture never stores
     # them, so one is forged; never restored as a variable.
-    dunders: list = field(default_factory=list)
+    dunders: list[str] = field(default_factory=list)
 
 
 def open_reader(store: str) -> Any:
@@ -45,13 +45,13 @@ def open_reader(store: str) -> Any:
         raise RestoreError(str(err)) from None
 
 
-def frame_prefixes(frames: list) -> list:
+def frame_prefixes(frames: list[dict[str, Any]]) -> list[str]:
     """`func`, `func#2`... for each function frame, outermost first (the
     names the agent gives their locals)."""
-    seen: dict = {}
-    out = []
+    seen: dict[str, int] = {}
+    out: list[str] = []
     for frame in frames:
-        name = frame.get("name")
+        name = str(frame.get("name", ""))
         if name == "<module>":
             continue
         seen[name] = seen.get(name, 0) + 1
@@ -75,7 +75,7 @@ class Snapshot:
         except _native.ReadError as err:
             raise RestoreError(str(err)) from None
         self.entries = {path: (node, digest) for path, node, digest in rows}
-        self._records: dict = {}
+        self._records: dict[str, dict[str, Any]] = {}
 
     @property
     def ref(self) -> str:
@@ -92,12 +92,13 @@ class Snapshot:
         return f"{trigger} at line {line}"
 
     @property
-    def lineage(self) -> dict:
-        return self.run.get("lineage") or {}
+    def lineage(self) -> dict[str, Any]:
+        lineage: dict[str, Any] = self.run.get("lineage") or {}
+        return lineage
 
-    def record(self, digest: str) -> dict:
+    def record(self, digest: str) -> dict[str, Any]:
         """The object record with this hash (DamagedError when missing)."""
-        found = self._records.get(digest)
+        found: dict[str, Any] | None = self._records.get(digest)
         if found is None:
             found = json.loads(self.reader.object(digest))
             self._records[digest] = found
@@ -132,13 +133,13 @@ class Snapshot:
         if not digest:
             return None
         try:
-            return self.reader.read_blob([digest])
+            return bytes(self.reader.read_blob([digest]))
         except Exception:  # noqa: BLE001 - older runs, or a damaged chunk: use the file
             return None
 
-    def packages_needed(self) -> dict:
+    def packages_needed(self) -> dict[str, list[str]]:
         """Top-level module -> the root paths whose objects need it."""
-        needed: dict = {}
+        needed: dict[str, list[str]] = {}
         for path, (_, digest) in self.entries.items():
             try:
                 record = self.record(digest)

@@ -15,7 +15,7 @@ from ..attributes import instance_dict
 from ..values import encode, type_name
 
 
-def difference(record: dict, obj: Any) -> str | None:
+def difference(record: dict[str, Any], obj: Any) -> str | None:
     """How `obj` differs from what `record` describes, or None."""
     kind = record.get("kind")
     extra = record.get("extra") or {}

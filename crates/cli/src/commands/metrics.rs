@@ -8,8 +8,11 @@ use crate::format;
 /// `--x`: what the x of a point is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AxisArg {
-    /// The point's step (the snapshot's seq, or the step given to `snapline.log`).
+    /// The training step: the framework's global step, else the loop's
+    /// iteration count (the step given to `snapline.log`), else the epoch.
     Step,
+    /// The snapshot the point was taken at (or the last one before it).
+    Snapshot,
     /// Completed iterations of the outermost loop (several points in one epoch are spread over it).
     Epoch,
     /// Seconds since the run started.
@@ -20,6 +23,7 @@ impl From<AxisArg> for XAxis {
     fn from(axis: AxisArg) -> XAxis {
         match axis {
             AxisArg::Step => XAxis::Step,
+            AxisArg::Snapshot => XAxis::Snapshot,
             AxisArg::Epoch => XAxis::Epoch,
             AxisArg::Time => XAxis::Time,
         }
@@ -74,8 +78,8 @@ pub fn metrics(
     Ok(())
 }
 
-/// The points of a series; on another axis than step, ordered by that
-/// axis with its value in the first column (points without one last).
+/// The points of a series ordered by the axis, its value in the first
+/// column (points without one last).
 fn print_points(s: &AxisSeries) {
     let row = |p: &snapline_query::AxisPoint| {
         vec![
@@ -88,12 +92,7 @@ fn print_points(s: &AxisSeries) {
             format::number(p.point.value),
         ]
     };
-    let header = ["STEP", "EPOCH", "SNAPSHOT", "VALUE"];
-    if s.x_axis == XAxis::Step {
-        let rows: Vec<Vec<String>> = s.points.iter().map(row).collect();
-        format::table(&header, &rows);
-        return;
-    }
+    let header = ["STORED STEP", "EPOCH", "SNAPSHOT", "VALUE"];
     let mut points: Vec<&snapline_query::AxisPoint> = s.points.iter().collect();
     points.sort_by(|a, b| match (a.x, b.x) {
         (Some(a), Some(b)) => a.total_cmp(&b),
@@ -101,7 +100,9 @@ fn print_points(s: &AxisSeries) {
     });
     let title = match s.x_axis {
         XAxis::Time => "TIME (S)",
-        _ => "X (EPOCH)",
+        XAxis::Step => "STEP",
+        XAxis::Snapshot => "X (SNAPSHOT)",
+        XAxis::Epoch => "X (EPOCH)",
     };
     let rows: Vec<Vec<String>> = points
         .into_iter()

@@ -11,11 +11,13 @@ pub mod nan;
 pub mod open;
 pub mod plot;
 pub mod python;
+pub mod remote;
 pub mod restore;
 pub mod rm;
 pub mod run;
 pub mod runs;
 pub mod show;
+pub mod view;
 pub mod warnings;
 
 use std::path::Path;

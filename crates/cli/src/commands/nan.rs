@@ -2,20 +2,90 @@
 
 use std::path::Path;
 
-use snapline_query::{first_nonfinite, BadObject, NanReport};
+use snapline_query::{
+    first_nonfinite, group_nan, is_group_name, resolve_group, resolve_run_name, BadObject,
+    GroupNanReport, NanReport,
+};
 
 use crate::commands::{open_store, print_json};
 use crate::format;
 
 pub fn nan(store: &Path, run: &str, json: bool) -> anyhow::Result<()> {
     let store = open_store(store)?;
-    let run = store.resolve_run(run)?;
+    if is_group_name(run) {
+        let group = resolve_group(&store, run)?;
+        let report = group_nan(&store, &group)?;
+        if json {
+            return print_json(&report);
+        }
+        print_group_report(&report);
+        return Ok(());
+    }
+    let run = resolve_run_name(&store, run)?;
     let report = first_nonfinite(&store, &run)?;
     if json {
         return print_json(&report);
     }
     print_report(&report);
     Ok(())
+}
+
+/// `snapline nan GROUP`: the rank that went non-finite first, then each
+/// rank's first NaN.
+fn print_group_report(r: &GroupNanReport) {
+    let Some(first) = r.first_rank else {
+        say!(
+            "run group {} ({} ranks): no NaN or Inf in any rank's state or metrics",
+            r.group,
+            r.world_size
+        );
+        return;
+    };
+    say!(
+        "run group {} ({} ranks): rank {first} went non-finite first",
+        r.group,
+        r.world_size
+    );
+    let rows: Vec<Vec<String>> = r
+        .ranks
+        .iter()
+        .map(|k| {
+            let (at, began) = match &k.first {
+                Some(p) => (
+                    format!(
+                        "{}@{} ({})",
+                        k.run,
+                        p.seq,
+                        place(&p.loops, p.file.as_deref(), p.line, p.label.as_deref())
+                    ),
+                    k.began
+                        .iter()
+                        .take(3)
+                        .map(|o| o.path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                None => match k.metrics.first() {
+                    Some(m) => (
+                        format!("{} (metric {} at step {})", k.run, m.name, m.step),
+                        String::new(),
+                    ),
+                    None => (format!("{} (finite throughout)", k.run), String::new()),
+                },
+            };
+            vec![
+                format!("r{}", k.rank),
+                at,
+                began,
+                k.last_clean.map(|s| s.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    format::table(
+        &["RANK", "FIRST NON-FINITE", "BEGAN IN", "LAST CLEAN"],
+        &rows,
+    );
+    say!("one rank in detail: `snapline nan {}/r{first}`", r.group);
 }
 
 fn place(loops: &[i64], file: Option<&str>, line: Option<i64>, label: Option<&str>) -> String {

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 
 /// Where the app binary is: `$SNAPLINE_APP`; beside this binary (the setup
 /// command installs both into .venv/bin, the .deb into /usr/bin); the
-/// workspace's target directory (a developer's build).
+/// workspace's target directory (a developer's build); on PATH (the .deb's
+/// app, opened from the wheel's `snapline` in a venv).
 fn find_app() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SNAPLINE_APP") {
         return Some(PathBuf::from(path));
@@ -21,6 +22,9 @@ fn find_app() -> Option<PathBuf> {
         for profile in ["release", "debug"] {
             candidates.push(dir.join("target").join(profile).join("snapline-app"));
         }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("snapline-app")));
     }
     candidates.into_iter().find(|p| p.is_file())
 }
@@ -50,7 +54,7 @@ pub fn open(
         }
     }
     let Some(app) = find_app() else {
-        bail!("the desktop app (snapline-app) is not built: run `bash scripts/setup.sh`, or install the .deb (README, \"Desktop app\"), or set SNAPLINE_APP to its path");
+        bail!("the desktop app (snapline-app) is not installed: use `snapline view` (the native viewer, in this same binary), or install the app's .deb (README, \"Desktop app\"), or set SNAPLINE_APP to its path");
     };
     let store = std::path::absolute(store).unwrap_or_else(|_| store.to_path_buf());
     let mut cmd = Command::new(&app);

@@ -12,17 +12,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::Context;
-use snapline_query::{resolve_snapshot, run_summary};
+use snapline_query::{
+    group_members, is_group_name, resolve_group, resolve_snapshot, run_summary, SnapshotRef,
+};
 
 use crate::commands::{open_store, python};
 
 #[derive(clap::Args)]
 pub struct RestoreArgs {
-    /// RUN@SEQ, RUN@first or RUN@last (a bare RUN means its last snapshot).
+    /// RUN@SEQ, RUN@first, RUN@last or RUN@step:N (a bare RUN means its
+    /// last snapshot); with --resume, GROUP@step:N resumes a run group.
     snapshot: String,
 
     /// Continue the script from the snapshot, captured as a new run that
-    /// branches from this one (`snapline runs` shows where).
+    /// branches from this one (`snapline runs` shows where). Of a run group
+    /// (GROUP@step:N): the same number of ranks relaunched through
+    /// `python -m torch.distributed.run`, each from its own rank's snapshot.
     #[arg(long, conflicts_with_all = ["jupyter", "command"])]
     resume: bool,
 
@@ -80,9 +85,48 @@ fn recorded_python(lineage: &serde_json::Value) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// A run group's resume: each rank's own snapshot at the named point
+/// (`GROUP@step:N`, or the same seq in every rank), in rank order. None when
+/// the name is not a bare group (a `GROUP/rK` rank resumes alone).
+fn group_snapshots(
+    store: &snapline_query::Store,
+    name: &str,
+) -> anyhow::Result<Option<(String, Vec<SnapshotRef>)>> {
+    let (group_part, seq_part) = name.split_once('@').unwrap_or((name, "last"));
+    if !is_group_name(group_part) {
+        return Ok(None);
+    }
+    let group = resolve_group(store, group_part)?;
+    let members = group_members(store, &group)?;
+    let world = run_summary(store, &members[0])?.world_size.unwrap_or(0);
+    if usize::try_from(world).ok() != Some(members.len()) {
+        anyhow::bail!(
+            "run group {group} has {world} ranks but this store holds {}: resuming it needs every rank's snapshot (bring the other ranks' runs into this store first)",
+            members.len()
+        );
+    }
+    let mut refs = Vec::with_capacity(members.len());
+    for (rank, run) in members.iter().enumerate() {
+        let summary = run_summary(store, run)?;
+        if summary.rank != i64::try_from(rank).ok() {
+            anyhow::bail!("run group {group} has no rank {rank} in this store: resuming it needs every rank's snapshot");
+        }
+        refs.push(resolve_snapshot(store, &format!("{run}@{seq_part}"))?);
+    }
+    Ok(Some((group, refs)))
+}
+
 pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(store_dir)?;
-    let snapshot = resolve_snapshot(&store, &args.snapshot)?;
+    let group = if args.resume {
+        group_snapshots(&store, &args.snapshot)?
+    } else {
+        None
+    };
+    let snapshot = match &group {
+        Some((_, refs)) => refs[0].clone(),
+        None => resolve_snapshot(&store, &args.snapshot)?,
+    };
     let run = run_summary(&store, &snapshot.run)?;
     let imported = store.run(&snapshot.run)?.origin.is_some();
     drop(store);
@@ -102,6 +146,27 @@ pub fn restore(store_dir: &Path, args: RestoreArgs, json: bool) -> anyhow::Resul
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let store_abs = cwd.join(store_dir);
     let mut cmd = Command::new(&python);
+    if let Some((group, refs)) = &group {
+        // The same number of ranks again, through torchrun; each rank picks
+        // its own snapshot from SNAPLINE_GROUP_SNAPSHOTS by its RANK.
+        eprintln!(
+            "snapline: resuming run group {group}: {} ranks through torchrun, from {}",
+            refs.len(),
+            refs.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        cmd.args(["-m", "torch.distributed.run", "--standalone"])
+            .arg(format!("--nproc-per-node={}", refs.len()))
+            .env(
+                "SNAPLINE_GROUP_SNAPSHOTS",
+                refs.iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+    }
     cmd.arg("-m")
         .arg("snapline")
         .arg("restore")

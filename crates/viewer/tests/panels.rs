@@ -1,0 +1,314 @@
+//! Each panel of the viewer on a synthetic store (written through the
+//! store's API by `snapline-bench`'s `SyntheticRun`), driven with
+//! egui_kittest: clicks, keys, and snapshot images compared with those in
+//! tests/snapshots (rendered with wgpu; `UPDATE_SNAPSHOTS=1` rewrites them).
+//! Run ids and the temporary store's path change at each run, so their
+//! text is masked in the images.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+use snapline_bench::{Object, SyntheticRun};
+use snapline_viewer::{SideTab, ViewerApp, ViewerOptions};
+
+fn weights(seed: u64, nan: bool) -> Object {
+    let mut data = snapline_bench::noise(16, seed);
+    if nan {
+        data[3] = f32::NAN;
+    }
+    Object::F32 {
+        shape: vec![4, 4],
+        data,
+    }
+}
+
+/// A store with two runs: `baseline.py` (3 clean snapshots) and, newest,
+/// `train.py` (12 snapshots: its weights go NaN at 9, its loss at 10).
+/// Returns the still-open `train.py` run so a test can add to it.
+fn store() -> (tempfile::TempDir, SyntheticRun) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = SyntheticRun::create(dir.path(), "baseline.py").unwrap();
+    for i in 0..3 {
+        base.snapshot(
+            &[("w", &weights(i, false))],
+            &[("loss", 1.0 - 0.1 * i as f64)],
+        )
+        .unwrap();
+    }
+    let mut train = SyntheticRun::create(dir.path(), "train.py").unwrap();
+    let bias = Object::F32 {
+        shape: vec![4],
+        data: vec![0.5; 4],
+    };
+    for step in 1..=12u64 {
+        let w = weights(step, step >= 9);
+        let loss = if step >= 10 {
+            f64::NAN
+        } else {
+            2.0 / step as f64
+        };
+        let lr = Object::Scalar(0.01);
+        train
+            .snapshot(
+                &[("model.w", &w), ("model.b", &bias), ("lr", &lr)],
+                &[("loss", loss), ("acc", 0.5 + 0.04 * step as f64)],
+            )
+            .unwrap();
+    }
+    (dir, train)
+}
+
+fn app(dir: &std::path::Path, follow: bool) -> ViewerApp {
+    let mut app = ViewerApp::new(
+        &ViewerOptions {
+            store: dir.to_path_buf(),
+            run: None,
+        },
+        None,
+        follow,
+    );
+    app.state.wait_for_loads();
+    app
+}
+
+fn harness(app: ViewerApp) -> Harness<'static, ViewerApp> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 860.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut ViewerApp| app.show(ui), app);
+    harness.run();
+    harness
+}
+
+fn seq(harness: &Harness<'_, ViewerApp>) -> i64 {
+    harness
+        .state()
+        .state
+        .run
+        .as_ref()
+        .and_then(|r| r.cursor_row())
+        .map(|r| r.seq)
+        .unwrap()
+}
+
+/// Masks text that changes from one test run to the next (run ids, the
+/// temporary directory), then compares with tests/snapshots/NAME.png.
+fn snapshot(harness: &mut Harness<'_, ViewerApp>, name: &str) {
+    harness.remove_cursor();
+    harness.run();
+    let mut volatile: Vec<String> = harness
+        .state()
+        .state
+        .runs
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    volatile.push(harness.state().state.store_dir.display().to_string());
+    let mut rects = Vec::new();
+    for text in &volatile {
+        for node in harness.query_all_by_label_contains(text) {
+            rects.push(node.rect());
+        }
+    }
+    for rect in rects {
+        harness.mask(rect);
+    }
+    // Text is antialiased slightly differently from one software renderer
+    // to the next: a per-pixel tolerance, and a few hundred pixels of
+    // slack in a 1400x860 image.
+    let options = SnapshotOptions::new().threshold(2.0).max_failed_pixels(400);
+    harness.snapshot_options(name, &options);
+}
+
+#[test]
+fn opens_the_newest_run_on_its_last_snapshot() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    let app = harness.state();
+    let run = app.state.run.as_ref().unwrap();
+    assert_eq!(run.summary.script, "train.py");
+    assert_eq!(run.rows.len(), 12);
+    assert!(
+        run.series.iter().all(|s| s.loaded.is_some()),
+        "charts loaded"
+    );
+    // The runs list, the charts, the variables at the cursor are drawn.
+    harness.get_by_label_contains("baseline.py");
+    harness.get_by_label("loss");
+    harness.get_by_label("acc");
+    harness.get_by_label("model.w");
+    harness.get_by_label("@12");
+    snapshot(&mut harness, "overview");
+}
+
+#[test]
+fn the_keyboard_scrubs_the_timeline_and_the_variables_follow() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    assert_eq!(seq(&harness), 12);
+    harness.key_press(egui::Key::Home);
+    harness.run();
+    assert_eq!(seq(&harness), 1);
+    harness.key_press(egui::Key::ArrowRight);
+    harness.run();
+    assert_eq!(seq(&harness), 2);
+    // At 2 the weights changed since 1, the bias did not.
+    let at = harness
+        .state()
+        .state
+        .run
+        .as_ref()
+        .unwrap()
+        .at_cursor
+        .as_ref()
+        .unwrap();
+    assert_eq!(at.seq, 2);
+    assert!(at.changed.contains("model.w"));
+    assert!(!at.changed.contains("model.b"));
+    harness.key_press(egui::Key::ArrowLeft);
+    harness.key_press(egui::Key::ArrowLeft);
+    harness.run();
+    assert_eq!(seq(&harness), 1, "the cursor stops at the first snapshot");
+    harness.key_press(egui::Key::End);
+    harness.run();
+    assert_eq!(seq(&harness), 12);
+    // Only what changed, on request.
+    harness.get_by_label("changed only").click();
+    harness.run();
+    assert!(harness.state().changed_only);
+    assert!(harness.query_by_label("model.b").is_none());
+    harness.get_by_label("model.w");
+}
+
+#[test]
+fn the_runs_list_opens_another_run() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    harness.get_by_label_contains("baseline.py").click();
+    // The click opens the run; its chart loads on the loader thread.
+    harness.step();
+    harness.state_mut().state.wait_for_loads();
+    harness.run();
+    let run = harness.state().state.run.as_ref().unwrap();
+    assert_eq!(run.summary.script, "baseline.py");
+    assert_eq!(run.rows.len(), 3);
+}
+
+#[test]
+fn charts_smooth_and_switch_to_a_log_scale() {
+    let (dir, _train) = store();
+    let mut app = app(dir.path(), false);
+    app.charts.smoothing = 0.6;
+    app.charts.log_y = true;
+    let mut harness = harness(app);
+    let loss = harness.state().charts.summary("loss").unwrap();
+    assert!(loss.smoothed && loss.log_y);
+    // Steps 10-12 are NaN: markers, not points; a tick per snapshot.
+    assert_eq!(
+        (loss.points, loss.markers[0], loss.snapshot_ticks),
+        (9, 3, 12)
+    );
+    snapshot(&mut harness, "charts_smoothed_log");
+    harness.get_by_label("log y").click();
+    harness.run();
+    assert!(!harness.state().charts.log_y);
+}
+
+#[test]
+fn the_first_nan_panel_names_where_it_began_and_jumps_there() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    harness.get_by_label("First NaN").click();
+    harness.run();
+    assert_eq!(harness.state().tab, SideTab::FirstNan);
+    harness.get_by_label("First NaN/Inf at @9");
+    harness.get_by_label("Last clean snapshot: @8");
+    snapshot(&mut harness, "first_nan");
+    harness.get_all_by_label("go there").next().unwrap().click();
+    harness.run();
+    assert_eq!(seq(&harness), 9);
+}
+
+#[test]
+fn the_diff_panel_compares_two_snapshots() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    harness.get_by_label("Diff").click();
+    harness.run();
+    harness.state_mut().diff.a = 3;
+    harness.state_mut().diff.b = 9;
+    harness.get_by_label("Compare").click();
+    harness.run();
+    let diff = harness
+        .state()
+        .diff
+        .result
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap();
+    assert_eq!((diff.a.seq, diff.b.seq), (3, 9));
+    assert_eq!(
+        diff.changed, 1,
+        "only the weights changed: {:?}",
+        diff.changes
+    );
+    assert_eq!(diff.changes[0].path, "model.w");
+    harness.get_by_label_contains("1 changed");
+    snapshot(&mut harness, "diff");
+}
+
+#[test]
+fn the_restore_command_is_copied() {
+    let (dir, _train) = store();
+    let mut harness = harness(app(dir.path(), false));
+    harness.key_press(egui::Key::Home);
+    harness.run();
+    harness.get_by_label("resume").click();
+    harness.run();
+    harness.get_by_label("Copy").click();
+    harness.run();
+    let run = harness
+        .state()
+        .state
+        .run
+        .as_ref()
+        .unwrap()
+        .summary
+        .id
+        .clone();
+    let expected = format!(
+        "snapline --store {} restore {run}@1 --resume",
+        snapline_query::shell_quote(&dir.path().display().to_string())
+    );
+    assert_eq!(
+        harness.state().restore.copied.as_deref(),
+        Some(expected.as_str())
+    );
+    harness.get_by_label(&expected);
+}
+
+#[test]
+fn follows_a_live_run() {
+    let (dir, mut train) = store();
+    let mut harness = harness(app(dir.path(), true));
+    assert_eq!(seq(&harness), 12);
+    for step in 13..=14 {
+        train
+            .snapshot(&[("model.w", &weights(step, false))], &[("loss", 0.1)])
+            .unwrap();
+    }
+    // The watcher sees the catalog change; the window re-reads it at most
+    // twice a second and keeps its cursor on the last snapshot.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seq(&harness) != 14 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        harness.step();
+    }
+    assert_eq!(seq(&harness), 14, "the new snapshots appear");
+    assert_eq!(harness.state().state.run.as_ref().unwrap().rows.len(), 14);
+}
