@@ -14,12 +14,18 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import rng
-from .graph import GraphBuilder
-from .values import scalar_number
+from .graph import GraphBuilder, RootsBefore
+from .values import JsonObject, scalar_number
+
+if TYPE_CHECKING:
+    from .lineage import LocalModules
+    from .nan_hooks import NanHooks
+    from .rewrite import LoopInfo
 
 # After this many internal errors the agent stops capturing for the run.
 MAX_ERRORS = 5
@@ -69,7 +75,7 @@ class FrameworkPoint:
     epoch: int | None
     # Stored in the snapshot's position: what `restore --resume` needs to go
     # through the framework's own resume path (frameworks/resume.py).
-    position: dict
+    position: JsonObject
     # Throttle: "inner" (--inner-every), "outer" (--outer-every) or None (always).
     every: str | None = None
     # The exception training raised (trigger "exception"): the snapshot holds
@@ -109,7 +115,8 @@ class _Loop:
 class Agent:
     """One captured run. Installed as `builtins.__snapline__`."""
 
-    def __init__(self, recorder: Any, native: Any, script_path: str, loops: tuple,
+    def __init__(self, recorder: Any, native: Any, script_path: str,
+                 loops: Sequence[LoopInfo],
                  options: Options) -> None:
         self.recorder = recorder
         self.native = native
@@ -121,23 +128,23 @@ class Agent:
         self.loop_assigned = {info.loop_id: info.assigned for info in loops}
         # Loops of the user's imported modules (project.py): their file.
         # A loop id missing here is the script's.
-        self.loop_files: dict = {}
+        self.loop_files: dict[int, str] = {}
         self.next_loop_id = max(self.loop_lines, default=-1) + 1
         # The project's modules instrumented so far (project.py): their
         # frames are the user's too.
-        self.project_files: set = set()
-        self.loop_entered: dict = {}
+        self.project_files: set[str] = set()
+        self.loop_entered: dict[int, float] = {}
         # Set while a resumed run re-enters its loops (see snapline.resume).
         self.resumer: Any = None
         self.options = options
         # (type, difference) already reported by --check-roundtrip.
-        self.roundtrip_seen: set = set()
+        self.roundtrip_seen: set[tuple[str | None, str]] = set()
         self.enabled = True
         self.pid = os.getpid()
         self.main_thread = threading.main_thread()
         self.main_ident = self.main_thread.ident
         self.stack: list[_Loop] = []
-        self.unwound: list | None = None
+        self.unwound: list[tuple[_Loop, int]] | None = None
         self.seq = 0
         # Throttles count from the start of the run.
         self.last_snapshot = time.monotonic()
@@ -149,24 +156,25 @@ class Agent:
         self.last_cost = 0.0
         # RNG roots by path: (their exact bytes, entries, nodes) when last
         # walked (GraphBuilder.add_root_as_before).
-        self.rng_before: dict = {}
+        self.rng_before: RootsBefore = {}
         # Set by _due when the snapshot it allows is the budget's to count.
         self.charge_budget = False
         self.after_loop_line: int | None = None
-        self.committed: set = set()
-        self.metric_last: dict = {}
+        self.committed: set[str] = set()
+        self.metric_last: dict[str, float] = {}
         # Scalars of loops as points at every iteration (the Rust tracker
         # also keeps each series' last value for the snapshot path).
-        self.scalars = _scalar_tracker(native, recorder) if options.loop_metrics else None
-        self.scalar_types_seen: tuple = ()
+        # The native ScalarTracker (no stubs: its methods are dynamic).
+        self.scalars: Any = _scalar_tracker(native, recorder) if options.loop_metrics else None
+        self.scalar_types_seen: tuple[bool, ...] = ()
         # Series names the program logs with snapline.log().
-        self.logged: set = set()
+        self.logged: set[str] = set()
         # The exception a framework's snapshot was taken for (framework_point).
         self.post_mortem_of: BaseException | None = None
         # Completed iterations of each loop over the run (every time it
         # ran): the step of the points its scalars make.
-        self.loop_totals: dict = {}
-        self.log_buffer: list = []
+        self.loop_totals: dict[int, int] = {}
+        self.log_buffer: list[JsonObject] = []
         self.errors = 0
         self.in_snapshot = False
         self.finished = False
@@ -174,24 +182,24 @@ class Agent:
         self.interrupted = False
         # A signal handler that arrived during a snapshot, run right after it
         # (called with a frame from which the user's frames are reachable).
-        self.deferred: Any = None
+        self.deferred: Callable[[types.FrameType], object] | None = None
         self.lock = threading.RLock()
         # Whose code it is: frames of files this accepts have their locals
         # captured (the script by default; notebook.py adds its cells).
         self.is_user_file: Callable[[str], bool] = self._is_script
         # The captured globals as (name, value) pairs; None: __main__'s.
-        self.global_items: Callable[[], list] | None = None
+        self.global_items: Callable[[], list[tuple[str, object]]] | None = None
         # When set, the last snapshot's GraphBuilder (its live objects by
         # node) stays in last_graph (`%snapline checkout` compares it).
         self.keep_graph = False
         self.last_graph: GraphBuilder | None = None
         # `--nan-hooks` (nan_hooks.NanHooks): polled at safe points until
         # the script has imported torch.
-        self.nan_hooks: Any = None
+        self.nan_hooks: NanHooks | None = None
         # Set while a framework safe point is taken (see framework_point).
         self.framework_point_now: FrameworkPoint | None = None
         # The script's own imported modules, stored with the lineage.
-        self.local_modules: Any = None
+        self.local_modules: LocalModules | None = None
 
     # -- hooks called by the rewritten script ---------------------------------
     def _active(self) -> bool:
@@ -398,7 +406,7 @@ class Agent:
         self._guarded(self._snapshot, "explicit", frame, frame.f_lineno, label=label)
         return self.seq - 1
 
-    def take(self, trigger: str, label: str | None = None, frames: list | None = None,
+    def take(self, trigger: str, label: str | None = None, frames: list[types.FrameType] | None = None,
              line: int | None = None) -> int | None:
         """A snapshot asked for by a front end (a notebook cell's end):
         returns its seq, or None when none was taken (a failure is stored
@@ -452,7 +460,7 @@ class Agent:
             self.post_mortem_of = point.exception
         return before if self.seq > before else None
 
-    def log(self, step: float | None, values: dict, epoch: int | None = None) -> None:
+    def log(self, step: float | None, values: Mapping[str, object], epoch: int | None = None) -> None:
         """snapline.log(): metric points between snapshots, flushed in batches
         (`epoch`: a framework's own epoch, else the outermost loop's count)."""
         if not self.enabled or os.getpid() != self.pid:
@@ -533,11 +541,11 @@ class Agent:
 
     def _record_local_modules(self) -> None:
         if self.local_modules is not None:
-            self._guarded(self._update_local_modules)
+            self._guarded(self._update_local_modules, self.local_modules)
 
-    def _update_local_modules(self) -> None:
-        if self.local_modules.update(self.recorder, self.native.hash_bytes):
-            self.recorder.set_lineage("modules", _dumps(self.local_modules.found))
+    def _update_local_modules(self, modules: LocalModules) -> None:
+        if modules.update(self.recorder, self.native.hash_bytes):
+            self.recorder.set_lineage("modules", _dumps(modules.found))
 
     # -- snapshots ---------------------------------------------------------------
     def _guarded(self, fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -567,7 +575,8 @@ class Agent:
         return self.stack[0].count if self.stack and self.stack[0].count >= 0 else None
 
     def _snapshot(self, trigger: str, frame: Any, line: int | None, label: str | None = None,
-                  frames: list | None = None, at: str = "line") -> None:
+                  frames: list[types.FrameType] | None = None,
+                  at: str = "line") -> None:
         started = time.monotonic()
         try:
             with self.lock:
@@ -587,7 +596,7 @@ class Agent:
                 deferred(sys._getframe())
 
     def _take(self, trigger: str, frame: Any, line: int | None, label: str | None,
-              frames: list | None, at: str) -> None:
+              frames: list[types.FrameType] | None, at: str) -> None:
         started = time.perf_counter()
         self._record_local_modules()
         if frames is None:
@@ -624,7 +633,7 @@ class Agent:
                 continue  # a point only when the value changed
             metrics.append({"name": name, "step": float(seq), "value": _wire_float(value),
                             "time": now, "seq": seq, "epoch": epoch})
-        meta = {
+        meta: JsonObject = {
             "seq": seq, "trigger": trigger, "file": self._file_of(frames), "line": line,
             "loops": loops, "label": label, "time": now,
             "capture_ms": (time.perf_counter() - started) * 1000.0,
@@ -668,14 +677,16 @@ class Agent:
 
     def _metric_changed(self, name: str, value: float) -> bool:
         if self.scalars is not None:
-            return self.scalars.changed(name, value)
+            changed: bool = self.scalars.changed(name, value)
+            return changed
         last = self.metric_last.get(name)
         if last is not None and (last == value or (math.isnan(last) and math.isnan(value))):
             return False
         self.metric_last[name] = value
         return True
 
-    def _position(self, at: str, frames: list, stack: list) -> dict:
+    def _position(self, at: str, frames: list[types.FrameType],
+                  stack: list[tuple[_Loop, int]]) -> JsonObject:
         """Where the program is, for `restore --resume`: the safe point
         (`iteration`, `loop_done`, `statement`, or `line` for anywhere
         else), the script's frames outermost first, the enclosing loops."""
@@ -692,9 +703,9 @@ class Agent:
                       for loop, count in stack],
         }
 
-    def _user_frames(self, frame: Any) -> list:
+    def _user_frames(self, frame: types.FrameType | None) -> list[types.FrameType]:
         """The script's frames from the safe point outwards (module frame last)."""
-        frames = []
+        frames: list[types.FrameType] = []
         while frame is not None:
             if self.is_user_file(frame.f_code.co_filename):
                 frames.append(frame)
@@ -704,7 +715,7 @@ class Agent:
     def _is_script(self, filename: str) -> bool:
         return filename == self.script_path or filename in self.project_files
 
-    def register_module(self, filename: str, loops: tuple) -> None:
+    def register_module(self, filename: str, loops: Sequence[LoopInfo]) -> None:
         """An imported module of the user's project was instrumented
         (project.py): its frames are user frames, its loops known by id."""
         with self.lock:
@@ -716,24 +727,25 @@ class Agent:
                 self.loop_files[info.loop_id] = filename
             self.next_loop_id = max(self.next_loop_id, *(i.loop_id + 1 for i in loops), 0)
 
-    def _file_of(self, frames: list) -> str:
+    def _file_of(self, frames: list[types.FrameType]) -> str:
         """The snapshot's file: the imported project module the innermost
         user frame is in, else the script's (a notebook's: the cell's label)."""
-        filename = frames[0].f_code.co_filename if frames else None
-        return filename if filename in self.project_files else self.script_path
+        if frames and frames[0].f_code.co_filename in self.project_files:
+            return frames[0].f_code.co_filename
+        return self.script_path
 
-    def _roots(self, frames: list) -> list:
+    def _roots(self, frames: list[types.FrameType]) -> list[tuple[str, object]]:
         """(path, object) of every captured variable: the script's globals,
         then the locals of each user frame (outermost first) as `func:name`,
         then the RNG states as `$rng.*`."""
-        roots = []
+        roots: list[tuple[str, object]] = []
         if self.global_items is not None:
             roots.extend(self.global_items())
         else:
             main = sys.modules.get("__main__")
             if main is not None:
                 roots.extend(named_values(vars(main)))
-        seen: dict = {}
+        seen: dict[str, int] = {}
         for frame in reversed(frames):
             if frame.f_code.co_name == "<module>":
                 continue
@@ -792,7 +804,8 @@ def _rng_fingerprint(state: Any) -> bytes:
     """The exact bytes of an RNG state (equal bytes: the same state)."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(state, torch.Tensor):
-        return state.numpy().tobytes()
+        data: bytes = state.numpy().tobytes()
+        return data
     return pickle.dumps(state, protocol=5)
 
 
@@ -823,12 +836,13 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def script_tb_entries(tb: Any, script_path: str,
-                      is_user_file: Callable[[str], bool] | None = None) -> list:
+def script_tb_entries(tb: types.TracebackType | None, script_path: str,
+                      is_user_file: Callable[[str], bool] | None = None
+                      ) -> list[types.TracebackType]:
     """The traceback entries in the script's own frames (or those of files
     `is_user_file` accepts), innermost first (the order
     `Agent._user_frames` gives)."""
-    entries = []
+    entries: list[types.TracebackType] = []
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename == script_path or (is_user_file is not None and is_user_file(filename)):
@@ -851,7 +865,7 @@ def _warn_once(message: str) -> None:
             pass
 
 
-def options_dict(options: Options) -> dict:
+def options_dict(options: Options) -> JsonObject:
     return asdict(options)
 
 
@@ -860,7 +874,7 @@ RESUMED_OPTIONS = ("inner_every", "outer_every", "statements", "budget", "inner_
                    "outer_every_given", "loop_metrics")
 
 
-def resumed_options(store: str, saved: dict) -> Options:
+def resumed_options(store: str, saved: Mapping[str, object]) -> Options:
     """Options for a run resumed from one captured with `saved` (its
     lineage's `options`): the same throttles, budget and loop metrics."""
     options = Options(store=store)

@@ -17,11 +17,13 @@ import math
 import pickle
 import sys
 import types
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Callable, TypedDict, cast
 
 from . import arrays, dataframes, files, ownership, reducers
 from .attributes import has_dict, instance_dict
 from .values import (
+    JsonObject,
     encode,
     is_atomic,
     is_plain_value,
@@ -57,8 +59,42 @@ _FUNCTION_TYPES = (
 )
 
 
+class ObjectRecord(TypedDict, total=False):
+    """An object record as the walker makes it and the store keeps it
+    (docs/store-format.md, "Object records"): `kind` says which of the
+    other keys it has. Children are links: `{key, hash}`, `{key, value}`
+    or `{key, ref}`."""
 
-def canonical_json(record: dict) -> str:
+    kind: str  # value, array, container, instance, pickle, reference, unrestorable
+    type: str
+    shape: list[int]
+    dtype: str
+    stats: JsonObject
+    preview: str | None
+    restorable: bool
+    value: object  # tagged JSON (values.py)
+    chunks: list[str]
+    nbytes: int
+    extra: JsonObject
+    children: list[JsonObject]
+    reason: str
+
+
+# An entry: (path, node, record hash).
+Entry = tuple[str, int, str]
+# What add_root_as_before remembers of a root by path: (its fingerprint,
+# its entries with node numbers from 0, how many nodes it made).
+RootsBefore = dict[str, tuple[bytes, list[Entry], int]]
+# A pickler made with (stream, buffer callback, persistent-id callback).
+PicklerFactory = Callable[
+    [io.BytesIO, Callable[[pickle.PickleBuffer], None], Callable[[object], object]],
+    pickle.Pickler]
+# A member step (graph.member_steps): ["attr", name], ["item", tagged key]
+# or ["flat", index].
+Step = list[object]
+
+
+def canonical_json(record: ObjectRecord | JsonObject) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
@@ -76,32 +112,34 @@ class _Node:
 class GraphBuilder:
     """Builds one snapshot's records and entries."""
 
-    def __init__(self, recorder: Any, committed: set, hash_bytes: Any) -> None:
+    def __init__(self, recorder: Any, committed: set[str],
+                 hash_bytes: Callable[[bytes], str]) -> None:
         self.recorder = recorder
         self.committed = committed
         self.hash_bytes = hash_bytes
         self.nodes: dict[int, _Node] = {}
-        self.keepalive: list = []
-        self.objects: list = []
-        self.new_hashes: set = set()
-        self.entries: list = []
-        self.metrics: list = []
+        self.keepalive: list[object] = []
+        # (hash, record) of the records new in this snapshot: the JSON it emits.
+        self.objects: list[tuple[str, JsonObject]] = []
+        self.new_hashes: set[str] = set()
+        self.entries: list[Entry] = []
+        self.metrics: list[tuple[str, float]] = []
         # True while walking what a library object holds (ownership.py).
         self.in_library = False
         # (node, NaN + Inf elements) of every non-finite array.
-        self.nonfinite_nodes: list = []
+        self.nonfinite_nodes: list[tuple[_Node, int]] = []
         # id of a closure cell -> the path it was first reached by (two
         # functions sharing a cell share it again after restore).
-        self.cells: dict = {}
+        self.cells: dict[int, str] = {}
         # ids of the arrays a pandas object was split into (dataframes.py).
-        self.frame_parts: set = set()
+        self.frame_parts: set[int] = set()
         # ids of the objects the script holds itself (hold()).
-        self.held: set = set()
+        self.held: set[int] = set()
         # When a dict: path -> the objects each pickle refers to by
         # persistent id, in order (restore/roundtrip.py's capture check).
-        self.pickled_refs: dict | None = None
+        self.pickled_refs: dict[str, list[object]] | None = None
         # Where an array's memory starts -> the first array seen there.
-        self.memory_owners: dict = {}
+        self.memory_owners: dict[tuple[str, int], object] = {}
 
     # -- public -------------------------------------------------------------
     @property
@@ -115,7 +153,7 @@ class GraphBuilder:
         """NaN + Inf elements held only inside library objects (by design)."""
         return sum(count for node, count in self.nonfinite_nodes if not node.user)
 
-    def hold(self, objects: Any) -> None:
+    def hold(self, objects: Iterable[Any]) -> None:
         """The objects the roots are (and, one level down, what root lists,
         tuples and dicts hold): the script holds them itself, so one reached
         first inside a pickled object (the axes inside a figure) becomes a
@@ -126,6 +164,7 @@ class GraphBuilder:
             self.held.add(id(obj))
             self.keepalive.append(obj)
             np = sys.modules.get("numpy")
+            items: Iterable[object]
             if type(obj) in (list, tuple):
                 items = obj[:1000]
             elif type(obj) is dict:
@@ -136,11 +175,11 @@ class GraphBuilder:
                 continue
             self.held.update(id(x) for x in items if not is_atomic(x))
 
-    def add_root(self, path: str, obj: Any) -> None:
+    def add_root(self, path: str, obj: object) -> None:
         self._walk(obj, path, depth=0, root=True)
 
-    def add_root_as_before(self, path: str, obj: Any, fingerprint: bytes,
-                           before: dict) -> None:
+    def add_root_as_before(self, path: str, obj: object, fingerprint: bytes,
+                           before: RootsBefore) -> None:
         """add_root for a value that is often unchanged (an RNG state):
         when `fingerprint` (its exact bytes) is the one `before[path]` holds
         from an earlier snapshot, its entries are those again, not walked;
@@ -164,7 +203,7 @@ class GraphBuilder:
             before.pop(path, None)
 
     # -- walking ------------------------------------------------------------
-    def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> dict:
+    def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> JsonObject:
         number = scalar_number(obj)
         if (number is not None and type(obj) is not bool and depth <= METRIC_DEPTH
                 and (not self.in_library or math.isfinite(number))):
@@ -185,7 +224,8 @@ class GraphBuilder:
         return self._node(obj, path, functools.partial(self._describe_owned, obj, path, depth),
                           key)
 
-    def _node(self, obj: Any, path: str, describe: Any, key: Any = None) -> dict:
+    def _node(self, obj: object, path: str, describe: Callable[[], ObjectRecord],
+              key: object = None) -> JsonObject:
         """`obj` as a node at `path`: an alias of the node it already is, or
         a new one whose record `describe()` makes, hashed and entered (for an
         immutable value with a `key`, remembered across snapshots)."""
@@ -202,7 +242,7 @@ class GraphBuilder:
         self.keepalive.append(obj)
         cached = _ATOMIC_RECORDS.get(key) if key is not None else None
         if cached is not None:
-            digest, record = cached[0], dict(cached[1])
+            digest, record = cached[0], cached[1].copy()
             made = record.pop("preview", None)
         else:
             record = describe()
@@ -222,10 +262,10 @@ class GraphBuilder:
             if made is None:
                 made = _preview_of(obj, record)
             record["preview"] = made
-            self.objects.append((digest, record))
+            self.objects.append((digest, cast(JsonObject, record)))
         return {"hash": digest}
 
-    def _describe_owned(self, obj: Any, path: str, depth: int) -> dict:
+    def _describe_owned(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         """`_describe`, walking what `obj` holds as its owner's (ownership.py):
         a record with children says whose they are in `extra.owner`."""
         owner = None if arrays.is_array(obj) else ownership.owner_of(obj)
@@ -241,7 +281,7 @@ class GraphBuilder:
             record.setdefault("extra", {})["owner"] = owner
         return record
 
-    def _describe(self, obj: Any, path: str, depth: int) -> dict:
+    def _describe(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         try:
             if is_plain_value(obj) and (not _holds_mutable(obj) or (
                     len(obj) > UNSHARED_CONTAINER_OVER and _holds_only_unshared(obj))):
@@ -250,7 +290,7 @@ class GraphBuilder:
                 # would lose its identity, so those are walked instead.
                 return self._value(obj)
             if arrays.is_array(obj):
-                record = arrays.describe(obj, self.recorder)
+                record = cast(ObjectRecord, arrays.describe(obj, self.recorder))
                 self._array_links(obj, record, path)
                 stats = record.get("stats")
                 if stats:
@@ -279,14 +319,14 @@ class GraphBuilder:
             if _holds_os_file(obj):
                 return _unrestorable(obj, files.open_file_reason(obj))
             if files.is_closed_file(obj):
-                return files.closed_record(obj, _class_ref(type(obj)))
+                return cast(ObjectRecord, files.closed_record(obj, _class_ref(type(obj))))
             torch = sys.modules.get("torch")
             if torch is not None and isinstance(obj, torch.nn.Module) and _module_state(obj):
                 return self._module(obj, path, depth)
             if torch is not None and isinstance(obj, torch.optim.Optimizer):
-                record = self._optimizer(obj, path, depth)
-                if record is not None:
-                    return record
+                optimizer = self._optimizer(obj, path, depth)
+                if optimizer is not None:
+                    return optimizer
             if dataframes.is_frame(obj):
                 split = dataframes.split(obj)
                 if split is not None:
@@ -297,9 +337,9 @@ class GraphBuilder:
         except RecursionError:
             return _unrestorable(obj, "the object graph is too deep to walk")
 
-    def _value(self, obj: Any) -> dict:
+    def _value(self, obj: Any) -> ObjectRecord:
         value = encode(obj)
-        record = {"kind": "value", "type": type_name(obj), "preview": preview(obj),
+        record: ObjectRecord = {"kind": "value", "type": type_name(obj), "preview": preview(obj),
                   "restorable": True}
         number = scalar_number(obj)
         if number is not None and type(obj) is not bool:
@@ -317,8 +357,8 @@ class GraphBuilder:
             record["shape"] = [len(obj)]
         return record
 
-    def _container(self, obj: Any, path: str, depth: int) -> dict:
-        children = []
+    def _container(self, obj: Any, path: str, depth: int) -> ObjectRecord:
+        children: list[JsonObject] = []
         if type(obj) is dict:
             if not all(_plain_key(key) for key in obj):
                 # Keys that are objects (an Enum member): pickled, with
@@ -336,15 +376,15 @@ class GraphBuilder:
         return {"kind": "container", "type": type_name(obj), "shape": [len(obj)],
                 "restorable": True, "children": children}
 
-    def _array_links(self, obj: Any, record: dict, path: str) -> None:
+    def _array_links(self, obj: Any, record: ObjectRecord, path: str) -> None:
         """What an array holds besides its bytes, as children: the array it
         is a view of (`.<base>`; extra.view says where in it), a tensor's
         `.grad` and its Python attributes (`param.name`). A tensor with
         autograd history (`loss`) says so (restore makes it a leaf)."""
         extra = record["extra"]
-        children: list = []
+        children: list[JsonObject] = []
 
-        def child(suffix: str, value: Any) -> None:
+        def child(suffix: str, value: object) -> None:
             children.append({"key": suffix,
                              **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
 
@@ -376,7 +416,7 @@ class GraphBuilder:
         if children:
             record["children"] = children
 
-    def _members(self, obj: Any, path: str, pickled: set) -> None:
+    def _members(self, obj: object, path: str, pickled: set[int]) -> None:
         """Objects the script holds that are first reached inside the pickled
         `obj` (`fig._localaxes[0]` for `ax`) become nodes of their own: a
         member record says how to reach them in `obj` once it is unpickled
@@ -389,12 +429,13 @@ class GraphBuilder:
             if id(value) in self.nodes:
                 continue
             suffix = steps_text(steps)
-            record = {"kind": "reference", "type": type_name(value), "restorable": True,
+            record: ObjectRecord = {"kind": "reference", "type": type_name(value),
+                                    "restorable": True,
                       "extra": {"ref": "member", "steps": steps},
                       "children": [{"key": ".<of>", "ref": path}]}
-            self._node(value, path + suffix, lambda record=record: dict(record))
+            self._node(value, path + suffix, record.copy)
 
-    def _class_state(self, cls: type, record: dict, path: str) -> None:
+    def _class_state(self, cls: type, record: ObjectRecord, path: str) -> None:
         """A class of the script comes back from re-running its source;
         its data attributes (`Registry.items`, which the script may have
         changed since) are its record's children, set again at restore."""
@@ -402,7 +443,7 @@ class GraphBuilder:
 
         if isinstance(cls, enum.EnumMeta):
             return  # its members are its definition
-        children = []
+        children: list[JsonObject] = []
         for name, value in list(vars(cls).items()):
             if (name.startswith("__") or hasattr(type(value), "__get__")
                     or isinstance(value, type)):
@@ -412,19 +453,19 @@ class GraphBuilder:
         if children:
             record["children"] = children
 
-    def _instance(self, obj: Any, path: str, depth: int) -> dict:
-        children = []
+    def _instance(self, obj: object, path: str, depth: int) -> ObjectRecord:
+        children: list[JsonObject] = []
         for name, value in list(vars(obj).items()):
             children.append({"key": name, **self._walk(value, f"{path}.{name}", depth + 1)})
         return {"kind": "instance", "type": type_name(obj),
                 "restorable": True, "children": children,
                 "extra": {"class": _class_ref(type(obj))}}
 
-    def _frame(self, obj: Any, split: dataframes.Split, path: str, depth: int) -> dict:
+    def _frame(self, obj: object, split: dataframes.Split, path: str, depth: int) -> ObjectRecord:
         """A pandas DataFrame or Series as its parts (dataframes.py): each column
         (and the index) a node at `df["col"]` (`df.index`): an array, or
         one value record of a list of plain values."""
-        children = []
+        children: list[JsonObject] = []
         for key, data in split.parts:
             # Temporaries: nodes are keyed by id, so none may be freed (and
             # its id reused) before the snapshot is built.
@@ -435,16 +476,16 @@ class GraphBuilder:
             else:
                 ref = self._walk(data, path + key, depth + 1)
             children.append({"key": key, **ref})
-        record = split.record
+        record = cast(ObjectRecord, split.record)
         record["children"] = children
         record["extra"]["class"] = _class_ref(type(obj))
         return record
 
-    def _module(self, obj: Any, path: str, depth: int) -> dict:
+    def _module(self, obj: object, path: str, depth: int) -> ObjectRecord:
         """torch.nn.Module: parameters, buffers and submodules appear by
         name (`model.fc1.weight`); `slots` says which dict each came from."""
-        children = []
-        slots = {}
+        children: list[JsonObject] = []
+        slots: dict[str, str] = {}
         for name, value in list(vars(obj).items()):
             if name in ("_parameters", "_buffers", "_modules") and type(value) is dict:
                 for key, item in value.items():
@@ -460,7 +501,7 @@ class GraphBuilder:
                 "extra": {"class": _class_ref(type(obj)), "torch_module": True, "slots": slots,
                           "layout": layout}}
 
-    def _function(self, obj: Any, path: str, depth: int) -> dict:
+    def _function(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         """A function of the script, by reference to its source: a
         top-level one comes back from re-running its `def`; one defined in
         a loop body or inside another function is rebuilt from the source
@@ -472,9 +513,9 @@ class GraphBuilder:
         extra = record["extra"]
         extra.update({"line": code.co_firstlineno, "name": code.co_name, "source": "script",
                       "code_qualname": getattr(code, "co_qualname", obj.__qualname__)})
-        children: list = []
+        children: list[JsonObject] = []
 
-        def child(suffix: str, value: Any) -> None:
+        def child(suffix: str, value: object) -> None:
             # (Below the metric depth: no series from what it holds, as when pickled.)
             children.append({"key": suffix, **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
 
@@ -483,7 +524,8 @@ class GraphBuilder:
         if obj.__kwdefaults__:
             child(".__kwdefaults__", obj.__kwdefaults__)
         if obj.__closure__:
-            empty, shared = [], {}
+            empty: list[str] = []
+            shared: dict[str, str] = {}
             for name, cell in zip(code.co_freevars, obj.__closure__):
                 suffix = f'.__closure__["{name}"]'
                 first = self.cells.setdefault(id(cell), path + suffix)
@@ -507,7 +549,7 @@ class GraphBuilder:
             record["children"] = children
         return record
 
-    def _optimizer(self, obj: Any, path: str, depth: int) -> dict | None:
+    def _optimizer(self, obj: Any, path: str, depth: int) -> ObjectRecord | None:
         """A torch optimizer by what it points at: its param groups (the
         model's own parameters), its per-parameter state (keyed by those
         parameters: `optimizer.state[model.0.weight]`), its defaults and its
@@ -523,7 +565,7 @@ class GraphBuilder:
         state = getattr(obj, "state", None)
         if type(groups) is not list or not isinstance(state, dict):
             return None
-        where: dict = {}
+        where: dict[int, list[int]] = {}
         for g, group in enumerate(groups):
             if not isinstance(group, dict):
                 return None
@@ -531,21 +573,21 @@ class GraphBuilder:
                 where.setdefault(id(param), [g, i])
         if any(id(key) not in where for key in state):
             return None
-        children: list = []
+        children: list[JsonObject] = []
 
-        def child(suffix: str, value: Any) -> None:
+        def child(suffix: str, value: object) -> None:
             # (Below the metric depth: no series from what it holds, as when pickled.)
             children.append({"key": suffix, **self._walk(value, path + suffix, METRIC_DEPTH + 1)})
 
         child(".defaults", obj.defaults)
         child(".param_groups", groups)
-        state_keys = []
+        state_keys: list[list[int]] = []
         for key, value in list(state.items()):
             known = self.nodes.get(id(key))
             child(f".state[{known.path}]" if known is not None else f".state[#{len(state_keys)}]",
                   value)
             state_keys.append(where[id(key)])
-        attributes = []
+        attributes: list[str] = []
         for name, value in list(vars(obj).items()):
             if name in ("defaults", "param_groups", "state") or "hook" in name or callable(value):
                 continue
@@ -556,15 +598,15 @@ class GraphBuilder:
                 "extra": {"class": _class_ref(type(obj)), "torch_optimizer": True,
                           "state_keys": state_keys, "attributes": attributes}}
 
-    def _pickle(self, obj: Any, path: str, depth: int) -> dict:
+    def _pickle(self, obj: object, path: str, depth: int) -> ObjectRecord:
         names = _attribute_names(obj, self.nodes)
-        pickled: set = set()  # ids of what the pickle holds (its reduce may leave some out)
-        children: list = []
-        refs: list = []  # the objects behind `children`, in order
-        buffers: list = []
+        pickled: set[int] = set()  # ids of what the pickle holds (its reduce may leave some out)
+        children: list[JsonObject] = []
+        refs: list[object] = []  # the objects behind `children`, in order
+        buffers: list[pickle.PickleBuffer] = []
         builder = self
 
-        def persistent_id(child: Any) -> Any:
+        def persistent_id(child: object) -> object:
             if child is obj or is_atomic(child):
                 return None
             pickled.add(id(child))
@@ -576,7 +618,8 @@ class GraphBuilder:
                 return ("snapline", len(children) - 1)
             return None
 
-        data, error = None, None
+        data: bytes | None = None
+        error: Exception | None = None
         for factory in _picklers():
             children.clear()
             buffers.clear()
@@ -596,7 +639,7 @@ class GraphBuilder:
             self.pickled_refs[path] = list(refs)
         if self.held:
             self._members(obj, path, pickled)
-        extra: dict = {"protocol": 5}
+        extra: JsonObject = {"protocol": 5}
         state = instance_dict(obj)
         if type(state) is dict and len(state) <= 256:
             # What restore checks the unpickled object still has (verify.py).
@@ -612,7 +655,8 @@ class _RefPickler(pickle.Pickler):
     """pickle.Pickler whose persistent ids come from a callback (3.13 made
     the attribute read-only on instances, so it must be a method)."""
 
-    def __init__(self, stream: io.BytesIO, callback: Any, refs: Any) -> None:
+    def __init__(self, stream: io.BytesIO, callback: Callable[[pickle.PickleBuffer], None],
+                 refs: Callable[[object], object]) -> None:
         super().__init__(stream, protocol=5, buffer_callback=callback)
         self._refs = refs
 
@@ -623,21 +667,24 @@ class _RefPickler(pickle.Pickler):
         return reducers.reduce(obj)
 
 
-_picklers_cache: list = []
+_picklers_cache: list[PicklerFactory] = []
 
 
-def _picklers() -> list:
+def _picklers() -> list[PicklerFactory]:
     """Plain pickle first; cloudpickle (lambdas, closures, local classes) second."""
     if _picklers_cache:
         return _picklers_cache
-    factories: list = [_RefPickler]
+    factories: list[PicklerFactory] = [_RefPickler]
     try:  # lambdas, closures and classes defined in functions; imported when first needed
         import cloudpickle as _cloudpickle
     except ImportError:  # pragma: no cover - cloudpickle is a dependency
         _cloudpickle = None
     if _cloudpickle is not None:
-        class _RefCloudPickler(_cloudpickle.CloudPickler):
-            def __init__(self, stream: io.BytesIO, callback: Any, refs: Any) -> None:
+        # (cloudpickle has no stubs: its class is Any to mypy.)
+        class _RefCloudPickler(_cloudpickle.CloudPickler):  # type: ignore[misc]
+            def __init__(self, stream: io.BytesIO,
+                         callback: Callable[[pickle.PickleBuffer], None],
+                         refs: Callable[[object], object]) -> None:
                 super().__init__(stream, protocol=5, buffer_callback=callback)
                 self._refs = refs
 
@@ -653,7 +700,7 @@ def _picklers() -> list:
     return factories
 
 
-def _preview_of(obj: Any, record: dict) -> str:
+def _preview_of(obj: object, record: ObjectRecord) -> str:
     if record["kind"] == "array":
         # Rendered when shown, from the stored chunks (crates/query's
         # objects/array_preview.rs): formatting here cost a third of a snapshot.
@@ -679,10 +726,10 @@ def _holds_mutable(obj: Any) -> bool:
 # that is an int, float, str, bool or None is described and hashed once per
 # value, not at every snapshot (issue #16: the fixed cost of a snapshot).
 ATOMIC_RECORDS_KEPT = 4096
-_ATOMIC_RECORDS: dict = {}
+_ATOMIC_RECORDS: dict[object, tuple[str, ObjectRecord]] = {}
 
 
-def _atomic_key(obj: Any) -> Any:
+def _atomic_key(obj: Any) -> tuple[type, object] | None:
     """The cache key of an immutable atomic value (its type and exact
     value: `float.hex` tells -0.0 from 0.0), or None."""
     t = type(obj)
@@ -708,7 +755,7 @@ def _holds_only_unshared(obj: Any, limit: int | None = None) -> bool:
     return True
 
 
-_held_once_cache: list = []
+_held_once_cache: list[int] = []
 
 
 def _held_once() -> int:
@@ -717,7 +764,7 @@ def _held_once() -> int:
     measured, as interpreters differ)."""
     if not _held_once_cache:
         count = next(n for n in range(1, 16) if _holds_only_unshared([[]], n))
-        shared: list = []
+        shared: list[object] = []
         if _holds_only_unshared([shared], count):  # cannot tell: never inline
             count = 0
         _held_once_cache.append(count)
@@ -733,7 +780,7 @@ def _immutable_value(obj: Any, depth: int = 0) -> bool:
     return all(_immutable_value(x, depth + 1) for x in obj)
 
 
-def _nonfinite(stats: dict) -> float:
+def _nonfinite(stats: JsonObject) -> float:
     if stats["nan"]:
         return float("nan")
     return float("inf") if stats["posinf"] else float("-inf")
@@ -754,7 +801,7 @@ def _key(key: Any) -> Any:
         return {"$repr": preview(key)}
 
 
-def _class_ref(cls: type) -> dict:
+def _class_ref(cls: type) -> JsonObject:
     return {"module": getattr(cls, "__module__", None), "qualname": getattr(cls, "__qualname__", None)}
 
 
@@ -763,7 +810,10 @@ def _plain_state(obj: Any) -> bool:
     cls = type(obj)
     if not has_dict(cls) or hasattr(cls, "__slots__") or instance_dict(obj) is None:
         return False
-    if cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__:
+    # (typeshed types object's unbound methods apart from a class's: the
+    # identity checks are what is meant.)
+    if (cls.__reduce_ex__ is not object.__reduce_ex__  # type: ignore[comparison-overlap]
+            or cls.__reduce__ is not object.__reduce__):  # type: ignore[comparison-overlap]
         return False
     getstate = getattr(cls, "__getstate__", None)
     if getstate is not None and getstate is not getattr(object, "__getstate__", None):
@@ -808,16 +858,17 @@ def _module_state(obj: Any) -> bool:
 
     cls = type(obj)
     return (getattr(cls, "__getstate__", None) is torch.nn.Module.__getstate__
-            and cls.__reduce_ex__ is object.__reduce_ex__
-            and cls.__reduce__ is object.__reduce__)
+            and cls.__reduce_ex__ is object.__reduce_ex__  # type: ignore[comparison-overlap]
+            and cls.__reduce__ is object.__reduce__)  # type: ignore[comparison-overlap]
 
 
-def _reference(obj: Any, what: str, qualname: str, module: str | None = None) -> dict:
+def _reference(obj: object, what: str, qualname: str,
+               module: str | None = None) -> ObjectRecord:
     return {"kind": "reference", "type": type_name(obj),
             "restorable": True, "extra": {"ref": what, "module": module, "qualname": qualname}}
 
 
-def _function_reference(obj: Any) -> dict | None:
+def _function_reference(obj: object) -> ObjectRecord | None:
     """Functions and classes importable by name (the script's own ones are
     rebuilt from its source at restore); None for lambdas and closures."""
     qualname = getattr(obj, "__qualname__", None)
@@ -842,7 +893,7 @@ def _function_reference(obj: Any) -> dict | None:
     return record
 
 
-def _key_text(key: Any, nodes: dict, counter: int) -> str:
+def _key_text(key: object, nodes: dict[int, _Node], counter: int) -> str:
     """A dict key in a path: its literal, or the path of the object it is
     (optimizer.state[model.0.weight]), or a counter."""
     if is_atomic(key):
@@ -851,22 +902,23 @@ def _key_text(key: Any, nodes: dict, counter: int) -> str:
     return f"[{known.path}]" if known is not None else f"[#{counter}]"
 
 
-def _unrestorable(obj: Any, reason: str) -> dict:
+def _unrestorable(obj: object, reason: str) -> ObjectRecord:
     return {"kind": "unrestorable", "type": type_name(obj), "preview": preview(obj),
             "restorable": False, "reason": reason}
 
 
-def member_steps(obj: Any, wanted: set, depth: int = 4, budget: int = 20000) -> list:
+def member_steps(obj: object, wanted: set[int], depth: int = 4,
+                 budget: int = 20000) -> list[tuple[list[Step], object]]:
     """[(steps, value)] for the objects in `wanted` (ids) reachable from
     `obj` through instance attributes, dict and list items and object
     arrays' elements, at most `depth` steps; steps are ["attr", name],
     ["item", tagged key] or ["flat", index]."""
-    found: list = []
+    found: list[tuple[list[Step], object]] = []
     seen = {id(obj)}
     left = [budget]
     np = sys.modules.get("numpy")
 
-    def visit(value: Any, steps: list, level: int) -> None:
+    def visit(value: object, steps: list[Step], level: int) -> None:
         if left[0] <= 0 or is_atomic(value) or id(value) in seen:
             return
         left[0] -= 1
@@ -883,10 +935,10 @@ def member_steps(obj: Any, wanted: set, depth: int = 4, budget: int = 20000) -> 
     return found
 
 
-def _steps_into(value: Any, np: Any) -> list:
+def _steps_into(value: Any, np: Any) -> list[tuple[Step, object]]:
     t = type(value)
     if t is dict or (isinstance(value, dict) and instance_dict(value) is None):
-        out = []
+        out: list[tuple[Step, object]] = []
         for key, item in list(value.items())[:1000]:
             if _plain_key(key):
                 out.append((["item", encode(key)], item))
@@ -904,7 +956,7 @@ def _steps_into(value: Any, np: Any) -> list:
             if type(name) is str]
 
 
-def steps_text(steps: list) -> str:
+def steps_text(steps: Iterable[Step]) -> str:
     """Member steps as a path suffix: `._localaxes[0]`."""
     from .values import decode
 
@@ -919,10 +971,10 @@ def steps_text(steps: list) -> str:
     return out
 
 
-def _attribute_names(obj: Any, nodes: dict) -> dict:
+def _attribute_names(obj: object, nodes: dict[int, _Node]) -> dict[int, str]:
     """id -> path suffix for arrays and objects reachable through an
     object's __dict__ (three levels of dicts and lists), to name pickle refs."""
-    names: dict = {}
+    names: dict[int, str] = {}
     state = instance_dict(obj)
     if not isinstance(state, dict):
         return names
