@@ -104,8 +104,11 @@ def big_state(tmp: str, nbytes: int, reps: int) -> list:
     script = os.path.join(tmp, "state.py")
     Path(script).write_text(textwrap.dedent(STATE.format(n=n, count=count)))
     store = os.path.join(tmp, "store")
+    # Plain chunks only (SNAPLINE_DELTA=0): the baselines read the chunk files
+    # as zstd frames, which a delta file is not (bench/delta_bench.py measures
+    # restore from deltas).
     subprocess.run([PYTHON, "-m", "snapline", "run", "--store", store, "--no-statements",
-                    script], check=True)
+                    script], check=True, env={**os.environ, "SNAPLINE_DELTA": "0"})
     rows = log(store)
     ref = f"last@{[r for r in rows if r['trigger'] == 'iteration'][-1]['seq']}"
     files = glob.glob(os.path.join(store, "chunks", "*", "*.zst"))
