@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, capture a PyTorch training run, show what was captured,
-# resume it from an epoch and restore a state.
+# resume it from an epoch and restore a state, then open it in the app and the viewer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -61,4 +61,18 @@ else
     import -window root bench/out/demo_app.png
     kill $app; wait $app 2>/dev/null || true' "$RUN"
   echo "wrote bench/out/demo_app.png"
+fi
+
+# The native viewer that ships in the wheel, on the same run.
+if [ -n "${DISPLAY:-}" ]; then
+  step "snapline view $RUN"
+  $S view "$RUN"
+else
+  step "snapline view $RUN  (no display here: under Xvfb, screenshot bench/out/demo_view.png)"
+  xvfb-run -a -s "-screen 0 1400x860x24" bash -c '
+    .venv/bin/snapline view "$0" >/dev/null 2>&1 & viewer=$!
+    sleep 6
+    import -window root bench/out/demo_view.png
+    kill $viewer; wait $viewer 2>/dev/null || true' "$RUN"
+  echo "wrote bench/out/demo_view.png"
 fi
