@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -248,8 +247,7 @@ for cell in cells:
 def test_plain_ipython_session(tmp_path: Path) -> None:
     script = tmp_path / "drive.py"
     script.write_text(PLAIN_IPYTHON)
-    done = subprocess.run([PYTHON, script], cwd=tmp_path, env=base_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = run_command([PYTHON, script], cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "6.0" in done.stdout
     assert "NameError" in done.stdout

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, PYTHON, base_env
+from conftest import BIN, PYTHON
 from conftest import run as run_command
 
 pytest.importorskip("IPython")
@@ -54,8 +54,7 @@ def restored(store: Path, ref: str, code: str, *flags: str) -> subprocess.Comple
 def test_an_exported_notebook_run_restores_every_cell_after_import(tmp_path: Path) -> None:
     drive = tmp_path / "drive.py"
     drive.write_text(SESSION)
-    done = subprocess.run([PYTHON, drive], cwd=tmp_path, env=base_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = run_command([PYTHON, drive], cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     mine = tmp_path / ".snapline"
     (run,) = cli(mine, "runs")

@@ -6,11 +6,10 @@ from those chunks and runs its definitions again."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, PYTHON, base_env
+from conftest import BIN, PYTHON
 from conftest import run as run_command
 
 pytest.importorskip("IPython")
@@ -35,8 +34,7 @@ for cell in cells:
 def test_a_cell_longer_than_a_chunk_restores(tmp_path: Path) -> None:
     drive = tmp_path / "drive.py"
     drive.write_text(SESSION)
-    done = subprocess.run([PYTHON, drive], cwd=tmp_path, env=base_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = run_command([PYTHON, drive], cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     store = tmp_path / ".snapline"
     runs = run_command([BIN, "--store", store, "runs", "--json"])
