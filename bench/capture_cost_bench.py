@@ -1,20 +1,28 @@
 """Issue #16: what capture costs when little changes, side by side in one run.
 
 - growing: a loop that appends to a list and a dict 3000 times (a vocabulary
-  built from sentences), plain and captured: the default (budget 2%), every
-  iteration (`--outer-every 0`, the budget out of play) with this tree's
-  agent, and every iteration with the agent of git HEAD (`--before`), for
-  the store size the old representation gives;
+  built from sentences), plain and captured: the default (budget 2%), the
+  hooks alone (no loop or statement snapshots), every iteration
+  (`--outer-every 0`, the budget out of play); with `--before` each of
+  these with the agent of git HEAD too (the store size the old
+  representation gives, the per-iteration hook cost before issue #16's
+  plain loop copies);
+- hooks: the hook cost per iteration, timed inside the script, on an inner
+  loop that stays instrumented, the outermost loop at the default rate
+  (budget), and a short loop entered 200,000 times (plain copies);
 - unchanged: per-snapshot latency with nothing changed, 100 variables
   (numbers, strings, small configs and lists, 15 float32 arrays), 300 loop
   snapshots: capture_ms distribution, this tree against git HEAD;
-- torch: examples/torch_classifier.py at default settings, plain and captured.
+- torch: examples/torch_classifier.py at default settings, plain and
+  captured (and by HEAD's agent with `--before`): wall and CPU ratios;
+- startup: a one-line script run 20 times (a new store each run): what
+  `snapline run` adds before and after the program.
 
 The HEAD agent is `git archive HEAD capture-agent/python` unpacked into a
 temporary directory and put first on PYTHONPATH (with this tree's native
 extension, which still offers what it calls).
 
-    .venv/bin/python bench/capture_cost_bench.py [--reps 3] [--before]
+    .venv/bin/python bench/capture_cost_bench.py [--reps 3] [--before] [--only growing|hooks|unchanged|torch|startup]
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -75,13 +84,94 @@ UNCHANGED = """
 """
 
 
+# The hooks' cost per iteration, timed inside the script (start-up left
+# out): {"us": ...} printed on the last line. `--outer-every 3600
+# --no-statements` keeps snapshots out.
+HOOK_LOOPS = {
+    # An inner loop that stays instrumented (long runs).
+    "inner_long": """
+        import json, time
+        t = time.perf_counter()
+        for epoch in range(3):
+            for i in range(300000):
+                pass
+        print(json.dumps({"us": (time.perf_counter() - t) / 900000 * 1e6}))
+    """,
+    # The outermost loop, at the default rate (every iteration due, the
+    # budget deciding): snapshots included.
+    "outer_default": """
+        import json, time
+        t = time.perf_counter()
+        for i in range(600000):
+            pass
+        print(json.dumps({"us": (time.perf_counter() - t) / 600000 * 1e6}))
+    """,
+    # A function whose short loop is entered 200,000 times (plain copies).
+    "short_calls": """
+        import json, time
+
+        def first_even(xs):
+            for x in xs:
+                if x % 2 == 0:
+                    return x
+            return None
+
+        row = [1, 3, 5, 8]
+        t = time.perf_counter()
+        for step in range(200000):
+            first_even(row)
+        print(json.dumps({"us": (time.perf_counter() - t) / 200000 * 1e6}))
+    """,
+}
+
+
+def hook_cost(tmp: Path, reps: int, before: Path | None) -> dict:
+    """µs per iteration (per call for short_calls): plain, this tree, HEAD."""
+    out: dict = {}
+    for name, source in HOOK_LOOPS.items():
+        script = tmp / f"{name}.py"
+        script.write_text(textwrap.dedent(source).lstrip())
+        opts = [] if name == "outer_default" else ["--outer-every", "3600", "--no-statements"]
+        agents = [("after", None)] + ([("before", before)] if before is not None else [])
+        rows: dict = {"plain": []}
+        for _ in range(reps):
+            rows["plain"].append(_us([PYTHON, script], None))
+            for label, agent in agents:
+                store = tmp / f"{name}-{label}"
+                rows.setdefault(label, []).append(
+                    _us([PYTHON, "-m", "snapline", "run", "--store", store, *opts, script], agent))
+                shutil.rmtree(store)
+        out[name] = {label: statistics.median(v) for label, v in rows.items()}
+    return out
+
+
+def _us(cmd: list, before: Path | None) -> float:
+    done = subprocess.run([str(c) for c in cmd], env=env(before), capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd} failed: {done.stderr[-2000:]}")
+    return float(json.loads(done.stdout.splitlines()[-1])["us"])
+
+
 def env(before: Path | None) -> dict:
     out = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
     out.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
     out.pop("PYTHONPATH", None)
+    # Byte-compiled modules cached as for any user (a development shell
+    # may turn that off: every run would compile the agent again).
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
     if before is not None:
         out["PYTHONPATH"] = str(before)
     return out
+
+
+def timed_cpu(cmd: list, before: Path | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of a command: CPU is user + sys of the process
+    and its threads (the machine is shared: CPU moves less with the load)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(cmd, before)
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
 
 
 def timed(cmd: list, before: Path | None = None) -> float:
@@ -121,9 +211,13 @@ def head_agent(tmp: Path) -> Path:
 def growing(tmp: Path, reps: int, before: Path | None) -> dict:
     script = tmp / "growing.py"
     script.write_text(textwrap.dedent(GROWING).lstrip())
-    variants = [("default", [], None), ("every", ["--outer-every", "0"], None)]
+    # hooks: no loop or statement snapshots, what the hooks alone cost.
+    hooks = ["--outer-every", "3600", "--no-statements"]
+    variants = [("default", [], None), ("hooks", hooks, None),
+                ("every", ["--outer-every", "0"], None)]
     if before is not None:
-        variants.append(("every_head", ["--outer-every", "0"], before))
+        variants += [("default_head", [], before), ("hooks_head", hooks, before),
+                     ("every_head", ["--outer-every", "0"], before)]
     rows: dict = {"plain": [], **{name: [] for name, _, _ in variants}}
     facts: dict = {}
     for rep in range(reps):
@@ -193,22 +287,82 @@ def changed_weights(tmp: Path, before: Path | None) -> dict:
     return out
 
 
-def torch_example(tmp: Path, reps: int) -> dict | None:
+def torch_example(tmp: Path, reps: int, before: Path | None = None) -> dict | None:
+    """Plain, captured (and with `--before`, captured by HEAD's agent),
+    interleaved: median wall and CPU (user + sys, the writer thread's
+    included) ratios against the plain run of the same rep."""
     try:
         subprocess.run([PYTHON, "-c", "import torch"], check=True, capture_output=True)
     except subprocess.CalledProcessError:
         return None
     script = REPO / "examples" / "torch_classifier.py"
     args = ["--epochs", "5", "--samples", "65536"]
-    plain, captured = [], []
+    agents = [("after", None)] + ([("before", before)] if before is not None else [])
+    rows: dict = {"plain": [], **{label: [] for label, _ in agents}}
     for rep in range(reps):
-        plain.append(timed([PYTHON, script, *args]))
-        store = tmp / f"torch-{rep}"
-        captured.append(timed([PYTHON, "-m", "snapline", "run", "--store", store, script,
-                               *args]))
-        shutil.rmtree(store)
-    return {"plain_s": statistics.median(plain),
-            "ratio": statistics.median(c / p for c, p in zip(captured, plain))}
+        rows["plain"].append(timed_cpu([PYTHON, script, *args]))
+        for label, agent in agents:
+            store = tmp / f"torch-{label}-{rep}"
+            rows[label].append(timed_cpu([PYTHON, "-m", "snapline", "run", "--store", store,
+                                          script, *args], agent))
+            shutil.rmtree(store)
+    out: dict = {"plain_s": statistics.median(w for w, _ in rows["plain"]),
+                 "plain_cpu_s": statistics.median(c for _, c in rows["plain"])}
+    for label, _ in agents:
+        pairs = list(zip(rows[label], rows["plain"]))
+        out[label] = {"ratio": statistics.median(w / pw for (w, _), (pw, _) in pairs),
+                      "cpu_ratio": statistics.median(c / pc for (_, c), (_, pc) in pairs)}
+    out["ratio"] = out["after"]["ratio"]
+    return out
+
+
+# A one-line script: what `snapline run` adds before and after the program.
+STARTUP = """
+    x = 1
+"""
+
+
+def startup(tmp: Path, runs: int, before: Path | None) -> dict:
+    """Per run of a one-line script (a new store each time, as a first
+    run makes): median wall and CPU ms, plain python, this tree's agent
+    and (`--before`) HEAD's, interleaved."""
+    script = tmp / "startup.py"
+    script.write_text(textwrap.dedent(STARTUP).lstrip())
+    agents = [("after", None)] + ([("before", before)] if before is not None else [])
+    rows: dict = {"plain": [], **{label: [] for label, _ in agents}}
+    for _ in range(runs):
+        rows["plain"].append(timed_cpu([PYTHON, script]))
+        for label, agent in agents:
+            store = tmp / f"startup-{label}"
+            rows[label].append(timed_cpu([PYTHON, "-m", "snapline", "run", "--store", store,
+                                          script], agent))
+            shutil.rmtree(store)
+    out: dict = {label: {"wall_ms": statistics.median(w for w, _ in v) * 1000,
+                         "cpu_ms": statistics.median(c for _, c in v) * 1000}
+                 for label, v in rows.items()}
+    probe = subprocess.run([PYTHON, "-c", RECORDER_OPEN, str(tmp / "recorder-open")],
+                           env=env(None), check=True, capture_output=True, text=True)
+    out["recorder"] = json.loads(probe.stdout)
+    return out
+
+
+# Opening the recorder (the Rust store and writer thread) on a new store and
+# on an existing one: median ms of 10.
+RECORDER_OPEN = """
+import json, shutil, statistics, sys, time
+from snapline import _native
+info = json.dumps({"script": "t.py", "started_at": 0.0, "lineage": {}})
+new, existing = [], []
+for i in range(10):
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+    for times in (new, existing):
+        t = time.perf_counter()
+        recorder = _native.Recorder(sys.argv[1], info)
+        times.append((time.perf_counter() - t) * 1000)
+        recorder.finish("finished", 0.0)
+print(json.dumps({"new_store_ms": statistics.median(new),
+                  "existing_store_ms": statistics.median(existing)}))
+"""
 
 
 def main() -> None:
@@ -217,17 +371,28 @@ def main() -> None:
     parser.add_argument("--before", action="store_true",
                         help="also run git HEAD's agent (every-iteration store, latency)")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--only", choices=["growing", "hooks", "unchanged", "torch", "startup"],
+                        help="run this case alone (the others are left out of the JSON)")
     ns = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         before = head_agent(tmp) if ns.before else None
-        result = {"growing": growing(tmp, ns.reps, before),
-                  "unchanged": unchanged(tmp, before),
-                  "changed_weights": changed_weights(tmp, before)}
-        if not ns.no_torch:
-            result["torch"] = torch_example(tmp, ns.reps)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2))
+        result = {}
+        if ns.only in (None, "growing"):
+            result["growing"] = growing(tmp, ns.reps, before)
+        if ns.only in (None, "hooks"):
+            result["hooks"] = hook_cost(tmp, ns.reps, before)
+        if ns.only in (None, "unchanged"):
+            result["unchanged"] = unchanged(tmp, before)
+        if ns.only is None:
+            result["changed_weights"] = changed_weights(tmp, before)
+        if ns.only in (None, "torch") and not ns.no_torch:
+            result["torch"] = torch_example(tmp, ns.reps, before)
+        if ns.only in (None, "startup"):
+            result["startup"] = startup(tmp, 20, before)
+    out = OUT.with_name(f"capture_cost_bench_{ns.only}.json") if ns.only else OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     json.dump(result, sys.stdout, indent=2)
     print()
 

@@ -4,6 +4,9 @@
     .venv/bin/python bench/workloads_bench.py --only pytorch_mnist --reps 5
     .venv/bin/python bench/workloads_bench.py --smoke         # tiny sizes, 1 rep (the test command)
     .venv/bin/python bench/workloads_bench.py --report        # RESULTS.md section from saved JSON
+    .venv/bin/python bench/workloads_bench.py --reps 1 --contender snapline-10s
+        # baseline and one contender only (issue #16's "per 10 s" figure); its
+        # JSON goes to bench/out/workloads-subset/, the report is left alone
 
 Each workload (bench/workloads/) runs under every contender, interleaved in
 each repetition (the order rotates from one repetition to the next):
@@ -390,12 +393,13 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
 
 # --- driving -----------------------------------------------------------------------
 
-def measure(name: str, work: Workload, reps: int, smoke: bool) -> dict:
+def measure(name: str, work: Workload, reps: int, smoke: bool,
+            only: list | None = None) -> dict:
     args = work.smoke if smoke else work.full
-    runs: dict = {c: [] for c in work.contenders}
+    contenders = [c for c in work.contenders if not only or c == "baseline" or c in only]
+    runs: dict = {c: [] for c in contenders}
     for rep in range(reps):
-        order = work.contenders[rep % len(work.contenders):] + \
-            work.contenders[:rep % len(work.contenders)]
+        order = contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]
         for contender in order:
             with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp_name:
                 tmp = Path(tmp_name)
@@ -620,6 +624,11 @@ def main() -> None:
                         help="one workload (repeat for several)")
     parser.add_argument("--report", action="store_true",
                         help="only rewrite RESULTS.md from bench/out/workloads/*.json")
+    parser.add_argument("--contender", action="append",
+                        choices=sorted({c for w in WORKLOADS.values() for c in w.contenders}
+                                       - {"baseline"}),
+                        help="only this contender beside the baseline (repeat for several); "
+                             "JSON to bench/out/workloads-subset/, RESULTS.md left alone")
     args = parser.parse_args()
     if args.report:
         write_report()
@@ -628,9 +637,12 @@ def main() -> None:
     if args.smoke:
         global EVERY
         EVERY = 0.0
-    for name in args.only or list(WORKLOADS):
+    names = args.only or list(WORKLOADS)
+    if args.contender:
+        names = [n for n in names if set(args.contender) & set(WORKLOADS[n].contenders)]
+    for name in names:
         print(f"{name}:", flush=True)
-        measured = measure(name, WORKLOADS[name], reps, args.smoke)
+        measured = measure(name, WORKLOADS[name], reps, args.smoke, args.contender)
         rows = summarize(measured)
         if args.smoke:
             problems = [f"{c}: nothing stored" for c, r in rows.items()
@@ -643,10 +655,26 @@ def main() -> None:
                 if not draw_growth(name, measured, Path(drawn)):
                     raise SystemExit(f"{name}: no growth to draw")
             continue
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"{name}.json").write_text(json.dumps(measured, indent=1))
-    if not args.smoke and not args.only:
+        out = OUT.with_name("workloads-subset") if args.contender else OUT
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(json.dumps(measured, indent=1))
+        if args.contender:
+            print_shares(name, rows)
+    if not args.smoke and not args.only and not args.contender:
         write_report()
+
+
+def print_shares(name: str, rows: dict) -> None:
+    """One line per contender: the wall ratio, snapshots, and the share of
+    the run spent inside saves (per 10 s of the baseline's run)."""
+    base = rows["baseline"]["seconds_median"]
+    for contender, row in rows.items():
+        if contender == "baseline":
+            continue
+        print(f"  {name} {contender}: baseline {base:.1f} s, ratio {row['ratio_median']:.3f}, "
+              f"{row['snapshots']} snapshots, latency median {ms(row['latency_median_s'])} ms, "
+              f"in saves {share(row)} ({10_000 * (row['save_share'] or 0):.0f} ms per 10 s of "
+              "run)", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/ddp_bench.py --smoke > /dev/null
 .venv/bin/python bench/remote_bench.py --smoke > /dev/null
 .venv/bin/python bench/workloads_bench.py --smoke > /dev/null   # also sets up .venv-bench (Kishu)
+.venv/bin/python bench/notebook_cost_bench.py --smoke > /dev/null
+.venv/bin/python bench/notebook_cost_bench.py --smoke --attribute 2> /dev/null
 
 log "fuzz targets, briefly (cargo-fuzz on nightly; longer runs: fuzz/README.md)"
 if cargo +nightly --version > /dev/null 2>&1 && cargo fuzz --version > /dev/null 2>&1; then

@@ -7,6 +7,8 @@
 //! reading chunks back straight into array buffers, and the Landlock
 //! sandbox a restore of a foreign snapshot runs in.
 
+mod delta_chains;
+mod plain_values;
 mod reader;
 mod recorder;
 mod sandbox;
@@ -33,11 +35,33 @@ fn hash_bytes(py: Python<'_>, data: &[u8]) -> String {
     }
 }
 
+/// A large value's chunk list as a tree of content-defined node records
+/// (`snapline_store::build_chunk_list`): (root hash, [(node hash, node
+/// record JSON)], leaves first). The graph walker stores the nodes it has
+/// not committed before and names the root in the value's record.
+#[pyfunction]
+fn chunk_list(chunks: Vec<String>) -> PyResult<(String, Vec<(String, String)>)> {
+    let tree = snapline_store::build_chunk_list(&chunks);
+    let nodes = tree
+        .nodes
+        .into_iter()
+        .map(|(hash, record)| {
+            serde_json::to_string(&record)
+                .map(|json| (hash, json))
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+        })
+        .collect::<PyResult<_>>()?;
+    Ok((tree.root, nodes))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk_list, m)?)?;
+    m.add("CHUNK_LIST_OVER", snapline_store::CHUNK_LIST_OVER)?;
     m.add_class::<recorder::Recorder>()?;
     m.add_class::<scalars::ScalarTracker>()?;
+    plain_values::register(m)?;
     reader::register(m)?;
     sandbox::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;

@@ -6,7 +6,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use snapline_query::{resolve_snapshot, QueryError};
-use snapline_store::{decode_into, decode_with_base_frame, Store, StoreError};
+use snapline_store::{decode_chain_into, decode_into, Store, StoreError, MAX_CHAIN};
 
 create_exception!(
     _native,
@@ -48,8 +48,9 @@ struct Piece {
     len: usize,
     inline: Option<Vec<u8>>,
     path: std::path::PathBuf,
-    /// The plain chunk a delta chunk is decoded against.
-    base: Option<Box<Piece>>,
+    /// The chain a delta chunk is decoded through: its base, the base's
+    /// base, ... down to a plain chunk (empty for a plain chunk).
+    bases: Vec<Piece>,
 }
 
 impl Piece {
@@ -71,28 +72,37 @@ impl Piece {
         }
     }
 
-    /// Decodes the chunk into `out`, verified (a delta through its base).
+    /// Decodes the chunk into `out`, verified (a delta through its chain).
     fn decode_into(&self, out: &mut [u8]) -> Result<(), StoreError> {
         let frame = self.frame()?;
-        match &self.base {
-            None => decode_into(&self.hash, &frame, None, out),
-            Some(base) => {
-                let base_frame = base.frame().map_err(|e| StoreError::DamagedChunk {
-                    hash: self.hash.clone(),
-                    detail: match e {
-                        StoreError::MissingChunk { .. } => format!(
-                            "it is stored as a delta of chunk {}, which is missing",
-                            base.hash
-                        ),
-                        other => format!(
-                            "it is stored as a delta of chunk {}, which cannot be read: {other}",
-                            base.hash
-                        ),
-                    },
-                })?;
-                decode_with_base_frame(&self.hash, &frame, &base.hash, &base_frame, out)
-            }
+        if self.bases.is_empty() {
+            return decode_into(&self.hash, &frame, None, out);
         }
+        let mut frames = Vec::with_capacity(self.bases.len());
+        for base in &self.bases {
+            frames.push(base.frame().map_err(|e| StoreError::DamagedChunk {
+                hash: self.hash.clone(),
+                detail: match e {
+                    StoreError::MissingChunk { .. } => format!(
+                        "it is stored as a delta of chunk {}, which is missing",
+                        base.hash
+                    ),
+                    other => format!(
+                        "it is stored as a delta of chunk {}, which cannot be read: {other}",
+                        base.hash
+                    ),
+                },
+            })?);
+        }
+        let chain: Vec<(&str, &[u8])> = std::iter::once((self.hash.as_str(), &*frame))
+            .chain(
+                self.bases
+                    .iter()
+                    .zip(&frames)
+                    .map(|(b, f)| (b.hash.as_str(), &**f)),
+            )
+            .collect();
+        decode_chain_into(&chain, out)
     }
 }
 
@@ -103,34 +113,44 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// The base of delta chunk `hash` (`len` bytes), `None` for a plain one.
-    fn base_piece(&self, hash: &str, len: usize) -> PyResult<Option<Box<Piece>>> {
-        let Some(base) = self.store.chunk_base(hash).map_err(store_err)? else {
-            return Ok(None);
-        };
+    /// The chain of delta chunk `hash` (`len` bytes): its base, the
+    /// base's base, ... down to a plain chunk; empty for a plain one.
+    fn base_pieces(&self, hash: &str, len: usize) -> PyResult<Vec<Piece>> {
         let damaged = |detail: String| {
             store_err(StoreError::DamagedChunk {
                 hash: hash.to_owned(),
                 detail,
             })
         };
-        let (size, inline) = self.store.chunk_location(&base).map_err(|e| {
-            damaged(format!(
-                "it is stored as a delta of chunk {base}, which the store lacks ({e})"
-            ))
-        })?;
-        if size != len as u64 {
-            return Err(damaged(format!(
-                "its delta base {base} holds {size} bytes where it holds {len}"
-            )));
+        let mut bases: Vec<Piece> = Vec::new();
+        let mut below = hash.to_owned();
+        while let Some(base) = self.store.chunk_base(&below).map_err(store_err)? {
+            if bases.len() as u32 >= MAX_CHAIN {
+                return Err(damaged(format!(
+                    "its chain of deltas is more than {MAX_CHAIN} deep (a cycle or a damaged \
+                     catalog)"
+                )));
+            }
+            let (size, inline) = self.store.chunk_location(&base).map_err(|e| {
+                damaged(format!(
+                    "it is stored as a delta of chunk {base}, which the store lacks ({e})"
+                ))
+            })?;
+            if size != len as u64 {
+                return Err(damaged(format!(
+                    "its delta base {base} holds {size} bytes where it holds {len}"
+                )));
+            }
+            bases.push(Piece {
+                path: self.store.chunk_path(&base),
+                hash: base.clone(),
+                len,
+                inline,
+                bases: Vec::new(),
+            });
+            below = base;
         }
-        Ok(Some(Box::new(Piece {
-            path: self.store.chunk_path(&base),
-            hash: base,
-            len,
-            inline,
-            base: None,
-        })))
+        Ok(bases)
     }
 
     fn pieces(&self, hashes: &[String]) -> PyResult<(Vec<Piece>, usize)> {
@@ -140,16 +160,16 @@ impl Reader {
             let (size, inline) = self.store.chunk_location(hash).map_err(store_err)?;
             let len = usize::try_from(size)
                 .map_err(|_| DamagedError::new_err(format!("chunk {hash}: size too large")))?;
-            let base = match inline {
-                Some(_) => None,
-                None => self.base_piece(hash, len)?,
+            let bases = match inline {
+                Some(_) => Vec::new(),
+                None => self.base_pieces(hash, len)?,
             };
             pieces.push(Piece {
                 hash: hash.clone(),
                 len,
                 inline,
                 path: self.store.chunk_path(hash),
-                base,
+                bases,
             });
             total = total
                 .checked_add(len)
@@ -269,6 +289,12 @@ impl Reader {
     fn object(&self, hash: &str) -> PyResult<String> {
         let record = self.store.object(hash).map_err(store_err)?;
         serde_json::to_string(&record).map_err(json_err)
+    }
+
+    /// The chunks of the chunk-list tree rooted at `root` (a large value's
+    /// `extra.chunk_list`), in order.
+    fn chunk_list(&self, root: &str) -> PyResult<Vec<String>> {
+        snapline_store::chunk_list_chunks(&self.store, root).map_err(store_err)
     }
 
     /// The concatenated raw content of `hashes` (pickles, JSON, blobs).

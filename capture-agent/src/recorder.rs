@@ -95,7 +95,7 @@ impl Recorder {
         key: usize,
         hashes: &[(ChunkHash, usize, usize)],
         width: usize,
-    ) -> PyResult<Vec<Option<(ChunkHash, usize)>>> {
+    ) -> PyResult<Vec<Option<DeltaBase>>> {
         let now: Vec<ChunkHash> = hashes.iter().map(|(h, _, _)| *h).collect();
         let mut previous = self.previous.lock().map_err(poisoned)?;
         if previous.len() >= PREVIOUS_BUFFERS && !previous.contains_key(&key) {
@@ -106,10 +106,10 @@ impl Recorder {
             .iter()
             .enumerate()
             .map(|(i, hash)| {
-                before
-                    .get(i)
-                    .filter(|old| *old != hash)
-                    .map(|old| (*old, width))
+                Some(DeltaBase {
+                    previous: before.get(i).filter(|old| *old != hash).copied(),
+                    width,
+                })
             })
             .collect())
     }
@@ -128,13 +128,14 @@ impl Recorder {
         self.store_chunks_against(data, hashes, &[])
     }
 
-    /// `store_chunks`, where `bases[i]` (when given) is the previous version
-    /// of chunk `i`, which a changed float chunk may be delta-encoded against.
+    /// `store_chunks`, where `bases[i]` (given for float chunks) holds the
+    /// previous version of chunk `i` (if any), which a changed float chunk
+    /// may be delta-encoded against.
     fn store_chunks_against(
         &self,
         data: &[u8],
         hashes: &[(ChunkHash, usize, usize)],
-        bases: &[Option<(ChunkHash, usize)>],
+        bases: &[Option<DeltaBase>],
     ) -> PyResult<()> {
         let mut fresh = Vec::new();
         {
@@ -166,7 +167,7 @@ impl Recorder {
                 .send(Job::Chunk {
                     hash: hash.to_hex(),
                     raw,
-                    base: base.map(|(hash, width)| DeltaBase { hash, width }),
+                    base,
                 })
                 .map_err(os_err)?;
         }
@@ -331,8 +332,10 @@ impl Recorder {
 
     /// Queues the commit of one snapshot; returns (bytes_new, bytes_reused)
     /// counted since the previous commit. `bytes_new` counts everything the
-    /// snapshot writes: new chunks, and its catalog rows (the snapshot,
-    /// object records, entries, metric points: about the JSON's length).
+    /// snapshot writes: new chunks (raw here; the writer stores their
+    /// compressed size in the snapshot's row), and its catalog rows (the
+    /// snapshot, object records, entries, metric points: about the JSON's
+    /// length).
     fn commit(&self, py: Python<'_>, snapshot_json: &str) -> PyResult<(u64, u64)> {
         self.check_owner()?;
         py.detach(|| {

@@ -11,17 +11,19 @@ use std::thread::JoinHandle;
 
 use snapline_array_scan::ChunkHash;
 use snapline_store::{
-    compress, encode_delta, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store,
-    StoreError, INLINE_LIMIT,
+    compress, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError,
+    INLINE_LIMIT,
 };
+
+use crate::delta_chains::DeltaChains;
 
 /// A message to the writer thread.
 pub enum Job {
     Chunk {
         hash: String,
         raw: Vec<u8>,
-        /// An earlier version of this chunk (same object, same offset), to
-        /// try a delta frame against.
+        /// Given for a chunk of a float buffer: a delta frame may be tried
+        /// against an earlier version of it (same object, same offset).
         base: Option<DeltaBase>,
     },
     Commit(Box<SnapshotCommit>),
@@ -46,9 +48,11 @@ pub enum Job {
 }
 
 /// What a changed float chunk may be delta-encoded against.
+#[derive(Clone, Copy)]
 pub struct DeltaBase {
-    /// The content hash of the chunk's previous version.
-    pub hash: ChunkHash,
+    /// The content hash of the chunk's previous version (`None`: the first
+    /// version, which later ones may be encoded against).
+    pub previous: Option<ChunkHash>,
     /// Element width in bytes (2, 4 or 8).
     pub width: usize,
 }
@@ -203,6 +207,8 @@ struct WriteState {
     dirs: BTreeSet<PathBuf>,
     /// The seq of the last snapshot committed, for the events that follow it.
     last_seq: Option<i64>,
+    /// What float chunks are delta-encoded against.
+    chains: DeltaChains,
 }
 
 fn handle(
@@ -215,17 +221,24 @@ fn handle(
         pending,
         dirs,
         last_seq,
+        chains,
     } = state;
     match job {
         Job::Chunk { hash, raw, base } => {
             let plain = compress(&raw)?;
+            let size = raw.len();
             // Chunks small enough to live inline are never deltas.
-            let frame = match base.filter(|_| raw.len() > INLINE_LIMIT) {
-                Some(base) => smaller_delta(store, &raw, &base, plain.len()).unwrap_or(plain),
-                None => plain,
+            let frame = match (
+                base.filter(|_| size > INLINE_LIMIT),
+                ChunkHash::from_hex(&hash),
+            ) {
+                (Some(base), Some(key)) => {
+                    chains.encode(store, key, raw, base.previous, base.width, plain)
+                }
+                _ => plain,
             };
             let stored = frame.len() as u64;
-            let inline = if raw.len() <= INLINE_LIMIT {
+            let inline = if size <= INLINE_LIMIT {
                 Some(frame)
             } else {
                 dirs.insert(store.write_chunk_file(&hash, &frame)?);
@@ -233,7 +246,7 @@ fn handle(
             };
             pending.push(NewChunk {
                 hash,
-                size: raw.len() as u64,
+                size: size as u64,
                 stored,
                 inline,
             });
@@ -242,6 +255,13 @@ fn handle(
             store.sync_chunk_dirs(dirs)?;
             dirs.clear();
             commit.chunks = std::mem::take(pending);
+            // The recorder counted new chunks by their raw size; what the
+            // disk holds is their compressed (or delta) frames.
+            let raw: u64 = commit.chunks.iter().map(|c| c.size).sum();
+            let stored: u64 = commit.chunks.iter().map(|c| c.stored).sum();
+            let counted = u64::try_from(commit.meta.bytes_new).unwrap_or(0);
+            let written = counted.saturating_sub(raw).saturating_add(stored);
+            commit.meta.bytes_new = i64::try_from(written).unwrap_or(i64::MAX);
             store.commit_snapshot(&commit)?;
             *last_seq = Some(commit.meta.seq);
         }
@@ -265,17 +285,4 @@ fn handle(
         } => store.finish_run(run_id, status, exit_code, exception.as_ref(), ended_at)?,
     }
     Ok(())
-}
-
-/// A delta frame of `raw` when one is smaller than the plain frame
-/// (`plain_len` bytes). It is encoded against a plain chunk: the previous
-/// version itself, or the base that version was a delta of, so reading any
-/// chunk decodes at most two frames. Anything uncertain (the base is not in
-/// the store, a different size) gives `None`: the chunk is stored plain.
-fn smaller_delta(store: &Store, raw: &[u8], base: &DeltaBase, plain_len: usize) -> Option<Vec<u8>> {
-    let previous = base.hash.to_hex();
-    let keyframe = store.chunk_base(&previous).ok()?.unwrap_or(previous);
-    let bytes = store.read_chunk(&keyframe).ok()?;
-    let frame = encode_delta(raw, &bytes, ChunkHash::from_hex(&keyframe)?, base.width).ok()?;
-    (frame.len() < plain_len).then_some(frame)
 }

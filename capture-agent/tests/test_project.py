@@ -101,7 +101,8 @@ def test_instrument_module_hooks_function_loops_only():
     exec(out.code, namespace)  # noqa: S102 - the instrumented module under test
     assert events == [] and namespace["TABLE"] == {"a": 0, "b": 1}
     assert namespace["train_one_epoch"]([4, 9]) == 3
-    assert events == [("loop_enter", 7), ("iteration", 7), ("iteration", 7), ("loop_done", 7),
-                      ("loop_exit", 7), ("loop_enter", 8), ("iteration", 8),
+    # (True: both loops have a plain copy, which runs when loop_enter says so.)
+    assert events == [("loop_enter", 7, True), ("iteration", 7), ("iteration", 7),
+                      ("loop_done", 7), ("loop_exit", 7), ("loop_enter", 8, True), ("iteration", 8),
                       ("loop_done", 8), ("loop_exit", 8)]
     assert namespace["train_one_epoch"].__code__.co_filename == "engine.py"

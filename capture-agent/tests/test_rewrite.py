@@ -12,6 +12,7 @@ import textwrap
 import traceback
 import types
 from pathlib import Path
+from typing import cast
 
 import pytest
 from snapline import rewrite
@@ -30,7 +31,7 @@ class Recorder:
     def statement(self, lineno: int) -> None:
         self.events.append(("statement", lineno))
 
-    def loop_enter(self, loop_id: int) -> None:
+    def loop_enter(self, loop_id: int, plain_copy: bool = False) -> None:
         self.events.append(("loop_enter", loop_id))
 
     def iteration(self, loop_id: int) -> None:
@@ -929,3 +930,141 @@ def test_loops_list_the_names_their_bodies_assign():
     # are left out.
     assert outer.assigned == ("running", "loss", "acc", "squares", "val_loss", "val_acc")
     assert inner.assigned == ("loss", "running", "acc", "squares")
+
+
+# ---------------------------------------------------------------------------
+# Plain copies of innermost loops (issue #16)
+
+
+def _loop(source: str) -> rewrite.Loop:
+    """The first loop statement of `source`."""
+    found = next(node for node in ast.walk(ast.parse(src(source)))
+                 if isinstance(node, (ast.For, ast.While)))
+    return cast(rewrite.Loop, found)
+
+
+@pytest.mark.parametrize(("source", "eligible"), [
+    ("for x in xs:\n    total += x\n", True),
+    ("while n > 1:\n    n = n // 2 if n % 2 == 0 else 3 * n + 1\n", True),
+    (("for x in xs:\n    if x:\n        try:\n            f(x)\n        except KeyError:\n"
+      "            break\nelse:\n    done()\n"), True),
+    ("for x in xs:\n    ys = [y * 2 for y in x]\n    key = sorted(ys, key=lambda v: -v)\n", True),
+    ("for x in xs:\n    for y in x:\n        pass\n", False),
+    ("for x in xs:\n    if x:\n        while x:\n            x -= 1\n", False),
+    ("for x in xs:\n    pass\nelse:\n    for y in ys:\n        pass\n", False),
+    ("for x in xs:\n    def f():\n        return x\n", False),
+    ("for x in xs:\n    class C:\n        pass\n", False),
+    ("for x in xs:\n    yield x\n", False),
+    ("for x in xs:\n    await x\n", False),
+])
+def test_plain_copy_eligibility(source: str, eligible: bool) -> None:
+    assert rewrite.plain_copy_eligible(_loop(source)) is eligible
+
+
+def test_only_innermost_loops_get_a_plain_copy() -> None:
+    text = rewritten(src("""
+        def train(batches):
+            for batch in batches:
+                for x in batch:
+                    print(x)
+    """))
+    # The outer loop encloses one: instrumented only, as before.
+    assert "__snapline__.loop_enter(0)\n" in text
+    assert "if __snapline__.loop_enter(1, True):" in text
+    assert text.count("__snapline__.loop_exit_plain(1)") == 1
+    assert text.count("print(x)") == 2  # the plain copy and the instrumented form
+
+
+class PlainRecorder(Recorder):
+    """Runs every loop that has a plain copy plainly."""
+
+    def loop_enter(self, loop_id: int, plain_copy: bool = False) -> bool:  # type: ignore[override]
+        self.events.append(("loop_enter", loop_id))
+        return plain_copy
+
+    def loop_exit_plain(self, loop_id: int) -> None:
+        self.events.append(("loop_exit_plain", loop_id))
+
+
+SHORT_LOOPS = """
+    def collatz(n):
+        steps = 0
+        while n != 1:
+            n = n // 2 if n % 2 == 0 else 3 * n + 1
+            steps += 1
+        else:
+            steps += 100
+        return steps
+
+
+    def first_even(xs):
+        for x in xs:
+            if x % 2 == 0:
+                return x
+        return None
+
+
+    results = []
+    for n in (6, 7, 27):
+        results.append((collatz(n), first_even([n, n + 1])))
+"""
+
+
+def test_plain_copies_run_the_same_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    instrumented = Recorder()
+    monkeypatch.setattr(builtins, "__snapline__", instrumented, raising=False)
+    _, ns = run(src(SHORT_LOOPS))
+    plain = PlainRecorder()
+    monkeypatch.setattr(builtins, "__snapline__", plain, raising=False)
+    _, plain_ns = run(src(SHORT_LOOPS))
+    assert plain_ns["results"] == ns["results"] == [(108, 6), (116, 8), (211, 28)]
+    assert ("iteration", 0) in instrumented.events
+    # Plain: no iteration hooks in the copies; every plain entry is paired
+    # with loop_exit_plain (also when left by return); the top-level loop
+    # encloses calls, not loops, so it has a copy too.
+    inner = [e for e in plain.events if e[1] in (0, 1)]
+    assert ("iteration", 0) not in inner and ("iteration", 1) not in inner
+    assert inner.count(("loop_enter", 0)) == inner.count(("loop_exit_plain", 0)) == 3
+    assert inner.count(("loop_enter", 1)) == inner.count(("loop_exit_plain", 1)) == 3
+
+
+def test_exception_in_a_plain_copy_shows_the_users_line(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "prep.py"
+    path.write_text(src("""
+        def ratios(pairs):
+            out = []
+            for a, b in pairs:
+                out.append(a / b)
+            return out
+
+
+        ratios([(1, 2), (3, 0)])
+    """))
+    recorder = PlainRecorder()
+    monkeypatch.setattr(builtins, "__snapline__", recorder, raising=False)
+    with pytest.raises(ZeroDivisionError) as excinfo:
+        exec_script(instrument(path.read_text(), str(path)).code,
+                    {"__name__": "__main__", "__file__": str(path)})
+    frames = [(f.name, f.lineno, f.line) for f in traceback.extract_tb(excinfo.value.__traceback__)
+              if f.filename == str(path)]
+    assert frames == [("<module>", 8, "ratios([(1, 2), (3, 0)])"),
+                      ("ratios", 4, "out.append(a / b)")]
+    assert recorder.events[-1] == ("loop_exit_plain", 0)
+
+
+def test_plain_copy_within_the_block_depth_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 13 nested `with` blocks, the try/finally and the loop: 15 blocks of
+    # CPython's 20, in both forms (the `if` choosing between them adds none).
+    depth = 13
+    lines = ["import contextlib", "def deep(xs):", "    total = 0"]
+    for level in range(depth):
+        lines.append("    " * (level + 1) + "with contextlib.nullcontext():")
+    lines += ["    " * (depth + 1) + "for x in xs:", "    " * (depth + 2) + "total += x",
+              "    return total", "result = deep([1, 2, 3])", ""]
+    for recorder in (Recorder(), PlainRecorder()):
+        monkeypatch.setattr(builtins, "__snapline__", recorder, raising=False)
+        inst, ns = run("\n".join(lines))
+        assert ns["result"] == 6
+        assert [loop.lineno for loop in inst.loops] == [depth + 4]
+    assert "if __snapline__.loop_enter(0, True):" in rewritten("\n".join(lines))

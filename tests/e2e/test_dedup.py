@@ -23,9 +23,10 @@ def test_unchanged_array_is_reused(sl):
     assert done.stdout == "True 2.5\n"
     rows = sl.log()
     snapshots_contiguous(rows)
-    # The snapshot after `big = ...` stores it, once.
+    # The snapshot after `big = ...` stores it, once (bytes_new counts the
+    # chunks as written: zstd takes about a tenth off random float32).
     stored = next(r for r in rows if r["trigger"] == "statement" and r["line"] == 3)
-    assert 32 * MiB <= stored["bytes_new"] < 33 * MiB
+    assert 24 * MiB <= stored["bytes_new"] < 33 * MiB
     iterations = [r for r in rows if r["trigger"] == "iteration"]
     assert [r["loops"] for r in iterations] == [[1], [2], [3], [4], [5]]
     for row in iterations:
@@ -53,7 +54,7 @@ def test_one_element_change_stores_one_chunk(sl):
     assert done.stdout == "3\n"
     rows = sl.log()
     stored = next(r for r in rows if r["trigger"] == "statement" and r["line"] == 3)
-    assert stored["bytes_new"] >= 100_000_000
+    assert stored["bytes_new"] >= 80_000_000  # 100 MB of random float64, compressed
     iterations = [r for r in rows if r["trigger"] == "iteration"]
     assert [r["loops"] for r in iterations] == [[1], [2], [3]]
     for row in iterations:

@@ -360,3 +360,34 @@ def test_kernel_budget_magic(kernel: Kernel, store: Path) -> None:
     rows = sl_json(store, "log", "last")
     assert len([r for r in rows if r["trigger"] == "iteration"]) < 200 + 2000
     assert "percentage" in kernel.ok("%snapline budget lots")["stdout"]
+
+
+IDLE_BUDGET = """
+import time
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.run_cell("%load_ext snapline", store_history=True)
+shell.run_cell("%snapline budget 10", store_history=True)
+import snapline.notebook
+
+agent = snapline.notebook.current.agent
+agent.budget_left, agent.budget_at = 0.0, time.monotonic()  # spent by earlier cells
+time.sleep(2.0)  # the user reads the output: a tenth of it would refill 0.2 s
+shell.run_cell("total = 0\\nfor k in range(30):\\n    total += k", store_history=True)
+print("total", shell.user_ns["total"])
+"""
+
+
+def test_idle_time_does_not_refill_the_budget(tmp_path: Path) -> None:
+    """The loop snapshots' budget is a share of the time cells run: a pause
+    between cells gives the next cell's loop no fresh burst of snapshots."""
+    script = tmp_path / "drive.py"
+    script.write_text(IDLE_BUDGET)
+    done = run_command([PYTHON, script], cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "total 435" in done.stdout
+    rows = sl_json(tmp_path / ".snapline", "log", "last")
+    loop_snapshots = [r for r in rows if r["trigger"] == "iteration" and r["file"] == "In [3]"]
+    # With the pause counted, the budget holds 0.2 s: all 30 iterations.
+    assert len(loop_snapshots) <= 5, [r["seq"] for r in loop_snapshots]

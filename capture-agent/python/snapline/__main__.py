@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import sysconfig
 
 from .agent import Options
 
@@ -96,6 +94,9 @@ def _binary_candidates() -> list[str | None]:
     this interpreter's install scheme (where the wheel put it), beside this
     Python (a venv's bin/, the dev setup), the user scheme's (`pip install
     --user`), then PATH."""
+    import shutil  # (imported here: `snapline run` starts without them)
+    import sysconfig
+
     dirs = [sysconfig.get_path("scripts"), os.path.dirname(sys.executable)]
     try:
         dirs.append(sysconfig.get_path("scripts", f"{os.name}_user"))

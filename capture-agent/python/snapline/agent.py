@@ -12,7 +12,6 @@ import pickle
 import sys
 import threading
 import time
-import traceback
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -83,11 +82,6 @@ class FrameworkPoint:
     exception: BaseException | None = None
 
 
-# A loop's RNG states are read when it is entered (a DataLoader's shuffle
-# order is drawn from them; resume re-creates its iterator from them), unless
-# the same loop was entered less than this many seconds before.
-ENTRY_RNG_EVERY = 0.005
-
 # The budget is a leaky bucket of capture time: it refills at `budget`
 # seconds per second of wall time up to this many seconds, and each snapshot
 # takes its cost out. A short program (a few epochs of a toy script) keeps
@@ -99,10 +93,45 @@ BUDGET_BURST_S = 0.2
 _BUDGETED = ("iteration", "loop_done", "framework")
 
 
-class _Loop:
-    __slots__ = ("count", "def_line", "done", "entry_rng", "loop_id", "tracked")
+# Plain copies of short loops (rewrite.py emits one for every innermost
+# loop): a loop runs its uninstrumented copy once each of its last
+# PLAIN_AFTER_RUNS instrumented runs took less than PLAIN_RUN_S of wall time
+# (snapshots taken meanwhile left out), so that a safe point, at the
+# enclosing loop, is never more than about that far away. A loop whose
+# scalars are read at every iteration (loop metrics: a point per iteration)
+# or that ran another loop (through a call) stays instrumented. A plain run
+# that takes PLAIN_RUN_S or more sends the loop back to its instrumented form.
+PLAIN_RUN_S = 0.002
+PLAIN_AFTER_RUNS = 2
 
-    def __init__(self, loop_id: int, def_line: int, entry_rng: Any) -> None:
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
+
+
+class _LoopRuns:
+    """What the agent has learnt of one loop (by id) over the whole run."""
+
+    __slots__ = ("encloses", "plain", "short", "total")
+
+    def __init__(self) -> None:
+        # Completed iterations over the run (every time it ran): the step
+        # of the points its scalars make. Plain runs count none.
+        self.total = 0
+        # How many of its last instrumented runs in a row were short.
+        self.short = 0
+        # Its next entries run the plain copy (when it has one).
+        self.plain = False
+        # Another loop ran inside one of its runs (through a call): it is
+        # not innermost, and never runs plain.
+        self.encloses = False
+
+
+class _Loop:
+    __slots__ = ("count", "def_line", "done", "entry_rng", "loop_id", "runs", "snapshot_s",
+                 "started", "tracked")
+
+    def __init__(self, loop_id: int, def_line: int, entry_rng: Any, runs: _LoopRuns,
+                 started: float, snapshot_s: float) -> None:
         self.loop_id = loop_id
         self.def_line = def_line  # first line of the function the loop is in
         self.entry_rng = entry_rng  # [(name, state)] or None
@@ -110,6 +139,10 @@ class _Loop:
         self.done = False
         # Its assigned scalars are watched (ScalarTracker).
         self.tracked = False
+        self.runs = runs
+        # When it was entered, and Agent.snapshot_s then.
+        self.started = started
+        self.snapshot_s = snapshot_s
 
 
 class Agent:
@@ -133,7 +166,6 @@ class Agent:
         # The project's modules instrumented so far (project.py): their
         # frames are the user's too.
         self.project_files: set[str] = set()
-        self.loop_entered: dict[int, float] = {}
         # Set while a resumed run re-enters its loops (see snapline.resume).
         self.resumer: Any = None
         self.options = options
@@ -153,6 +185,9 @@ class Agent:
         self.budget_left = BUDGET_BURST_S
         self.budget_at = self.last_snapshot
         self.budget_noted = False
+        # When the spent budget is back above zero (Agent.iteration skips
+        # _due until then).
+        self.budget_until = 0.0
         self.last_cost = 0.0
         # RNG roots by path: (their exact bytes, entries, nodes) when last
         # walked (GraphBuilder.add_root_as_before).
@@ -171,9 +206,13 @@ class Agent:
         self.logged: set[str] = set()
         # The exception a framework's snapshot was taken for (framework_point).
         self.post_mortem_of: BaseException | None = None
-        # Completed iterations of each loop over the run (every time it
-        # ran): the step of the points its scalars make.
-        self.loop_totals: dict[int, int] = {}
+        # What each loop's runs were like (their iterations over the run,
+        # whether it runs its plain copy), by loop id.
+        self.loop_runs: dict[int, _LoopRuns] = {}
+        # Seconds spent in snapshots over the run, and the (loop_id, entered,
+        # snapshot_s then) of each plain copy running now, innermost last.
+        self.snapshot_s = 0.0
+        self.plain_runs: list[tuple[int, float, float]] = []
         self.log_buffer: list[JsonObject] = []
         self.errors = 0
         self.in_snapshot = False
@@ -224,17 +263,58 @@ class Agent:
         self.unwound = None
         self._guarded(self._snapshot, "statement", sys._getframe(1), lineno, at="statement")
 
-    def loop_enter(self, loop_id: int) -> None:
-        if not self._active():
-            return
+    def loop_enter(self, loop_id: int, plain_copy: bool = False) -> bool:
+        """A loop starts. `plain_copy`: rewrite.py gave it one (a short
+        innermost loop); True: run that copy, with no hooks but
+        loop_exit_plain (see PLAIN_RUN_S)."""
+        if not self.enabled or self.in_snapshot or _get_ident() != self.main_ident:
+            return False  # (_active, written out: called once per run of every loop)
         if self.nan_hooks is not None and self.nan_hooks.waiting:
             self.nan_hooks.poll()
+        now = _monotonic()
+        stack = self.stack
+        # The loops this one runs inside are not innermost: never plain.
+        if stack:
+            stack[-1].runs.encloses = True
+        if self.plain_runs:
+            self._enclosing_plain()
+        runs = self.loop_runs.get(loop_id)
+        if runs is None:
+            runs = self.loop_runs[loop_id] = _LoopRuns()
+        elif (plain_copy and runs.plain
+              and not (self.options.inner_every_given if stack
+                       else self.options.outer_every_given)):
+            # (An explicit throttle asks for this loop's iteration snapshots.)
+            self.plain_runs.append((loop_id, now, self.snapshot_s))
+            return True
         frame = sys._getframe(1)
-        now = time.monotonic()
-        last = self.loop_entered.get(loop_id)
-        self.loop_entered[loop_id] = now
-        entry = rng.states() if last is None or now - last >= ENTRY_RNG_EVERY else None
-        self._push(_Loop(loop_id, frame.f_code.co_firstlineno, entry), frame)
+        # Its RNG states, read at every instrumented entry: a DataLoader's
+        # shuffle order is drawn from them, and resume re-creates the loop's
+        # iterator from them (a plain copy is never resumed mid-loop).
+        entry = rng.states()
+        self._push(_Loop(loop_id, frame.f_code.co_firstlineno, entry, runs, now,
+                         self.snapshot_s), frame)
+        return False
+
+    def _enclosing_plain(self) -> None:
+        """A loop starts inside plain copies (through a call): they enclose
+        loops, so they run instrumented from their next entries on."""
+        for loop_id, _, _ in self.plain_runs:
+            runs = self.loop_runs[loop_id]
+            runs.encloses = True
+            runs.plain = False
+
+    def loop_exit_plain(self, loop_id: int) -> None:
+        """A plain copy is done (or left by break, return or exception): one
+        that took too long runs instrumented from its next entry on."""
+        plain = self.plain_runs
+        if not plain or plain[-1][0] != loop_id or _get_ident() != self.main_ident:
+            return
+        _, started, snapshot_s = plain.pop()
+        if _monotonic() - started - (self.snapshot_s - snapshot_s) >= PLAIN_RUN_S:
+            runs = self.loop_runs[loop_id]
+            runs.plain = False
+            runs.short = 0
 
     def loop_resume(self, loop_id: int, count: int, key: int) -> None:
         """A resumed run re-enters a loop in the middle of iteration `count`
@@ -243,7 +323,9 @@ class Agent:
             return
         frame = sys._getframe(1)
         entry = self.resumer.entry_rng(key) if self.resumer is not None else None
-        loop = _Loop(loop_id, frame.f_code.co_firstlineno, entry)
+        runs = self.loop_runs.setdefault(loop_id, _LoopRuns())
+        loop = _Loop(loop_id, frame.f_code.co_firstlineno, entry, runs, _monotonic(),
+                     self.snapshot_s)
         loop.count = count
         self._push(loop, frame)
 
@@ -275,10 +357,10 @@ class Agent:
     def _iteration_done(self, loop: _Loop) -> None:
         """One more iteration of `loop` completed (called from a hook the
         loop's own frame called): its step, and its scalars read there."""
-        step = self.loop_totals.get(loop.loop_id, 0) + 1
-        self.loop_totals[loop.loop_id] = step
+        runs = loop.runs
+        runs.total += 1
         if loop.tracked:
-            self._track(loop, sys._getframe(2), step)
+            self._track(loop, sys._getframe(2), runs.total)
 
     def _track(self, loop: _Loop, frame: Any, step: int) -> None:
         """The loop's changed scalars as metric points, at `step`: the
@@ -290,19 +372,35 @@ class Agent:
             self._internal_error(exc)
 
     def iteration(self, loop_id: int) -> None:
-        if not self._active() or not self.stack:
+        # The hottest hook (every iteration of every instrumented loop):
+        # _active, _iteration_done and _due's throttle check written out.
+        stack = self.stack
+        if (not stack or not self.enabled or self.in_snapshot
+                or _get_ident() != self.main_ident):
             return
-        loop = self.stack[-1]
+        loop = stack[-1]
         if loop.loop_id != loop_id:
             return
         if self.nan_hooks is not None and self.nan_hooks.waiting:
             self.nan_hooks.poll()
-        loop.count += 1
+        count = loop.count = loop.count + 1
         self.unwound = None
-        if loop.count == 0:
+        if count == 0:
             return
-        self._iteration_done(loop)
-        if self._due(len(self.stack) == 1):
+        runs = loop.runs
+        runs.total += 1
+        if loop.tracked:
+            self._track(loop, sys._getframe(1), runs.total)
+        outermost = len(stack) == 1
+        options = self.options
+        every = options.outer_every if outermost else options.inner_every
+        now = _monotonic()
+        if now - self.last_snapshot < every:
+            return
+        if (now < self.budget_until and options.budget > 0
+                and not (options.outer_every_given if outermost else options.inner_every_given)):
+            return  # what _due would say: the budget is spent until then
+        if self._due(outermost):
             self._guarded(self._snapshot, "iteration", sys._getframe(1),
                           self.loop_lines.get(loop_id), at="iteration")
 
@@ -333,15 +431,38 @@ class Agent:
         if (not self.stack[-1].done and self.stack[-1].tracked
                 and self.stack[-1].loop_id == loop_id):
             # Left by break, return or exception: the last values still count.
-            self._track(self.stack[-1], sys._getframe(1), self.loop_totals.get(loop_id, 0) + 1)
+            self._track(self.stack[-1], sys._getframe(1), self.stack[-1].runs.total + 1)
         while self.stack:
-            if self.stack.pop().loop_id == loop_id:
+            loop = self.stack.pop()
+            if loop.loop_id == loop_id:
+                self._learn(loop)
                 break
+        plain = self.plain_runs
+        while plain and plain[-1][1] >= loop.started:
+            # Entered inside this loop and not left by loop_exit_plain (an
+            # interrupt landed before its try): over, or _due would stay off.
+            plain.pop()
+
+    def _learn(self, loop: _Loop) -> None:
+        """An instrumented run of `loop` ended: whether its next entries may
+        run the plain copy (see PLAIN_RUN_S)."""
+        runs = loop.runs
+        took = _monotonic() - loop.started - (self.snapshot_s - loop.snapshot_s)
+        if took < PLAIN_RUN_S and not runs.encloses and not loop.tracked:
+            runs.short += 1
+            runs.plain = runs.short >= PLAIN_AFTER_RUNS
+        else:
+            runs.short = 0
+            runs.plain = False
 
     def _due(self, outermost: bool) -> bool:
         """Whether an iteration boundary takes a snapshot. Both throttles count
         from the last snapshot of any kind, so `--inner-every 10 --outer-every
         10` means at most one snapshot per 10 s, not one of each."""
+        if self.plain_runs:
+            # Inside a plain copy (through a call): its loop is not on the
+            # stack that a snapshot's position records; it ends soon.
+            return False
         every = self.options.outer_every if outermost else self.options.inner_every
         if time.monotonic() - self.last_snapshot < every:
             return False
@@ -363,6 +484,7 @@ class Agent:
         self.budget_at = now
         if self.budget_left > 0:
             return True
+        self.budget_until = now - self.budget_left / share
         if not self.budget_noted:
             self.budget_noted = True
             self._note_budget(share)
@@ -524,15 +646,20 @@ class Agent:
         self.finished = True
         exception = None
         if exc is not None:
+            import traceback
+
             exception = {"type": type(exc).__name__, "message": str(exc)[:2000],
                          "traceback": "".join(traceback.format_exception(
                              type(exc), exc, exc.__traceback__))[-8000:]}
         try:
             self._flush_log()
             self._record_local_modules()
-            from .lineage import imported_packages
+            from . import lineage
 
-            self.recorder.set_lineage("packages", _dumps(imported_packages()))
+            self.recorder.set_lineage("packages", _dumps(lineage.imported_packages()))
+            git = lineage.git_check.result() if lineage.git_check is not None else None
+            if git:  # the commit and `dirty`, once `git status` answered
+                self.recorder.set_lineage("git", _dumps(git))
             self.recorder.finish(status, time.time(), exit_code,
                                  _dumps(exception) if exception else None)
         except Exception as err:  # noqa: BLE001 - never disturb the program's end
@@ -563,6 +690,8 @@ class Agent:
             failure = None
         message = f"agent error: {type(exc).__name__}: {exc}"
         try:
+            import traceback  # (imported when needed: it costs start-up time)
+
             self.recorder.warn(time.time(), message + "\n" + traceback.format_exc()[-4000:])
         except Exception:  # noqa: BLE001 - the store itself may be the problem
             pass
@@ -585,8 +714,10 @@ class Agent:
                     self._take(trigger, frame, line, label, frames, at)
                 finally:
                     self.in_snapshot = False
+                    took = time.monotonic() - started
+                    self.snapshot_s += took
                     if at in _BUDGETED and self.charge_budget:
-                        self._spend(time.monotonic() - started)
+                        self._spend(took)
                     self.charge_budget = False
         finally:
             # A SIGTERM/SIGINT that arrived meanwhile: handle it now, so that
@@ -765,6 +896,10 @@ class NullAgent:
 
     def __getattr__(self, name: str) -> Any:
         return _nothing
+
+    def loop_enter(self, loop_id: int, plain_copy: bool = False) -> bool:
+        """Run a loop's plain copy where it has one (rewrite.py)."""
+        return plain_copy
 
 
 def _nothing(*args: Any, **kwargs: Any) -> None:

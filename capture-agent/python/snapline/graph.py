@@ -17,10 +17,10 @@ import math
 import pickle
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from typing import Any, Callable, TypedDict, cast
 
-from . import arrays, dataframes, files, ownership, reducers
+from . import arrays, dataframes, files, ownership, reducers, rng
 from .attributes import has_dict, instance_dict
 from .values import (
     JsonObject,
@@ -41,6 +41,13 @@ INLINE_CONTAINER_LIMIT = 16
 # content-defined pieces (Recorder.put_value): a list, dict or set changed in
 # a few places stores the pieces around them, not its whole JSON again.
 INLINE_JSON_LIMIT = 4 * 1024
+# A string whose JSON is longer than this is one chunk of its own (stored
+# compressed) instead of inline JSON in the catalog.
+INLINE_STRING_LIMIT = 1024
+# A value in more chunks than this names the root of a chunk-list tree
+# (`extra.chunk_list`) instead of listing its chunks (`_chunk_list`); the
+# store's CHUNK_LIST_OVER.
+CHUNK_LIST_OVER = 16
 # A plain container longer than this whose inner lists, dicts and sets are
 # held by it alone (`history.append({"loss": ...})`) is one JSON value too:
 # no node and entry per item, and the content-defined chunks of its JSON
@@ -117,6 +124,8 @@ class GraphBuilder:
         self.recorder = recorder
         self.committed = committed
         self.hash_bytes = hash_bytes
+        # The Rust hash of a plain value's record (plain_values.rs), or None.
+        self.plain_digest: Callable[[object], str | None] | None = _native_plain_digest()
         self.nodes: dict[int, _Node] = {}
         self.keepalive: list[object] = []
         # (hash, record) of the records new in this snapshot: the JSON it emits.
@@ -173,7 +182,10 @@ class GraphBuilder:
                 items = list(obj.flat[:1000])  # (plt.subplots' array of axes)
             else:
                 continue
-            self.held.update(id(x) for x in items if not is_atomic(x))
+            # (Numbers first by exact type: a list of a thousand floats is
+            # checked at every snapshot.)
+            self.held.update(id(x) for x in items
+                             if type(x) not in _NUMBER_TYPES and not is_atomic(x))
 
     def add_root(self, path: str, obj: object) -> None:
         self._walk(obj, path, depth=0, root=True)
@@ -195,12 +207,26 @@ class GraphBuilder:
             self.entries.extend((p, base + n, h) for p, n, h in known[1])
             return
         first_entry, base = len(self.entries), len(self.nodes)
-        self.add_root(path, obj)
+        compact = rng.compact_state(obj)
+        if compact is None:
+            self.add_root(path, obj)
+        else:  # a Mersenne Twister state: its words as one binary chunk
+            self._node(obj, path, functools.partial(self._rng_record, cast(Sized, obj), *compact))
         made = [(p, n - base, h) for p, n, h in self.entries[first_entry:]]
         if all(0 <= n < len(self.nodes) - base for _, n, _ in made):
             before[path] = (fingerprint, made, len(self.nodes) - base)
         else:  # it shares nodes with earlier roots: walk it every time
             before.pop(path, None)
+
+    def _rng_record(self, obj: Sized, words: bytes, extra: JsonObject,
+                    preview: str) -> ObjectRecord:
+        """The record of a Mersenne Twister state (rng.compact_state): a value
+        whose words are one chunk of little-endian uint32, not 625 ints of
+        JSON; restore reads it back with rng.decode_state."""
+        return {"kind": "value", "type": type_name(obj), "shape": [len(obj)],
+                "restorable": True, "nbytes": len(words),
+                "chunks": self.recorder.put_blob(words), "extra": extra,
+                "preview": preview}
 
     # -- walking ------------------------------------------------------------
     def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> JsonObject:
@@ -240,6 +266,15 @@ class GraphBuilder:
         node = _Node(len(self.nodes), path, user=not self.in_library)
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
+        if type(obj) in _PLAIN_CONTAINERS and self.plain_digest is not None:
+            # A list, tuple or dict of numbers and strings stored before:
+            # its record's hash, made in Rust (plain_values.rs) without
+            # describing it again.
+            digest = self.plain_digest(obj)
+            if digest is not None and (digest in self.committed or digest in self.new_hashes):
+                node.hash = digest
+                self.entries.append((path, node.node, digest))
+                return {"hash": digest}
         cached = _ATOMIC_RECORDS.get(key) if key is not None else None
         if cached is not None:
             digest, record = cached[0], cached[1].copy()
@@ -339,23 +374,48 @@ class GraphBuilder:
 
     def _value(self, obj: Any) -> ObjectRecord:
         value = encode(obj)
-        record: ObjectRecord = {"kind": "value", "type": type_name(obj), "preview": preview(obj),
-                  "restorable": True}
+        # (No preview: _node makes it when the record is new.)
+        record: ObjectRecord = {"kind": "value", "type": type_name(obj), "restorable": True}
         number = scalar_number(obj)
         if number is not None and type(obj) is not bool:
             record["stats"] = scalar_stats(number)
         text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        if len(text) <= INLINE_JSON_LIMIT:
+        if type(obj) is str and len(text) > INLINE_STRING_LIMIT:
+            # A long string is rarely stored twice (a string never changes in
+            # place): one zstd chunk, not raw JSON in its catalog row.
+            data = text.encode()
+            record["nbytes"] = len(data)
+            record["extra"] = {"encoding": "json"}
+            record["chunks"] = self.recorder.put_blob(data)
+        elif len(text) <= INLINE_JSON_LIMIT:
             record["value"] = value
         else:
             data = text.encode()
             put = getattr(self.recorder, "put_value", self.recorder.put_blob)
-            record["chunks"] = put(data)
+            chunks = put(data)
             record["nbytes"] = len(data)
             record["extra"] = {"encoding": "json"}
+            if len(chunks) > CHUNK_LIST_OVER:
+                record["extra"]["chunk_list"] = self._chunk_list(chunks)
+            else:
+                record["chunks"] = chunks
         if type(obj) in (list, tuple, dict, set, frozenset, str, bytes):
             record["shape"] = [len(obj)]
         return record
+
+    def _chunk_list(self, chunks: list[str]) -> str:
+        """A long chunk list as a tree of node records (the store's
+        `chunk_list.rs`): the nodes not stored before join this snapshot's
+        records; returns the root's hash. One changed chunk changes one node
+        per level, so the value's record stays O(1) however long it is."""
+        from . import _native
+
+        root, nodes = _native.chunk_list(chunks)
+        for digest, text in nodes:
+            if digest not in self.committed and digest not in self.new_hashes:
+                self.new_hashes.add(digest)
+                self.objects.append((digest, json.loads(text)))
+        return cast(str, root)
 
     def _container(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         children: list[JsonObject] = []
@@ -712,6 +772,24 @@ def _preview_of(obj: object, record: ObjectRecord) -> str:
         # (Its repr would set the array's `_fill_value`: a change the program sees.)
         return "masked " + arrays.preview_of(obj.data)
     return preview(obj)
+
+
+# Types whose values are always atomic (values.is_atomic), whatever the value.
+_NUMBER_TYPES = frozenset((int, float, bool, type(None), complex))
+# The types whose records plain_values.rs may hash (graph._node).
+_PLAIN_CONTAINERS = (list, tuple, dict)
+_plain_digest_cache: list[Callable[[object], str | None] | None] = []
+
+
+def _native_plain_digest() -> Callable[[object], str | None] | None:
+    """`_native.plain_value_digest`, or None (an older extension)."""
+    if not _plain_digest_cache:
+        try:
+            from ._native import plain_value_digest
+        except ImportError:
+            plain_value_digest = None
+        _plain_digest_cache.append(plain_value_digest)
+    return _plain_digest_cache[0]
 
 
 def _holds_mutable(obj: Any) -> bool:

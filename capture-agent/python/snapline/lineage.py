@@ -2,31 +2,150 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
-import socket
-import subprocess
 import sys
+import threading
 from typing import Any
 
+# How long the run's end waits for `git status` (GitCheck) at most.
+GIT_TIMEOUT_S = 5.0
 
-def _git(script_dir: str) -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=script_dir, capture_output=True, text=True, timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
+
+def _git_dir(start: str) -> str | None:
+    """The git directory of the repository `start` is in (a `.git`
+    directory, or the one a worktree's `.git` file names), or None."""
+    directory = os.path.abspath(start)
+    while True:
+        dot_git = os.path.join(directory, ".git")
+        if os.path.isdir(dot_git):
+            return dot_git
+        if os.path.isfile(dot_git):
+            try:
+                with open(dot_git, encoding="utf-8") as f:
+                    line = f.read(4096).strip()
+            except (OSError, UnicodeDecodeError):
+                return None
+            if not line.startswith("gitdir:"):
+                return None
+            return os.path.join(directory, line[len("gitdir:"):].strip())
+        parent = os.path.dirname(directory)
+        if parent == directory:
             return None
-        return out.stdout.strip() if out.returncode == 0 else None
+        directory = parent
 
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": bool(status)}
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(4096).strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _is_object_name(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def head_commit(git_dir: str) -> str | None:
+    """HEAD's commit read from the repository's files (HEAD, loose refs,
+    packed-refs), as `git rev-parse HEAD` prints it; None where that is
+    not certain (a reftable repository, an unreadable file): then git
+    itself is asked."""
+    common = git_dir
+    relative = _read_text(os.path.join(git_dir, "commondir"))
+    if relative:
+        common = os.path.normpath(os.path.join(git_dir, relative))
+    head = _read_text(os.path.join(git_dir, "HEAD"))
+    for _ in range(5):  # a symbolic ref may name another
+        if head is None:
+            return None
+        if _is_object_name(head):
+            return head
+        if not head.startswith("ref:"):
+            return None
+        ref = head[len("ref:"):].strip()
+        if not ref.startswith("refs/") or ".." in ref:
+            return None
+        loose = [os.path.join(git_dir, ref)] + ([os.path.join(common, ref)]
+                                                  if common != git_dir else [])
+        head = next((text for text in map(_read_text, loose) if text is not None), None)
+        if head is None:
+            return _packed_ref(common, ref)
+    return None
+
+
+def _packed_ref(common: str, ref: str) -> str | None:
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("#", "^")):
+                    continue
+                name, _, target = line.strip().partition(" ")
+                if target == ref and _is_object_name(name):
+                    return name
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _run_git(script_dir: str, *args: str) -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=script_dir, capture_output=True, text=True,
+            timeout=GIT_TIMEOUT_S, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+class GitCheck:
+    """The script's git commit and whether its tracked files differ from
+    it. The commit is read from the repository's files at start-up (no
+    process started: `git_now`); `git status` runs on a background thread
+    while the program runs, and the run's end records its answer
+    (`result`). Not in a repository: nothing, and no git started."""
+
+    def __init__(self, script_dir: str) -> None:
+        self.script_dir = script_dir
+        self.commit: str | None = None
+        self.found: dict[str, object] | None = None
+        self.thread: threading.Thread | None = None
+        git_dir = None if "GIT_DIR" in os.environ else _git_dir(script_dir)
+        if git_dir is None and "GIT_DIR" not in os.environ:
+            self.found = {}  # not a repository
+            return
+        if git_dir is not None:
+            self.commit = head_commit(git_dir)
+        self.thread = threading.Thread(target=self._ask_git, name="snapline-git", daemon=True)
+        self.thread.start()
+
+    def git_now(self) -> dict[str, object]:
+        """What is known at start-up: the commit, when read from the files."""
+        if self.found is not None:
+            return self.found
+        return {"commit": self.commit} if self.commit is not None else {}
+
+    def _ask_git(self) -> None:
+        commit = self.commit or _run_git(self.script_dir, "rev-parse", "HEAD")
+        if commit is None:
+            self.found = {}
+            return
+        status = _run_git(self.script_dir, "status", "--porcelain", "--untracked-files=no")
+        self.found = {"commit": commit, "dirty": bool(status)}
+
+    def result(self, timeout: float = GIT_TIMEOUT_S) -> dict[str, object] | None:
+        """The commit and `dirty` once `git status` answered (waiting up to
+        `timeout`), else None."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.found
+
+
+# The check `collect` started for this process's run (Agent.finish records it).
+git_check: GitCheck | None = None
 
 
 # distribution name -> import name
@@ -60,7 +179,8 @@ class LocalModules:
         roots = {os.path.dirname(os.path.abspath(script)), os.getcwd()}
         self.roots = tuple(os.path.join(r, "") for r in roots if r)
         prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-        self.excluded = tuple(os.path.join(os.path.realpath(p), "") for p in prefixes if p)
+        self.excluded = tuple({os.path.join(resolve(p), "") for p in prefixes if p
+                               for resolve in (os.path.realpath, os.path.abspath)})
         self.script = os.path.abspath(script)
         self.seen_count = 0
         self.found: dict[str, dict[str, Any]] = {}
@@ -74,10 +194,15 @@ class LocalModules:
         if not isinstance(path, str) or not path.endswith(".py"):
             return None
         path = os.path.abspath(path)
-        real = os.path.realpath(path)
-        if path == self.script or real.startswith(self.excluded) or "site-packages" in real:
+        # Decided from the path first: resolving the links of every path
+        # (realpath) of the thousands of modules torch imports cost tens of ms.
+        if (path == self.script or not path.startswith(self.roots)
+                or path.startswith(self.excluded) or "site-packages" in path):
             return None
-        return path if path.startswith(self.roots) else None
+        real = os.path.realpath(path)
+        if real.startswith(self.excluded) or "site-packages" in real:
+            return None
+        return path
 
     def update(self, recorder: Any, hash_bytes: Any) -> bool:
         """Records modules imported since the last call; True when the
@@ -143,26 +268,49 @@ def group(environ: Any = None) -> dict[str, Any] | None:
         job = f"master:{env['MASTER_ADDR']}:{env['MASTER_PORT']}:{_parent_start()}"
     else:
         return None
+    import hashlib
+
     # "g" is not a hex digit: a group id never reads as a run id prefix.
     gid = "g" + hashlib.sha256(job.encode()).hexdigest()[:11]
     return {"id": gid, "rank": rank, "world_size": world_size, "local_rank": local_rank,
             "launcher": launcher}
 
 
+def platform_text() -> str:
+    """`platform.platform()` without its `uname -p` process on Linux:
+    `Linux-6.1.0-18-amd64-x86_64-with-glibc2.36`."""
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") if sys.platform == "linux" else None
+    except (ValueError, OSError):  # not glibc
+        libc = None
+    if not libc:
+        import platform
+
+        return platform.platform()
+    u = os.uname()
+    return "-".join((u.sysname, u.release, u.machine, "with", libc.replace(" ", "")))
+
+
 def collect(script: str, argv: list[str], source_hash: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The lineage JSON stored with a run."""
+    """The lineage JSON stored with a run. Its `git` holds the commit read
+    from the repository's files; `dirty` comes at the run's end
+    (`git_check`, on a background thread meanwhile)."""
+    global git_check
     script_dir = os.path.dirname(os.path.abspath(script))
+    git_check = GitCheck(script_dir)
+    implementation = sys.implementation.name
     return {
         "argv": argv,
         "cwd": os.getcwd(),
         "script_path": os.path.abspath(script),
         "script_hash": source_hash,
-        "git": _git(script_dir),
-        "python": {"version": platform.python_version(), "implementation":
-                   platform.python_implementation(), "executable": sys.executable},
+        "git": git_check.git_now(),
+        "python": {"version": sys.version.split()[0], "implementation":
+                   {"cpython": "CPython", "pypy": "PyPy"}.get(implementation, implementation),
+                   "executable": sys.executable},
         "packages": {},  # filled in at the end with imported_packages()
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
+        "host": os.uname().nodename,
+        "platform": platform_text(),
         "pid": os.getpid(),
         "options": options,
         **({"group": g} if (g := group()) is not None else {}),

@@ -17,7 +17,8 @@ when the front end tells (JupyterLab's `JPY_SESSION_NAME`, VS Code's
 * `%snapline log` lists the session's snapshots, `%snapline checkout SEQ`
   brings the variables back to snapshot SEQ in place (only those that
   differ), `%snapline restore RUN@SEQ` loads another run's snapshot into
-  this kernel.
+  this kernel, `%snapline budget PERCENT` sets the share of the time cells
+  run that loop snapshots may take (the wait between cells does not count).
 
 The captured globals are the user namespace less IPython's own names
 (In, Out, _, _i, _N, get_ipython...). The agent stays failsafe: an error in
@@ -127,6 +128,9 @@ class NotebookCapture:
         self.cells: list[Cell] = []
         self.code: list[str] = []  # the Python of every cell run, for the run's script source
         self.pending = False  # between pre_run_cell and the cell's AST transform
+        # When the last cell ended (None while one runs): the time budget
+        # refills while cells run, not while the kernel waits for the next.
+        self.idle_since: float | None = None
         self.stopped = False
         self.reader: Any = None
         agent.is_user_file = self.is_cell_file
@@ -232,6 +236,7 @@ class NotebookCapture:
     # -- the cell's life ---------------------------------------------------------
     def pre_run_cell(self, info: Any = None) -> None:
         self.pending = True
+        self._guarded(self._skip_idle_refill)
         count = self.shell.execution_count
         if info is None or getattr(info, "store_history", False):
             count -= 1  # already counted when pre_run_cell fires
@@ -268,6 +273,16 @@ class NotebookCapture:
 
     def post_run_cell(self, result: Any = None) -> None:
         self._guarded(self._cell_done, result)
+        self.idle_since = time.monotonic()
+
+    def _skip_idle_refill(self) -> None:
+        """The loop snapshots' time budget (Agent._within_budget) is a share
+        of the time cells run: the wait for the user's next cell does not
+        refill it, or every cell after a pause would get a fresh burst
+        (BUDGET_BURST_S: +20% on a one-second cell)."""
+        if self.idle_since is not None:
+            self.agent.budget_at += max(0.0, time.monotonic() - self.idle_since)
+            self.idle_since = None
 
     def _cell_done(self, result: Any) -> None:
         agent = self.agent

@@ -27,6 +27,24 @@ Hooks inserted:
       finally:
           __snapline__.loop_exit(LOOP_ID)
 
+  An innermost loop (no loop, def, class, yield or await in its body
+  or ``else``; see :func:`plain_copy_eligible`) is emitted twice, the
+  second form being the instrumented one above::
+
+      if __snapline__.loop_enter(LOOP_ID, True):   # True: run it plain this time
+          try:
+              LOOP                           # the user's loop, untouched
+          finally:
+              __snapline__.loop_exit_plain(LOOP_ID)
+      else:
+          try:
+              ...                            # as above
+          finally:
+              __snapline__.loop_exit(LOOP_ID)
+
+  The agent answers True only for a loop whose earlier runs were short
+  (agent.Agent.loop_enter): its per-iteration hook then costs nothing.
+
 Every original node keeps its source position, so tracebacks, ``inspect``
 and warnings show the user's own lines.
 """
@@ -34,6 +52,7 @@ and warnings show the user's own lines.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import types
 import warnings
@@ -45,7 +64,7 @@ if TYPE_CHECKING:
     from .restore.continuation import LoopResume
 
 __all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "TreeRewriter",
-           "instrument", "instrument_module", "instrument_tree"]
+           "instrument", "instrument_module", "instrument_tree", "plain_copy_eligible"]
 
 #: Global name through which instrumented code reaches the hook object.
 HOOK_NAME = "__snapline__"
@@ -289,6 +308,18 @@ def assigned_names(loop: Loop) -> tuple[str, ...]:
                  if name not in loop_targets and not name.startswith("__"))
 
 
+_NOT_IN_PLAIN_COPY = (*_LOOPS, *_SCOPES, ast.Yield, ast.YieldFrom, ast.Await)
+
+
+def plain_copy_eligible(loop: Loop) -> bool:
+    """Whether a loop also gets an uninstrumented copy: an innermost loop
+    (no ``for``/``while`` in its body or ``else``) with no def or class
+    (their own loops are instrumented), no ``yield`` and no ``await``.
+    Lambdas and comprehensions are fine: they are never instrumented."""
+    return not any(isinstance(node, _NOT_IN_PLAIN_COPY)
+                   for stmt in (*loop.body, *loop.orelse) for node in ast.walk(stmt))
+
+
 class _YieldFinder(ast.NodeVisitor):
     """Detects ``yield`` in the scope being visited, skipping nested scopes.
 
@@ -446,6 +477,9 @@ class _Rewriter:
         if resume is not None:
             return self._resumed_loop(loop, loop_id, resume, scope)
 
+        # Copied before the hooks go in; same depth as the instrumented form
+        # (an `if` adds no compiler block, the try/finally and loop one each).
+        plain = copy.deepcopy(loop) if plain_copy_eligible(loop) else None
         body = self._nested(loop.body, scope, top=False, weight=2)
         loop.body = [_hook("iteration", loop_id, loop)] + body
         loop.orelse = self._nested(loop.orelse, scope, top=False, weight=1)
@@ -456,7 +490,15 @@ class _Rewriter:
             finalbody=[_hook("loop_exit", loop_id, loop)],
         )
         ast.copy_location(wrapper, loop)
-        return [_hook("loop_enter", loop_id, loop), wrapper]
+        if plain is None:
+            return [_hook("loop_enter", loop_id, loop), wrapper]
+        # The second argument: this loop has a plain copy to run.
+        enter = _hook("loop_enter", loop_id, loop, (ast.copy_location(ast.Constant(True), loop),))
+        plain_wrapper = ast.Try(body=[plain], handlers=[], orelse=[],
+                                finalbody=[_hook("loop_exit_plain", loop_id, loop)])
+        ast.copy_location(plain_wrapper, loop)
+        choice = ast.If(test=cast(ast.Expr, enter).value, body=[plain_wrapper], orelse=[wrapper])
+        return [ast.copy_location(choice, loop)]
 
     def _resumed_loop(self, loop: Loop, loop_id: int, resume: LoopResume,
                       scope: _Scope) -> list[ast.stmt]:

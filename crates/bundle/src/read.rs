@@ -431,8 +431,8 @@ fn check_rows(rows: &TransferRows) -> BundleResult<()> {
     for o in &rows.objects {
         let record: ObjectRecord = serde_json::from_str(&o.record)
             .map_err(|e| bad(format!("object {} is not a record: {e}", o.hash)))?;
-        for child in record.children.iter().filter_map(|c| c.hash.as_deref()) {
-            if !objects.contains_key(child) {
+        for child in snapline_store::record_children(&record) {
+            if !objects.contains_key(child.as_str()) {
                 return Err(bad(format!(
                     "object {} has a child {:?} which the bundle lacks",
                     o.hash,

@@ -385,6 +385,7 @@ fn detail_of(
             old_len: None,
             new_len: None,
             items_changed: None,
+            changed_keys: Vec::new(),
         }),
         _ => previews(old, new),
     })
@@ -401,6 +402,7 @@ fn previews(old: &ObjectRecord, new: &ObjectRecord) -> Detail {
         old_len: None,
         new_len: None,
         items_changed: None,
+        changed_keys: Vec::new(),
     })
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use snapline_store::{EntryRow, ObjectKind, ObjectRecord, Stats, Store};
+use snapline_store::{value_chunks, EntryRow, ObjectKind, ObjectRecord, Stats, Store};
 
 use crate::error::{QueryError, QueryResult};
 use crate::reference::SnapshotRef;
@@ -183,8 +183,10 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         v.value = value.as_ref().map(render_value);
         v.children = children_of(&entry.path, &record);
         v.extra = record.extra.clone();
-        v.extra
-            .insert("chunks".into(), Value::from(record.chunks.len()));
+        v.extra.insert(
+            "chunks".into(),
+            Value::from(value_chunks(store, &record)?.len()),
+        );
         return Ok(v);
     }
     // Descend into inline children and plain values.

@@ -261,38 +261,72 @@ pub fn decode_into(
     if actual != hash {
         return Err(StoreError::DamagedChunk {
             hash: hash.to_owned(),
-            detail: format!("content (decoded from a delta) hashes to {actual}"),
+            detail: match delta_header(frame) {
+                Some(h) => format!(
+                    "content decoded from a delta of chunk {} hashes to {actual}: \
+                     this chunk or a base it is decoded through is damaged \
+                     (`snapline fsck` names which)",
+                    h.base
+                ),
+                None => format!("content hashes to {actual}"),
+            },
         });
     }
     Ok(())
 }
 
-/// Decodes a delta chunk's `frame` into `out` given its base's stored
-/// frame (`base_frame`, of chunk `base`): the base is decompressed
-/// unchecked into a reused buffer, and the decoded chunk is checked against
-/// its own hash, which a damaged base cannot pass. Restore reads this way.
-pub fn decode_with_base_frame(
-    hash: &str,
-    frame: &[u8],
-    base: &str,
-    base_frame: &[u8],
-    out: &mut [u8],
-) -> StoreResult<()> {
-    crate::delta::with_scratch(out.len(), |raw| {
-        match zstd::bulk::decompress_to_buffer(base_frame, raw) {
-            Ok(n) if n == out.len() => decode_into(hash, frame, Some(raw), out),
-            Ok(n) => Err(StoreError::DamagedChunk {
-                hash: hash.to_owned(),
-                detail: format!(
-                    "its delta base {base} holds {n} bytes where it holds {}",
-                    out.len()
-                ),
-            }),
-            Err(e) => Err(StoreError::DamagedChunk {
-                hash: hash.to_owned(),
-                detail: format!("its delta base {base} does not decompress: {e}"),
-            }),
+/// Decodes a chunk stored as a chain of deltas into `out` (exactly its
+/// declared size) and checks it against its hash. `chain[0]` is the chunk's
+/// own (hash, frame), `chain[1]` its base's, and so on down to a plain
+/// frame. The bases are decoded unchecked, from the plain frame up, in two
+/// reused buffers: the chunk's own hash check covers them (a damaged base
+/// cannot decode to it). Restore reads this way.
+pub fn decode_chain_into(chain: &[(&str, &[u8])], out: &mut [u8]) -> StoreResult<()> {
+    let Some(((hash, frame), bases)) = chain.split_first() else {
+        return Ok(());
+    };
+    let Some(((plain_hash, plain), deltas)) = bases.split_last() else {
+        return decode_into(hash, frame, None, out);
+    };
+    let len = out.len();
+    let named = |detail: String| StoreError::DamagedChunk {
+        hash: (*hash).to_owned(),
+        detail,
+    };
+    if chain.len() as u64 > u64::from(crate::delta::MAX_CHAIN) + 1 {
+        return Err(named(format!(
+            "its chain of deltas is {} deep (more than {}): the catalog is damaged",
+            chain.len() - 1,
+            crate::delta::MAX_CHAIN
+        )));
+    }
+    crate::delta::with_scratch(len, |below| {
+        match zstd::bulk::decompress_to_buffer(plain, below) {
+            Ok(n) if n == len => {}
+            Ok(n) => {
+                return Err(named(format!(
+                    "its delta base {plain_hash} holds {n} bytes where it holds {len}"
+                )))
+            }
+            Err(e) => {
+                return Err(named(format!(
+                    "its delta base {plain_hash} does not decompress: {e}"
+                )))
+            }
         }
+        crate::delta::with_scratch(len, |above| {
+            // From the delta just above the plain base up to chain[1]:
+            // each decodes against the one below, then the roles swap.
+            let mut lower: &mut [u8] = below;
+            let mut upper: &mut [u8] = above;
+            for (base_hash, base_frame) in deltas.iter().rev() {
+                decode_delta_into(base_hash, base_frame, &*lower, &mut *upper).map_err(|e| {
+                    named(format!("its delta base {base_hash} does not decode: {e}"))
+                })?;
+                std::mem::swap(&mut lower, &mut upper);
+            }
+            decode_into(hash, frame, Some(&*lower), out)
+        })
     })
 }
 
@@ -323,4 +357,62 @@ pub fn decompress_into(hash: &str, frame: &[u8], out: &mut [u8]) -> StoreResult<
 /// The hex content hash of a raw chunk.
 pub fn chunk_hash(raw: &[u8]) -> String {
     ChunkHash::to_hex(&hash_bytes(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delta::encode_delta;
+
+    /// Four versions of a float32 chunk, each a small step from the last:
+    /// v0 plain, v1..v3 each a delta of the one before.
+    fn chain() -> (Vec<Vec<u8>>, Vec<String>, Vec<Vec<u8>>) {
+        let mut versions = Vec::new();
+        let mut w: Vec<f32> = (0..70_000).map(|i| (i as f32 * 0.37).sin()).collect();
+        w[5] = f32::from_bits(0x7fc0_1234);
+        w[6] = -0.0;
+        for step in 0..4 {
+            versions.push(w.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+            for (i, v) in w.iter_mut().enumerate().skip(7) {
+                *v -= 1e-4 * ((i + step) % 7) as f32;
+            }
+        }
+        let hashes: Vec<String> = versions.iter().map(|v| chunk_hash(v)).collect();
+        let mut frames = vec![compress(&versions[0]).unwrap()];
+        for k in 1..versions.len() {
+            let base = hash_bytes(&versions[k - 1]);
+            frames.push(encode_delta(&versions[k], &versions[k - 1], base, 4).unwrap());
+        }
+        (versions, hashes, frames)
+    }
+
+    #[test]
+    fn a_chain_of_deltas_decodes_bit_for_bit() {
+        let (versions, hashes, frames) = chain();
+        for (top, version) in versions.iter().enumerate() {
+            let links: Vec<(&str, &[u8])> = (0..=top)
+                .rev()
+                .map(|k| (hashes[k].as_str(), frames[k].as_slice()))
+                .collect();
+            let mut out = vec![0u8; version.len()];
+            decode_chain_into(&links, &mut out).unwrap();
+            assert_eq!(&out, version, "version {top}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_base_in_a_chain_is_named() {
+        let (versions, hashes, mut frames) = chain();
+        // The middle delta (v1) loses a byte of its body.
+        let end = frames[1].len() - 1;
+        frames[1][end] ^= 0xff;
+        let links: Vec<(&str, &[u8])> = (0..4)
+            .rev()
+            .map(|k| (hashes[k].as_str(), frames[k].as_slice()))
+            .collect();
+        let mut out = vec![0u8; versions[3].len()];
+        let err = decode_chain_into(&links, &mut out).unwrap_err().to_string();
+        assert!(err.contains(&hashes[3]), "{err}");
+        assert!(err.contains("damaged"), "{err}");
+    }
 }

@@ -7,6 +7,7 @@
 //! snapshot in flight.
 
 mod catalog;
+mod chunk_list;
 mod chunks;
 mod delta;
 mod error;
@@ -23,11 +24,15 @@ mod transfer;
 mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
+pub use chunk_list::{
+    build_chunk_list, chunk_list_chunks, chunk_list_pieces, chunk_list_root, value_chunks,
+    ChunkListTree, CHUNK_LIST_OVER, CHUNK_LIST_TYPE,
+};
 pub use chunks::{
-    chunk_hash, compress, decode_into, decode_with_base_frame, decompress_into, read_ceiling,
+    chunk_hash, compress, decode_chain_into, decode_into, decompress_into, read_ceiling,
     INLINE_LIMIT, MAX_CHUNK_SIZE,
 };
-pub use delta::{delta_header, delta_width, encode_delta, DeltaHeader};
+pub use delta::{delta_header, delta_width, encode_delta, DeltaHeader, MAX_CHAIN};
 pub use error::{StoreError, StoreResult};
 pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
 pub use liveness::{host_name, process_gone};

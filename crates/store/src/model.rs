@@ -142,6 +142,10 @@ pub enum ObjectKind {
     Reference,
     /// Could not be saved; `reason` says why.
     Unrestorable,
+    /// A node of a large value's chunk list (`chunk_list.rs`): no object of
+    /// the program, never an entry; reached through `extra.chunk_list`.
+    #[serde(rename = "chunk_list")]
+    ChunkList,
 }
 
 /// A child of a container or instance: its key and either its object hash

@@ -246,19 +246,21 @@ impl Store {
         self.read_chunk_within(hash, 0)
     }
 
-    /// `read_chunk`, `depth` deltas deep: a base is always a plain chunk,
-    /// so a delta of a delta (never written) is refused, not followed.
+    /// `read_chunk`, `depth` deltas deep: a chain deeper than
+    /// [`crate::delta::MAX_CHAIN`] (or a cycle) is refused, not followed.
     pub(crate) fn read_chunk_within(&self, hash: &str, depth: u32) -> StoreResult<Vec<u8>> {
         let (size, inline) = self.chunk_location(hash)?;
         let frame = match inline {
             Some(frame) => frame,
             None => self.chunks.read_file(hash)?,
         };
-        if depth > 0 && crate::delta::delta_header(&frame).is_some() {
+        if depth > crate::delta::MAX_CHAIN && crate::delta::delta_header(&frame).is_some() {
             return Err(StoreError::DamagedChunk {
                 hash: hash.to_owned(),
-                detail: "is a delta base that is itself a delta (the store never writes one)"
-                    .into(),
+                detail: format!(
+                    "is a delta base more than {} deltas deep (a cycle or a damaged catalog)",
+                    crate::delta::MAX_CHAIN
+                ),
             });
         }
         decode_verified(hash, size, &frame, &mut |base| {

@@ -15,8 +15,11 @@
 //! - [`record_chunks`]: an object record needs its content `chunks` and
 //!   every chunk list of `extra.buffers` (a pickle's out-of-band buffers).
 //! - [`record_children`]: an object record needs the object records its
-//!   children name (`children[*].hash`); a snapshot needs the records its
-//!   entries name, and everything they need in turn.
+//!   children name (`children[*].hash`) and, for a large value, the nodes
+//!   of its chunk-list tree (`extra.chunk_list`, then each node's
+//!   `extra.chunk_lists`; a leaf node's chunks are its `chunks`); a
+//!   snapshot needs the records its entries name, and everything they
+//!   need in turn.
 //! - [`lineage_chunks`]: a run needs every chunk its lineage names. Today
 //!   that is `script_hash` (the script's source), `modules.*.chunks`
 //!   (local modules' sources) and a notebook run's `cells[*]`: `hash` and
@@ -29,7 +32,8 @@
 //!   (a 32-hex-digit argv that is not a chunk costs nothing).
 //!
 //! - [`keep_delta_bases`]: a chunk stored as a delta frame needs its base
-//!   chunk (gc keeps it; fsck and every read decode through it).
+//!   chunk, and that base's base when it is a delta too (a chain), down to
+//!   a plain chunk (gc keeps them; fsck and every read decode through them).
 //!
 //! A new kind of reference (a remote's manifest)
 //! belongs here, as a new function or a new case of these, so that export,
@@ -58,13 +62,21 @@ pub fn record_chunks(record: &ObjectRecord) -> Vec<String> {
     all
 }
 
-/// The object records an object record's children name.
+/// The object records an object record names: its children's
+/// (`children[*].hash`), and the nodes of a chunk-list tree (a large
+/// value's root in `extra.chunk_list`, an inner node's `extra.chunk_lists`;
+/// see `chunk_list.rs`).
 pub fn record_children(record: &ObjectRecord) -> Vec<String> {
-    record
+    let mut all: Vec<String> = record
         .children
         .iter()
         .filter_map(|c| c.hash.clone())
-        .collect()
+        .collect();
+    if let Some(root) = crate::chunk_list::chunk_list_root(record) {
+        all.push(root.to_owned());
+    }
+    all.extend(crate::chunk_list::inner_entries(record));
+    all
 }
 
 /// Every chunk a run's lineage names (see the module docs for the keys),
@@ -99,8 +111,8 @@ pub(crate) fn keep_delta_bases(
         .prepare_cached("SELECT hash, base FROM chunks WHERE base IS NOT NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    // Bases are plain chunks, so one pass suffices; looping to a fixed
-    // point keeps this right for any depth.
+    // A base may be a delta itself (a chain): loop to a fixed point, so a
+    // kept chunk keeps its whole chain.
     loop {
         let mut kept = false;
         for (hash, base) in &pairs {
@@ -140,6 +152,34 @@ mod tests {
         found.sort();
         found.dedup();
         assert_eq!(found, vec![a, b, c, d, e]);
+    }
+
+    #[test]
+    fn a_large_value_needs_its_chunk_list_tree() {
+        let chunks: Vec<String> = (0..400)
+            .map(|i| snapline_array_scan::hash_bytes(format!("{i}").as_bytes()).to_hex())
+            .collect();
+        let tree = crate::chunk_list::build_chunk_list(&chunks);
+        let value: ObjectRecord = serde_json::from_value(serde_json::json!({
+            "kind": "value", "type": "dict", "restorable": true, "nbytes": 1000,
+            "extra": {"encoding": "json", "chunk_list": tree.root},
+        }))
+        .unwrap();
+        assert_eq!(record_children(&value), vec![tree.root.clone()]);
+        assert!(record_chunks(&value).is_empty());
+        // Following record_children and record_chunks from the value
+        // reaches every node and every chunk.
+        let nodes: std::collections::HashMap<_, _> = tree.nodes.iter().cloned().collect();
+        let (mut pending, mut seen) = (record_children(&value), Vec::new());
+        while let Some(h) = pending.pop() {
+            let node = &nodes[&h];
+            pending.extend(record_children(node));
+            seen.extend(record_chunks(node));
+        }
+        seen.sort();
+        let mut want = chunks;
+        want.sort();
+        assert_eq!(seen, want);
     }
 
     #[test]

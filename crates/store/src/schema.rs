@@ -54,26 +54,28 @@ pub(crate) fn check_version(conn: &Connection, path: &Path) -> StoreResult<i64> 
     Ok(found)
 }
 
-/// Brings the catalog up to `SCHEMA_VERSION`, one transaction per migration.
+/// Brings the catalog up to `SCHEMA_VERSION`: every pending migration in
+/// one transaction (one synchronous commit: creating a store costs one
+/// fsync of the catalog, not one per migration), all or none applied.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
-    let mut version = check_version(conn, path)?;
-    while version < SCHEMA_VERSION {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql_err(path))?;
-        // Another process may have migrated between our read and the lock.
-        let current: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sql_err(path))?;
-        if current == version {
-            let index = usize::try_from(version).unwrap_or(usize::MAX);
-            let sql = MIGRATIONS.get(index).copied().unwrap_or_default();
-            tx.execute_batch(sql).map_err(sql_err(path))?;
-            tx.pragma_update(None, "user_version", version + 1)
-                .map_err(sql_err(path))?;
-        }
-        tx.commit().map_err(sql_err(path))?;
-        version = check_version(conn, path)?;
+    if check_version(conn, path)? >= SCHEMA_VERSION {
+        return Ok(());
     }
-    Ok(())
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_err(path))?;
+    // Another process may have migrated between our read and the lock.
+    let mut version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql_err(path))?;
+    while version < SCHEMA_VERSION {
+        let index = usize::try_from(version).unwrap_or(usize::MAX);
+        let sql = MIGRATIONS.get(index).copied().unwrap_or_default();
+        tx.execute_batch(sql).map_err(sql_err(path))?;
+        version += 1;
+    }
+    tx.pragma_update(None, "user_version", version)
+        .map_err(sql_err(path))?;
+    tx.commit().map_err(sql_err(path))?;
+    check_version(conn, path).map(|_| ())
 }

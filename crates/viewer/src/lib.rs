@@ -11,7 +11,7 @@ mod state;
 use std::path::{Path, PathBuf};
 
 pub use app::{SideTab, ViewerApp};
-pub use state::{AtCursor, RunState, SeriesSlot, ViewerState};
+pub use state::{chart_axis, AtCursor, RunState, SeriesSlot, ViewerState};
 
 /// Why the viewer could not start.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,16 @@ pub struct AtCursor {
     pub changed: HashSet<String>,
 }
 
+/// The x axis a series is charted on: query's training step where its
+/// points have one (as the app draws it), else the snapshot axis (the
+/// timeline's seq), else its default axis.
+pub fn chart_axis(info: &SeriesInfo) -> XAxis {
+    [XAxis::Step, XAxis::Snapshot]
+        .into_iter()
+        .find(|a| info.axes.contains(a))
+        .unwrap_or(info.default_axis)
+}
+
 /// One metric series of the open run: its points once loaded.
 pub struct SeriesSlot {
     pub info: SeriesInfo,
@@ -97,7 +107,11 @@ impl Loader {
     fn start(&mut self, store_dir: &Path, run: &RunState) {
         let dir = store_dir.to_path_buf();
         let id = run.summary.id.clone();
-        let names: Vec<String> = run.series.iter().map(|s| s.info.name.clone()).collect();
+        let names: Vec<(String, XAxis)> = run
+            .series
+            .iter()
+            .map(|s| (s.info.name.clone(), chart_axis(&s.info)))
+            .collect();
         let generation = run.generation;
         let sender = self.sender.clone();
         let repaint = self.repaint.clone();
@@ -126,9 +140,9 @@ impl Loader {
                     return;
                 }
             };
-            for (index, name) in names.iter().enumerate() {
-                let result = LoadedSeries::load(&store, &id, name, XAxis::Snapshot)
-                    .map_err(|e| e.to_string());
+            for (index, (name, axis)) in names.iter().enumerate() {
+                let result =
+                    LoadedSeries::load(&store, &id, name, *axis).map_err(|e| e.to_string());
                 send(Loaded::Series {
                     generation,
                     index,

@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
+use egui_plot::{PlotMemory, PlotPoint};
 use snapline_bench::{Object, SyntheticRun};
+use snapline_query::XAxis;
+use snapline_store::MetricPoint;
+use snapline_viewer::panels::charts;
 use snapline_viewer::{SideTab, ViewerApp, ViewerOptions};
 
 fn weights(seed: u64, nan: bool) -> Object {
@@ -216,6 +220,126 @@ fn charts_smooth_and_switch_to_a_log_scale() {
     harness.get_by_label("log y").click();
     harness.run();
     assert!(!harness.state().charts.log_y);
+}
+
+/// A store with one run written the way a training loop with a periodic
+/// snapshot is: four `train:loss` points logged by the loop (no snapshot
+/// of their own, steps 1-4, 5-8, 9-12) before each of 3 snapshots.
+fn looped_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "loop.py").unwrap();
+    for seq in 1..=3i64 {
+        let points: Vec<MetricPoint> = (1..=4i64)
+            .map(|k| {
+                let step = (seq - 1) * 4 + k;
+                MetricPoint {
+                    name: "train:loss".into(),
+                    step: step as f64,
+                    value: 3.0 / step as f64,
+                    // Snapshot `seq` is taken at start + seq: these come just before it.
+                    time: 1_700_000_000.0 + seq as f64 - 0.5 + 0.1 * k as f64,
+                    seq: None,
+                    epoch: Some(seq - 1),
+                }
+            })
+            .collect();
+        run.store.add_metrics(&run.run, &points).unwrap();
+        run.snapshot(&[("model.w", &weights(seq as u64, false))], &[])
+            .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn loop_points_between_snapshots_are_charted_at_their_steps() {
+    let dir = looped_store();
+    let mut harness = harness(app(dir.path(), false));
+    let loss = harness.state().charts.summary("train:loss").unwrap();
+    // On the snapshot axis the 12 points stacked at 2 x; on the step axis
+    // each has its own, and each snapshot a tick at the step it reached.
+    assert_eq!(loss.x_axis, XAxis::Step);
+    assert_eq!((loss.points, loss.distinct_x), (12, 12));
+    assert_eq!((loss.snapshot_ticks, loss.range), (3, None));
+    let charts = &harness.state().charts;
+    // The cursor (the last snapshot) sits at step 12; the timeline's
+    // first snapshot at step 4.
+    assert_eq!(charts.x_of_seq("train:loss", 3), Some(12.0));
+    assert_eq!(charts.x_of_seq("train:loss", 1), Some(4.0));
+    // A point at step 6 was logged before snapshot 2.
+    assert_eq!(charts.seq_at_x("train:loss", 6.0), Some(2));
+    snapshot(&mut harness, "charts_step_axis");
+
+    // Where steps are on the screen: the plot's transform of the last frame.
+    let run = harness
+        .state()
+        .state
+        .run
+        .as_ref()
+        .unwrap()
+        .summary
+        .id
+        .clone();
+    let id = charts::plot_id(&run, "train:loss");
+    let transform = PlotMemory::load(&harness.ctx, id).unwrap().transform();
+    let y = transform.bounds().center().y;
+    let at = |x: f64| transform.position_from_point(&PlotPoint::new(x, y));
+    let click = |harness: &mut Harness<'_, ViewerApp>, x: f64| {
+        harness.hover_at(at(x));
+        harness.drag_at(at(x));
+        harness.step();
+        harness.drop_at(at(x));
+        harness.run();
+    };
+    // A click at step 5 (between the ticks at 4 and 8) moves the cursor to
+    // snapshot 2, the first taken after the point there; one near the tick
+    // at 4 to snapshot 1.
+    click(&mut harness, 5.0);
+    assert_eq!(seq(&harness), 2);
+    click(&mut harness, 4.05);
+    assert_eq!(seq(&harness), 1);
+
+    // Dragging a box from step 2 to 6 zooms x: the chart is cut to that
+    // range (padded), read again from the loaded series.
+    harness.hover_at(at(2.0));
+    harness.drag_at(at(2.0));
+    harness.step();
+    for x in [3.0, 4.5, 6.0] {
+        harness.hover_at(at(x));
+        harness.step();
+    }
+    // Released with the pointer still there (`drop_at` also removes it,
+    // and egui_plot zooms to where the pointer is at the release).
+    harness.event(egui::Event::PointerButton {
+        pos: at(6.0),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run();
+    let zoomed = harness.state().charts.summary("train:loss").unwrap();
+    let (lo, hi) = zoomed.range.expect("zoomed");
+    assert!(lo < 2.0 && (6.0..11.0).contains(&hi), "{lo}..{hi}");
+    assert!((5..12).contains(&zoomed.points), "{zoomed:?}");
+    assert_eq!(seq(&harness), 1, "a drag does not move the cursor");
+    // Beyond the zoom's snapshots, x still maps to the whole run's.
+    assert_eq!(harness.state().charts.seq_at_x("train:loss", 9.0), Some(3));
+
+    // A double-click resets it to the whole series.
+    // (In one frame: the harness steps a quarter of a second per event, too
+    // slow for a double-click.)
+    harness.hover_at(at(8.0));
+    harness.step();
+    for pressed in [true, false, true, false] {
+        harness.input_mut().events.push(egui::Event::PointerButton {
+            pos: at(8.0),
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    harness.run();
+    let reset = harness.state().charts.summary("train:loss").unwrap();
+    assert_eq!((reset.range, reset.points), (None, 12));
 }
 
 #[test]

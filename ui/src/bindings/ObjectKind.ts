@@ -3,4 +3,4 @@
 /**
  * What kind of thing an object record describes.
  */
-export type ObjectKind = "value" | "array" | "container" | "instance" | "pickle" | "reference" | "unrestorable";
+export type ObjectKind = "value" | "array" | "container" | "instance" | "pickle" | "reference" | "unrestorable" | "chunk_list";

@@ -7,4 +7,10 @@ export type ValueDiff = { old: string, new: string,
 /**
  * For sequences: their lengths and how many items differ.
  */
-old_len: number | null, new_len: number | null, items_changed: number | null, };
+old_len: number | null, new_len: number | null, items_changed: number | null, 
+/**
+ * For lists, tuples and dicts: the first [`CHANGED_KEYS_SHOWN`] items
+ * that differ (changed, added or removed), as paths below the value
+ * (`[12]`, `["word3"]`: what `snapline show` takes after its name).
+ */
+changed_keys: Array<string>, };

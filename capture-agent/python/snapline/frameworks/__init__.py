@@ -17,11 +17,12 @@ script runs again, and the patched `train()` / `fit()` pass it on.
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.util
 import os
 import sys
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+if TYPE_CHECKING:
+    import importlib.abc
 
 # The module that defines each framework's Trainer -> the module here that attaches to it.
 TARGETS = {
@@ -133,7 +134,7 @@ def warn(message: str) -> None:
         pass
 
 
-class _PostImportFinder(importlib.abc.MetaPathFinder):
+class _PostImportFinder:  # (a meta path finder; importlib.abc costs 10 ms to import)
     """Finds nothing itself: for the modules in TARGETS it wraps the real
     loader so that `attach` runs right after the module is executed."""
 
@@ -145,6 +146,8 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
             return None
         self.busy.add(fullname)
         try:
+            import importlib.util
+
             spec = importlib.util.find_spec(fullname)
         except Exception:  # noqa: BLE001 - let the normal import report it
             return None
@@ -152,11 +155,11 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
             self.busy.discard(fullname)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
-        spec.loader = _AttachingLoader(spec.loader, fullname)
+        spec.loader = cast("importlib.abc.Loader", _AttachingLoader(spec.loader, fullname))
         return spec
 
 
-class _AttachingLoader(importlib.abc.Loader):
+class _AttachingLoader:  # (a loader: create_module and exec_module)
     def __init__(self, loader: Any, fullname: str) -> None:
         self.loader = loader
         self.fullname = fullname

@@ -13,7 +13,7 @@ import sys
 import types
 from typing import Any
 
-from .. import files
+from .. import files, rng
 from ..values import JsonObject, decode, key_suffix, type_name
 from . import functions, optimizers, verify
 from .missing import Missing, Withheld
@@ -141,10 +141,22 @@ class Rebuilder:
     def _value(self, record: JsonObject) -> Any:
         if "value" in record:
             return decode(record["value"])
+        reader = self.snapshot.reader
+        extra = record.get("extra") or {}
+        if extra.get("encoding") == rng.ENCODING:
+            # A Mersenne Twister state's words in one binary chunk (issue #16).
+            try:
+                return rng.decode_state(extra, reader.read_blob(record.get("chunks") or []))
+            except ValueError as err:
+                raise Missing(str(err)) from None
+        root = extra.get("chunk_list")
+        if isinstance(root, str):
+            # A large value's chunks, listed by a chunk-list tree (issue #16).
+            return decode(json.loads(reader.read_blob(reader.chunk_list(root))))
         if not record.get("chunks"):
             # None: stores written before `"value": null` was kept dropped it.
             return None
-        data = self.snapshot.reader.read_blob(record.get("chunks") or [])
+        data = reader.read_blob(record.get("chunks") or [])
         return decode(json.loads(data))
 
     def _child(self, parent: str, child: JsonObject, suffix: str) -> Any:

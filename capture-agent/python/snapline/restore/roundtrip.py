@@ -226,11 +226,13 @@ def _digest(item: list[object], cache: dict[int, str], active: set[int]) -> str:
 def compare(expected_entries: Entries, expected_record: Callable[[str], JsonObject],
             entries: Entries, records: dict[str, JsonObject], roots: list[str],
             skip: Callable[[str], bool] | None = None, blobs: Blobs | None = None,
-            read_blob: Callable[[list[str]], bytes] | None = None) -> list[tuple[str, str]]:
+            read_blob: Callable[[list[str]], bytes] | None = None,
+            chunk_list: Callable[[str], list[str]] | None = None) -> list[tuple[str, str]]:
     """[(path, what differs)] between the snapshot (`expected_entries`
     {path: (node, digest)}, `expected_record(digest)`) and a walk of the
     rebuilt objects (`entries`, `records`), for the paths under `roots`.
-    `skip(path)`: paths already reported (missing ones)."""
+    `skip(path)`: paths already reported (missing ones); `chunk_list(root)`:
+    the chunks of a large value's chunk-list tree in the store."""
     found: list[tuple[str, str]] = []
     per_root: dict[str, int] = {}
 
@@ -263,8 +265,12 @@ def compare(expected_entries: Entries, expected_record: Callable[[str], JsonObje
                 add(root, path, f"became the same object as {other[1]}")
             if first[1] != path:
                 continue  # an alias: its record was compared at the first path
-            how = _record_difference(expected_record(old_digest), records.get(new_digest),
-                                     blobs, read_blob)
+            new_record = records.get(new_digest)
+            how = _record_difference(
+                with_chunks(expected_record(old_digest), chunk_list),
+                None if new_record is None else with_chunks(
+                    new_record, lambda root: _tree_chunks(root, records)),
+                blobs, read_blob)
             if how is not None:
                 add(root, path, how)
         for path in have:
@@ -277,6 +283,29 @@ def compare(expected_entries: Entries, expected_record: Callable[[str], JsonObje
 def _under(entries: Entries, root: str) -> Entries:
     return {p: v for p, v in entries.items()
             if p == root or (p.startswith(root) and p[len(root)] in ".[{")}
+
+
+def with_chunks(record: JsonObject,
+                chunk_list: Callable[[str], list[str]] | None) -> JsonObject:
+    """A large value's record with the chunks of its chunk-list tree in
+    `chunks` (as records listed them before issue #16): chunk boundaries are
+    the recorder's, so values are compared by their bytes."""
+    extra = record.get("extra") or {}
+    root = extra.get("chunk_list")
+    if chunk_list is None or not isinstance(root, str):
+        return record
+    return {**record, "chunks": chunk_list(root),
+            "extra": {k: v for k, v in extra.items() if k != "chunk_list"}}
+
+
+def _tree_chunks(root: str, records: dict[str, JsonObject], depth: int = 0) -> list[str]:
+    """The chunks of a chunk-list tree whose nodes are in `records`."""
+    node = records.get(root) or {}
+    out = list(node.get("chunks") or [])
+    if depth < 8:
+        for child in (node.get("extra") or {}).get("chunk_lists") or []:
+            out.extend(_tree_chunks(child, records, depth + 1))
+    return out
 
 
 def normalized(record: JsonObject) -> JsonObject:

@@ -380,7 +380,8 @@ class Session:
             found = roundtrip.compare(self.snapshot.entries, self.snapshot.record, entries,
                                       records, [path for path, _ in roots],
                                       skip=self.report.reported, blobs=blobs,
-                                      read_blob=self.reader.read_blob)
+                                      read_blob=self.reader.read_blob,
+                                      chunk_list=self.reader.chunk_list)
         except Exception as err:  # noqa: BLE001 - the check must not stop the restore
             self.report.notes.append(f"the restore check could not run: "
                                      f"{type(err).__name__}: {err}")

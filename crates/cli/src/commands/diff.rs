@@ -105,6 +105,15 @@ fn print_change(c: &Change) {
                 _ => String::new(),
             };
             say!("  {line}  {} -> {}{lens}", v.old, v.new);
+            if !v.changed_keys.is_empty() {
+                let more = match v.items_changed {
+                    Some(n) if n > v.changed_keys.len() => {
+                        format!(" (and {} more)", n - v.changed_keys.len())
+                    }
+                    _ => String::new(),
+                };
+                say!("      at {}{more}", v.changed_keys.join(", "));
+            }
         }
         Some(Detail::Opaque { note }) => say!("  {line}: {note}"),
         Some(Detail::Structure(s)) => say!("  {line}{}", structure_text(s)),

@@ -23,7 +23,14 @@ pub struct ValueDiff {
     pub new_len: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items_changed: Option<usize>,
+    /// For lists, tuples and dicts: the first [`CHANGED_KEYS_SHOWN`] items
+    /// that differ (changed, added or removed), as paths below the value
+    /// (`[12]`, `["word3"]`: what `snapline show` takes after its name).
+    pub changed_keys: Vec<String>,
 }
+
+/// At most this many `changed_keys` per value.
+pub const CHANGED_KEYS_SHOWN: usize = 20;
 
 /// What changed inside a container or instance.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -80,7 +87,8 @@ pub struct ColumnCells {
     pub changed: Option<u64>,
 }
 
-/// The JSON of a value record: inline, or read from its chunks.
+/// The JSON of a value record: inline, or read from its chunks (listed in
+/// the record, or in its chunk-list tree).
 pub fn record_value(store: &Store, record: &ObjectRecord) -> QueryResult<Option<Value>> {
     if let Some(v) = &record.value {
         return Ok(Some(v.clone()));
@@ -89,7 +97,7 @@ pub fn record_value(store: &Store, record: &ObjectRecord) -> QueryResult<Option<
         return Ok(None);
     }
     let mut bytes = Vec::new();
-    for h in &record.chunks {
+    for h in &snapline_store::value_chunks(store, record)? {
         bytes.extend_from_slice(&store.read_chunk(h)?);
     }
     Ok(serde_json::from_slice(&bytes).ok())
@@ -108,21 +116,82 @@ fn items(v: &Value) -> Option<&Vec<Value>> {
     }
 }
 
-/// Old and new text of two plain values; item counts for sequences.
-pub fn diff_values(old: &Value, new: &Value) -> ValueDiff {
-    let (a, b) = (items(old), items(new));
-    let changed = match (a, b) {
-        (Some(a), Some(b)) => {
-            Some(a.iter().zip(b).filter(|(x, y)| x != y).count() + a.len().abs_diff(b.len()))
-        }
+/// The `[key, value]` pairs of a tagged dict value.
+fn pairs(v: &Value) -> Option<&Vec<Value>> {
+    match v {
+        Value::Object(o) if o.len() == 1 => o.get("$dict").and_then(|x| x.as_array()),
         _ => None,
+    }
+}
+
+/// Indices of the items of two sequences that differ (sets excluded: their
+/// items have no place), and how many.
+fn sequence_changes(old: &Value, new: &Value) -> Option<(usize, Vec<String>)> {
+    let (a, b) = (items(old)?, items(new)?);
+    if matches!(old, Value::Object(o) if !o.contains_key("$tuple")) {
+        let count = a.iter().zip(b).filter(|(x, y)| x != y).count() + a.len().abs_diff(b.len());
+        return Some((count, Vec::new()));
+    }
+    let mut keys = Vec::new();
+    let mut count = 0;
+    for i in 0..a.len().max(b.len()) {
+        if a.get(i) != b.get(i) {
+            count += 1;
+            if keys.len() < CHANGED_KEYS_SHOWN {
+                keys.push(format!("[{i}]"));
+            }
+        }
+    }
+    Some((count, keys))
+}
+
+/// Keys of two dicts whose items differ (changed, added, removed), and how
+/// many, in the new dict's order then the removed ones.
+fn dict_changes(old: &Value, new: &Value) -> Option<(usize, Vec<String>)> {
+    let (a, b) = (pairs(old)?, pairs(new)?);
+    let entry = |p: &Value| {
+        let p = p.as_array()?;
+        Some((p.first()?.to_string(), p.get(1)?.clone()))
+    };
+    let before: std::collections::HashMap<String, Value> = a.iter().filter_map(entry).collect();
+    let mut seen = std::collections::HashSet::new();
+    let (mut count, mut keys) = (0, Vec::new());
+    let mut note = |key: &str| {
+        count += 1;
+        if keys.len() < CHANGED_KEYS_SHOWN {
+            keys.push(format!("[{key}]"));
+        }
+    };
+    for (key, value) in b.iter().filter_map(entry) {
+        if before.get(&key) != Some(&value) {
+            note(&key);
+        }
+        seen.insert(key);
+    }
+    for (key, _) in a.iter().filter_map(entry) {
+        if !seen.contains(&key) {
+            note(&key);
+        }
+    }
+    Some((count, keys))
+}
+
+/// Old and new text of two plain values; for lists, tuples, sets and
+/// dicts their lengths and how many items differ, and which (not for sets).
+pub fn diff_values(old: &Value, new: &Value) -> ValueDiff {
+    let len = |v: &Value| items(v).or_else(|| pairs(v)).map(Vec::len);
+    let changes = sequence_changes(old, new).or_else(|| dict_changes(old, new));
+    let (items_changed, changed_keys) = match changes {
+        Some((count, keys)) => (Some(count), keys),
+        None => (None, Vec::new()),
     };
     ValueDiff {
         old: render_value(old),
         new: render_value(new),
-        old_len: a.map(Vec::len),
-        new_len: b.map(Vec::len),
-        items_changed: changed,
+        old_len: len(old),
+        new_len: len(new),
+        items_changed,
+        changed_keys,
     }
 }
 
@@ -316,4 +385,38 @@ pub fn pickle_note(old: &ObjectRecord, new: &ObjectRecord) -> String {
         "pickled content changed ({} -> {} bytes); pickles are compared by hash, never unpickled",
         old.nbytes, new.nbytes
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_dict_value_names_its_changed_keys() {
+        let old = json!({"$dict": [["a", 1], ["b", 2], ["c", 3]]});
+        let new = json!({"$dict": [["a", 1], ["b", 5], ["d", 4]]});
+        let d = diff_values(&old, &new);
+        assert_eq!(d.changed_keys, vec![r#"["b"]"#, r#"["d"]"#, r#"["c"]"#]);
+        assert_eq!(
+            (d.old_len, d.new_len, d.items_changed),
+            (Some(3), Some(3), Some(3))
+        );
+    }
+
+    #[test]
+    fn a_list_value_names_its_changed_indices_up_to_a_limit() {
+        let old = json!([0, 1, 2, 3]);
+        let new = json!([0, 9, 2, 3, 4]);
+        let d = diff_values(&old, &new);
+        assert_eq!(d.changed_keys, vec!["[1]", "[4]"]);
+        assert_eq!(d.items_changed, Some(2));
+        let many: Vec<i64> = (0..100).collect();
+        let d = diff_values(&json!([]), &json!(many));
+        assert_eq!(d.changed_keys.len(), CHANGED_KEYS_SHOWN);
+        assert_eq!(d.items_changed, Some(100));
+        // Sets: how many, not which (their items have no place).
+        let d = diff_values(&json!({"$set": [1, 2]}), &json!({"$set": [1, 3]}));
+        assert_eq!((d.items_changed, d.changed_keys.len()), (Some(1), 0));
+    }
 }

@@ -1,0 +1,364 @@
+"""Issue #16: what `%load_ext snapline` costs on a six-cell notebook.
+
+The notebook, as a user writes one: imports; a 32 MB float array built in a
+loop; a DataFrame of about 32 MB; a vocabulary built in a loop over text;
+statistics; a few rows changed. Each repetition runs it cell by cell in a
+real Jupyter kernel (jupyter_client, one execute request per cell) twice,
+interleaved: plainly, and with `%load_ext snapline` as its first cell (a
+snapshot at every cell's end, loop snapshots under the default 2% budget).
+
+Reported: the wall ratio of the six cells (median of the repetitions'
+ratios; the `%load_ext` cell's time apart, and the ratio with it), the
+store's size on disk after the kernel exits, and per cell its time plain and
+captured and the snapshot's capture_ms. With `--kishu`, Kishu 0.3.4
+(`init_kishu`, a commit per cell) runs too, with its own plain runs, in the
+`.venv-bench` that bench/workloads_bench.py sets up (Kishu pins packages the
+test venv should not carry). `--attribute` splits the cost instead: the same
+cells in an in-process IPython shell with parts of the agent switched off
+(loop hooks only, cell snapshots only, a smaller first budget allowance),
+timed in CPU seconds of the main thread and of the process (the writer).
+
+    .venv/bin/python bench/notebook_cost_bench.py [--reps 3] [--kishu]
+    .venv/bin/python bench/notebook_cost_bench.py --smoke   # tiny sizes, 1 rep, print only
+    .venv/bin/python bench/notebook_cost_bench.py --attribute --reps 3   # where the time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = str(REPO / ".venv" / "bin" / "python")
+BIN = str(REPO / ".venv" / "bin" / "snapline")
+OUT = REPO / "bench" / "out" / "notebook_cost_bench.json"
+# Issue #16's targets.
+TARGET_RATIO = 1.15
+TARGET_MB = 80.0
+
+# The six cells. MB (the array's and the DataFrame's size) and DOCS (texts
+# in the vocabulary cell) are set by the harness's first cell.
+CELLS = [
+    """\
+import random
+import re
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+rng = np.random.default_rng(0)
+random.seed(0)""",
+    """\
+# a 32 MB signal, built block by block
+n = MB * 2**20 // 8
+signal = np.empty(n)
+block = n // 64
+for k in range(64):
+    t = np.arange(k * block, (k + 1) * block) / n
+    signal[k * block:(k + 1) * block] = np.sin(40 * t) + 0.1 * rng.standard_normal(block)
+signal[64 * block:] = 0.0
+signal.nbytes / 1e6""",
+    """\
+rows = MB * 2**20 // 40
+sales = pd.DataFrame({
+    "store": rng.integers(0, 50, rows),
+    "day": rng.integers(0, 365, rows),
+    "price": rng.gamma(2.0, 10.0, rows).round(2),
+    "qty": rng.poisson(3, rows),
+})
+sales["revenue"] = sales["price"] * sales["qty"]
+sales.head()""",
+    """\
+words = [f"{random.choice('bcdfglmnprst')}{random.choice('aeiou')}{i}" for i in range(3000)]
+docs = [" ".join(random.choices(words, k=40)) + "." for _ in range(DOCS)]
+vocab = {}
+for doc in docs:
+    for word in re.findall(r"\\w+", doc.lower()):
+        vocab[word] = vocab.get(word, 0) + 1
+len(vocab)""",
+    """\
+by_store = sales.groupby("store")["revenue"].agg(["sum", "mean", "count"])
+stats = {
+    "signal_mean": float(signal.mean()),
+    "signal_std": float(signal.std()),
+    "revenue": float(sales["revenue"].sum()),
+    "top_words": Counter(vocab).most_common(10),
+}
+by_store.sort_values("sum", ascending=False).head()""",
+    """\
+sales.loc[:9, "price"] = sales.loc[:9, "price"] * 1.1
+sales.loc[:9, "revenue"] = sales.loc[:9, "price"] * sales.loc[:9, "qty"]
+signal[:1000] = 0.0
+stats["revenue"] = float(sales["revenue"].sum())
+stats["revenue"]""",
+]
+
+# Runs in the kernel's client process (the venv's python): starts a kernel of
+# that python, runs the setup cells one by one (each timed), then the cells.
+KERNEL_DRIVER = r'''
+import json, os, sys, time
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+
+spec = json.loads(sys.argv[1])
+# The notebook file (Kishu reads it); nbformat 4 written by hand, the test
+# venv has no nbformat.
+cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+          "outputs": [], "source": c} for i, c in enumerate(spec["cells"])]
+with open(spec["notebook"], "w") as f:
+    json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, f)
+kernels = os.path.join(spec["dir"], "kernels", "bench")
+os.makedirs(kernels)
+with open(os.path.join(kernels, "kernel.json"), "w") as f:
+    json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+               "display_name": "bench", "language": "python"}, f)
+km = KernelManager(kernel_name="bench",
+                   kernel_spec_manager=KernelSpecManager(kernel_dirs=[os.path.dirname(kernels)]),
+                   connection_file=os.path.join(spec["dir"], "kernel.json"))
+km.start_kernel(cwd=spec["dir"], env={**os.environ, **spec["env"]})
+kc = km.blocking_client()
+kc.start_channels()
+kc.wait_for_ready(timeout=120)
+errors = []
+
+def run(code):
+    t = time.perf_counter()
+    reply = kc.execute_interactive(code, timeout=1800, output_hook=lambda m: (
+        errors.append(m["content"]) if m["msg_type"] == "error" else None))
+    if reply["content"]["status"] != "ok":
+        errors.append(reply["content"])
+    return time.perf_counter() - t
+
+report = {"setup_s": [run(cell) for cell in spec["setup"]]}
+# Kishu's hooks go in during its own cell, whose end then reports a post-run
+# hook without a pre-run one: setup errors are not the workload's.
+errors.clear()
+report["cells_s"] = [run(cell) for cell in spec["cells"]]
+kc.stop_channels()
+t = time.perf_counter()
+km.shutdown_kernel(now=False)  # Snapline's last snapshot is taken at exit
+report["shutdown_s"] = time.perf_counter() - t
+report["errors"] = [str(e)[:400] for e in errors]
+print(json.dumps(report))
+'''
+
+
+# `--attribute`: the cells in an in-process IPython shell, with parts of the
+# agent switched off, timed in main-thread and process CPU seconds (wall time
+# on a shared 2-core VM is too noisy to split 0.1 s between causes).
+_AGENT = ("%load_ext snapline\nimport snapline.notebook as _n\n_c = _n.current\n"
+          "_o = _c.agent.options\n")
+_NO_LOOP_SNAPSHOTS = ("_o.outer_every = _o.inner_every = 1e9\n"
+                      "_o.outer_every_given = _o.inner_every_given = True\n")
+ATTRIBUTION = {
+    "plain": "",
+    "all on": "%load_ext snapline",
+    "cell snapshots only": _AGENT + "get_ipython().ast_transformers.remove(_c.transformer)",
+    "loop hooks only": _AGENT + _NO_LOOP_SNAPSHOTS
+    + "get_ipython().events.unregister('post_run_cell', _c.post_run_cell)",
+    "all on, 0.02 s first allowance": _AGENT + "_c.agent.budget_left = 0.02",
+}
+IN_PROCESS_DRIVER = r'''
+import json, sys, time
+from IPython.core.interactiveshell import InteractiveShell
+
+spec = json.loads(sys.argv[1])
+shell = InteractiveShell.instance()
+for cell in spec["setup"]:
+    for part in cell.split("\n", 1) if cell.startswith("%load_ext") else [cell]:
+        assert shell.run_cell(part, store_history=True).success, part
+times = []
+for cell in spec["cells"]:
+    thread, process = time.thread_time(), time.process_time()
+    assert shell.run_cell(cell, store_history=True).success, cell
+    times.append([time.thread_time() - thread, time.process_time() - process])
+print(json.dumps(times))
+'''
+
+
+def attribute(reps: int, sizes: dict) -> dict:
+    """Median CPU seconds of each cell per variant: [main thread, process]."""
+    runs: dict = {name: [] for name in ATTRIBUTION}
+    for _ in range(reps):
+        for name, agent in ATTRIBUTION.items():
+            with tempfile.TemporaryDirectory(prefix="nb-attr-") as tmp:
+                setup = [f"MB = {sizes['mb']}\nDOCS = {sizes['docs']}"] + ([agent] if agent else [])
+                spec = {"setup": setup, "cells": CELLS}
+                done = subprocess.run([PYTHON, "-c", IN_PROCESS_DRIVER, json.dumps(spec)],
+                                      capture_output=True, text=True, check=False, cwd=tmp,
+                                      env={**env(), "SNAPLINE_STORE": str(Path(tmp) / "store")})
+                if done.returncode != 0:
+                    raise SystemExit(f"attribution {name!r} failed:\n{done.stderr[-2000:]}")
+                runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    out = {}
+    for name, got in runs.items():
+        cells = [[statistics.median(r[i][k] for r in got) for k in (0, 1)]
+                 for i in range(len(CELLS))]
+        out[name] = {"main_thread_s": statistics.median(sum(c[0] for c in r) for r in got),
+                     "process_s": statistics.median(sum(c[1] for c in r) for r in got),
+                     "cells": cells}
+        print(f"  {name}: main thread {out[name]['main_thread_s'] * 1000:.0f} ms, process "
+              f"{out[name]['process_s'] * 1000:.0f} ms; per cell (main thread) "
+              f"{[round(c[0] * 1000) for c in cells]}", file=sys.stderr, flush=True)
+    return out
+
+
+def env() -> dict:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    out.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                "PYTHONHASHSEED": "0"})
+    out.pop("PYTHONPATH", None)
+    return out
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def run_notebook(python: str, contender: str, sizes: dict, tmp: Path) -> dict:
+    """One run of the six cells in a fresh kernel of `python`."""
+    notebook = tmp / "analysis.ipynb"
+    store = tmp / "store"
+    kernel_env: dict = {}
+    setup = [f"MB = {sizes['mb']}\nDOCS = {sizes['docs']}"]
+    if contender == "snapline":
+        kernel_env["SNAPLINE_STORE"] = str(store)
+        setup.append("%load_ext snapline")
+    elif contender == "kishu":
+        # Kishu's own test mode: the same commits, without asking a browser
+        # front end to save the notebook (there is none here).
+        kernel_env.update(TEST_NOTEBOOK_PATH=str(notebook), HOME=str(tmp))
+        setup.append(f"from kishu import init_kishu\ninit_kishu({str(notebook)!r})")
+    spec = {"cells": CELLS, "notebook": str(notebook), "dir": str(tmp), "env": kernel_env,
+            "setup": setup}
+    done = subprocess.run([python, "-c", KERNEL_DRIVER, json.dumps(spec)], capture_output=True,
+                          text=True, check=False, cwd=tmp, env=env(), timeout=1800)
+    if done.returncode != 0:
+        raise SystemExit(f"the notebook under {contender} failed:\n{done.stderr[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if report["errors"]:
+        raise SystemExit(f"the notebook under {contender}: a cell failed: {report['errors'][0]}")
+    result = {"cells_s": report["cells_s"], "seconds": sum(report["cells_s"]),
+              "setup_s": report["setup_s"][1] if len(setup) > 1 else 0.0}
+    if contender == "snapline":
+        result.update(snapline_facts(store))
+    elif contender == "kishu":
+        result["disk"] = sum(p.stat().st_size for p in tmp.iterdir()
+                             if p.name.startswith("analysis.kishudb")) + tree_bytes(tmp / ".kishu")
+    return result
+
+
+def cli(store: Path, *args: str):
+    return json.loads(subprocess.run([BIN, "--store", str(store), *args, "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+def snapline_facts(store: Path) -> dict:
+    run = cli(store, "runs")[-1]
+    log = cli(store, "log", run["id"])
+    return {"disk": tree_bytes(store), "stored": run.get("bytes_stored"),
+            "snapshots": len(log),
+            "triggers": {t: sum(r["trigger"] == t for r in log) for t in {r["trigger"]
+                                                                          for r in log}},
+            "cell_ms": [r["capture_ms"] for r in log if r["trigger"] == "cell"],
+            "loop_ms": [r["capture_ms"] for r in log if r["trigger"] == "iteration"],
+            "exit_ms": [r["capture_ms"] for r in log if r["trigger"] == "exit"],
+            "cell_bytes_new": [r.get("bytes_new") for r in log if r["trigger"] == "cell"]}
+
+
+def kishu_python() -> str:
+    sys.path.insert(0, str(REPO / "bench"))
+    import workloads_bench
+
+    return workloads_bench.notebook_python()
+
+
+def measure(reps: int, sizes: dict, kishu: bool) -> dict:
+    pairs = [("plain", PYTHON), ("snapline", PYTHON)]
+    if kishu:
+        other = kishu_python()
+        pairs += [("kishu-plain", other), ("kishu", other)]
+    runs: dict = {name: [] for name, _ in pairs}
+    for rep in range(reps):
+        # Plain first in even repetitions, captured first in odd ones.
+        order = pairs if rep % 2 == 0 else [p for i in range(0, len(pairs), 2)
+                                            for p in (pairs[i + 1], pairs[i])]
+        for name, python in order:
+            with tempfile.TemporaryDirectory(prefix=f"nb-{name}-") as tmp:
+                contender = "plain" if name.endswith("plain") else name
+                result = run_notebook(python, contender, sizes, Path(tmp))
+            runs[name].append(result)
+            print(f"  rep {rep} {name}: {result['seconds']:.2f} s"
+                  + (f", {result['disk'] / 1e6:.1f} MB" if "disk" in result else ""),
+                  file=sys.stderr, flush=True)
+    return runs
+
+
+def summarize(runs: dict) -> dict:
+    out: dict = {}
+    for name, plain_name in (("snapline", "plain"), ("kishu", "kishu-plain")):
+        if name not in runs:
+            continue
+        base, got = runs[plain_name], runs[name]
+        ratios = [g["seconds"] / b["seconds"] for g, b in zip(got, base)]
+        with_setup = [(g["seconds"] + g["setup_s"]) / b["seconds"] for g, b in zip(got, base)]
+        cells = len(CELLS)
+        out[name] = {
+            "plain_s": statistics.median(b["seconds"] for b in base),
+            "seconds": statistics.median(g["seconds"] for g in got),
+            "ratio": statistics.median(ratios), "ratios": ratios,
+            "ratio_with_setup": statistics.median(with_setup),
+            "setup_s": statistics.median(g["setup_s"] for g in got),
+            "disk_mb": statistics.median(g["disk"] for g in got) / 1e6,
+            "cells_plain_s": [statistics.median(b["cells_s"][i] for b in base)
+                              for i in range(cells)],
+            "cells_s": [statistics.median(g["cells_s"][i] for g in got) for i in range(cells)],
+        }
+        if name == "snapline":
+            first = got[0]
+            out[name].update({k: first[k] for k in ("snapshots", "triggers", "cell_ms", "loop_ms",
+                                                   "exit_ms", "cell_bytes_new", "stored")})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--mb", type=int, default=32, help="MB of the array and of the DataFrame")
+    parser.add_argument("--docs", type=int, default=20000, help="texts of the vocabulary cell")
+    parser.add_argument("--kishu", action="store_true", help="also Kishu, in .venv-bench")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one rep; print only")
+    parser.add_argument("--attribute", action="store_true",
+                        help="only the CPU time per cell with parts of the agent switched off "
+                             "(in-process IPython); JSON to bench/out/notebook_cost_attribution.json")
+    ns = parser.parse_args()
+    sizes = {"mb": 1, "docs": 200} if ns.smoke else {"mb": ns.mb, "docs": ns.docs}
+    if ns.attribute:
+        found = attribute(1 if ns.smoke else ns.reps, sizes)
+        if not ns.smoke:
+            OUT.with_name("notebook_cost_attribution.json").write_text(json.dumps(found, indent=1))
+        return
+    runs = measure(1 if ns.smoke else ns.reps, sizes, ns.kishu)
+    result = {"sizes": sizes, "summary": summarize(runs), "runs": runs}
+    if ns.smoke:
+        snap = result["summary"]["snapline"]
+        # One snapshot per cell, the `%load_ext` cell's included.
+        if not snap["disk_mb"] or snap["triggers"].get("cell") != len(CELLS) + 1:
+            raise SystemExit(f"smoke: expected {len(CELLS) + 1} cell snapshots and a store, got "
+                             f"{snap['triggers']} and {snap['disk_mb']:.1f} MB")
+    else:
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(result, indent=1))
+    json.dump(result["summary"], sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()

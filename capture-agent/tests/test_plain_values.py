@@ -1,0 +1,107 @@
+"""The walk's Rust fast path for plain values (capture-agent/src/plain_values.rs):
+the record text and hash it makes are those of the Python path
+(GraphBuilder._value + canonical_json), on the same values; what it does not
+mirror it leaves to Python (None)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import struct
+
+from snapline import _native, graph, values
+
+
+def _stored_whole(obj: object) -> bool:
+    """Whether GraphBuilder._describe stores `obj` as one inline value."""
+    return (values.is_plain_value(obj) and not graph._holds_mutable(obj)
+            and len(json.dumps(values.encode(obj), separators=(",", ":")))
+            <= graph.INLINE_JSON_LIMIT)
+
+
+def _python_record(obj: object) -> str:
+    builder = graph.GraphBuilder(None, set(), _native.hash_bytes)
+    record = builder._value(obj)
+    record.pop("preview", None)
+    return graph.canonical_json(record)
+
+
+FLOATS = [0.0, -0.0, 1.0, -1.5, 0.1, 1e-4, 1e-5, 1.5e-5, 123456.789, 1e15, 1e16, 1.5e16,
+          9007199254740993.0, 2.0 ** 60, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+          math.pi, -math.e, 1 / 3, 100.0, 1e22, 1e-7, 0.5e-4,
+          float("nan"), float("inf"), float("-inf"), -float("nan")]
+
+VALUES = [
+    [], (), {},
+    FLOATS,
+    tuple(FLOATS),
+    [0, 1, -1, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, -(2 ** 53), 2 ** 63, -(2 ** 64) - 5, 10 ** 40],
+    [True, False, None, 1, 0],
+    ["", "plain", 'quote " and \\ back', "tab\tnew\nline\rcr\x08\x0c", "\x00\x01\x1f\x7f",
+     "héllo wörld", "日本語", "emoji 🎉 and 𝄞", "\u2028\u2029", "a" * 3000],
+    {"lr": 0.1, "act": "relu", "layers": (64, 32), "dropout": None},
+    {1: "one", 2.5: "two and a half", None: 0, False: 1, -0.5: "minus", float("nan"): 3},
+    {(1, 2): "tuple key"},  # a tuple key: not plain (Python's path)
+    [(1, (2, 3)), (("deep",),)],
+    [(1, (2, (3,)))],  # tuples too deep for one value
+    [[1, 2], 3],  # a list inside: mutable, a node of its own
+    {"a": [1]},
+    [1.5] * 2000,  # JSON over the inline limit: chunks (Python's path)
+    ["a" * 4097],  # a string too long to be plain
+    ["\ud800 lone surrogate"],
+    [b"bytes"], [1j], [frozenset({1})], [{1, 2}],
+]
+
+
+def test_the_rust_record_is_the_python_one_or_none() -> None:
+    for value in VALUES:
+        rust = _native.plain_value_record(value)
+        if rust is None:
+            continue
+        assert _stored_whole(value), f"Rust made a record of a value Python does not store whole: {value!r}"
+        assert rust == _python_record(value), value
+        assert _native.plain_value_digest(value) == _native.hash_bytes(rust.encode())
+
+
+def test_it_covers_the_common_values() -> None:
+    for value in (FLOATS, VALUES[5], VALUES[6], VALUES[7], VALUES[8], VALUES[9], VALUES[11]):
+        assert _native.plain_value_record(value) is not None, value
+    for value in VALUES[10:11] + VALUES[12:]:
+        assert _native.plain_value_record(value) is None, value
+
+
+def test_random_floats_and_strings_match() -> None:
+    rng = random.Random(16)
+    for _ in range(300):
+        floats = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+                  for _ in range(50)]
+        floats += [rng.uniform(-1e6, 1e6) for _ in range(20)]
+        floats += [rng.random() * 10 ** rng.randint(-30, 30) for _ in range(20)]
+        assert _native.plain_value_record(floats) == _python_record(floats)
+        text = "".join(chr(rng.choice([rng.randint(0, 0x7f), rng.randint(0x80, 0xd7ff),
+                                       rng.randint(0xe000, 0x10ffff)])) for _ in range(30))
+        assert _native.plain_value_record([text]) == _python_record([text])
+        ints = [rng.randint(-(2 ** 70), 2 ** 70) for _ in range(10)]
+        assert _native.plain_value_record(ints) == _python_record(ints)
+
+
+def test_a_snapshot_has_the_same_entries_with_and_without_it() -> None:
+    state = {"cfg": {"lr": 0.1, "layers": [64, 32], "names": ("a", "b")},
+             "history": [float(i) / 7 for i in range(50)], "pair": (1.5, "x"),
+             "labels": {0: "cat", 1: "dog"}, "flags": [True, None, float("nan")]}
+
+    def entries(fast: bool, committed: set) -> tuple[list, set]:
+        builder = graph.GraphBuilder(None, committed, _native.hash_bytes)
+        if not fast:
+            builder.plain_digest = None
+        for name, value in state.items():
+            builder.add_root(name, value)
+        return builder.entries, builder.new_hashes
+
+    slow, hashes = entries(False, set())
+    fast_first, _ = entries(True, set())
+    fast_again, new = entries(True, set(hashes))
+    assert slow == fast_first == fast_again
+    assert not new, "an unchanged state makes no new record"
+    json.dumps(slow)
