@@ -66,9 +66,7 @@ pub fn show(ui: &mut egui::Ui, state: &ViewerState, changed_only: &mut bool) {
                 .striped(true)
                 .num_columns(5)
                 .show(ui, |ui| {
-                    // The type before the wide stats / value column, so a
-                    // long preview does not push it out of the panel.
-                    for h in ["path", "type", "shape", "dtype", "stats / value"] {
+                    for h in ["path", "shape", "dtype", "stats / value", "type"] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -90,7 +88,6 @@ pub fn show(ui: &mut egui::Ui, state: &ViewerState, changed_only: &mut bool) {
                         } else {
                             "same as in the previous snapshot"
                         });
-                        ui.label(&v.type_name);
                         ui.label(shape_text(v));
                         ui.label(v.dtype.as_deref().unwrap_or(""));
                         let text = match &v.stats {
@@ -102,6 +99,7 @@ pub fn show(ui: &mut egui::Ui, state: &ViewerState, changed_only: &mut bool) {
                         } else {
                             ui.label(text);
                         }
+                        ui.label(&v.type_name);
                         ui.end_row();
                     }
                 });
