@@ -99,6 +99,19 @@ fn seq(harness: &Harness<'_, ViewerApp>) -> i64 {
         .unwrap()
 }
 
+/// The id of the run the viewer has open.
+fn run_id(harness: &Harness<'_, ViewerApp>) -> String {
+    harness
+        .state()
+        .state
+        .run
+        .as_ref()
+        .unwrap()
+        .summary
+        .id
+        .clone()
+}
+
 /// Masks text that changes from one test run to the next (run ids, the
 /// temporary directory), then compares with tests/snapshots/NAME.png.
 fn snapshot(harness: &mut Harness<'_, ViewerApp>, name: &str) {
@@ -270,15 +283,7 @@ fn loop_points_between_snapshots_are_charted_at_their_steps() {
     snapshot(&mut harness, "charts_step_axis");
 
     // Where steps are on the screen: the plot's transform of the last frame.
-    let run = harness
-        .state()
-        .state
-        .run
-        .as_ref()
-        .unwrap()
-        .summary
-        .id
-        .clone();
+    let run = run_id(&harness);
     let id = charts::plot_id(&run, "train:loss");
     let transform = PlotMemory::load(&harness.ctx, id).unwrap().transform();
     let y = transform.bounds().center().y;
@@ -396,15 +401,7 @@ fn the_restore_command_is_copied() {
     harness.run();
     harness.get_by_label("Copy").click();
     harness.run();
-    let run = harness
-        .state()
-        .state
-        .run
-        .as_ref()
-        .unwrap()
-        .summary
-        .id
-        .clone();
+    let run = run_id(&harness);
     let expected = format!(
         "snapline --store {} restore {run}@1 --resume",
         snapline_query::shell_quote(&dir.path().display().to_string())
