@@ -1,5 +1,8 @@
-"""Issue #16: changed float weights stored as deltas of their previous
-version, in chains of bounded depth. For the torch workloads
+"""Issue #16: changed float weights stored as deltas, in stars (each
+version a delta of its chunk's last plain version, its keyframe, at most N
+per keyframe: `SNAPLINE_DELTA_STAR`, the default shape) or chains (each a
+delta of the previous version, at most N in a row: `SNAPLINE_DELTA_DEPTH`,
+the earlier shape). For the torch workloads
 (bench/workloads), side by side in one run:
 
 - bytes per epoch snapshot (mean; the weights before the loop are the
@@ -7,8 +10,8 @@ version, in chains of bounded depth. For the torch workloads
   earlier epoch snapshot reached), for the whole snapshot and for the model
   and optimizer tensors alone (the arrays under the model and optimizer
   variables, gradients excluded: what `torch.save` of their state dicts
-  holds), with deltas at each chain depth limit (`SNAPLINE_DELTA_DEPTH`) and
-  without (`SNAPLINE_DELTA=0`), against `torch.save` of model and optimizer
+  holds), with deltas at each chain depth limit (`--depths`) and star size
+  (`--stars`) and without (`SNAPLINE_DELTA=0`), against `torch.save` of model and optimizer
   per epoch (the workload's `--save-dir`);
 - restore of each epoch snapshot's arrays into buffers (`Reader.read_into`,
   what `snapline restore` does), each delta store against the plain store
@@ -16,7 +19,7 @@ version, in chains of bounded depth. For the torch workloads
   over the epochs (their chunks sit at every depth of the chains), and the
   worst epoch's ratio.
 
-    .venv/bin/python bench/delta_bench.py            # about 7 minutes
+    .venv/bin/python bench/delta_bench.py --depths 2 --stars 2,4,6   # about 5 minutes
 
 Captures run with `--budget 0` so that every epoch is snapshotted.
 """
@@ -44,10 +47,15 @@ WORKLOADS = {
 }
 
 
-def capture(script: Path, args: list, store: Path, depth: int) -> None:
-    """Captures with chains of at most `depth` deltas (0: deltas off)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", SNAPLINE_DELTA="1" if depth else "0",
-               SNAPLINE_DELTA_DEPTH=str(depth))
+def capture(script: Path, args: list, store: Path, shape: str) -> None:
+    """Captures with deltas in `shape`: "off", "chainN" or "starN"."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", SNAPLINE_DELTA="0" if shape == "off" else "1")
+    env.pop("SNAPLINE_DELTA_DEPTH", None)
+    env.pop("SNAPLINE_DELTA_STAR", None)
+    if shape.startswith("chain"):
+        env["SNAPLINE_DELTA_DEPTH"] = shape[len("chain"):]
+    elif shape.startswith("star"):
+        env["SNAPLINE_DELTA_STAR"] = shape[len("star"):]
     # --budget 0: every epoch snapshotted (the DCGAN's 76 MB snapshots
     # would otherwise be thinned by the 2% budget on this slow machine).
     subprocess.run([PYTHON, "-m", "snapline", "run", "--store", str(store), "--budget", "0",
@@ -116,11 +124,8 @@ def delta_share(store: Path) -> tuple:
                         "WHERE size > 65536").fetchone()
 
 
-def restore_seconds(store: Path, seq: int, reps: int) -> float:
-    """Best time to read snapshot `seq`'s arrays into fresh buffers."""
-    import numpy as np
-    from snapline import _native
-    reader = _native.Reader(str(store))
+def snapshot_arrays(reader, seq: int) -> list:
+    """(chunks, nbytes) of every array snapshot `seq` holds."""
     run, seq = reader.resolve(f"last@{seq}")
     arrays = []
     todo = [h for _, _, h in reader.entries(run, seq)]
@@ -134,31 +139,44 @@ def restore_seconds(store: Path, seq: int, reps: int) -> float:
         if record.get("kind") == "array" and record.get("chunks"):
             arrays.append((record["chunks"], int(record["nbytes"])))
         todo.extend(c["hash"] for c in record.get("children") or [] if c.get("hash"))
-    times = []
+    return arrays
+
+
+def restore_each_epoch(stores: dict, reps: int) -> dict:
+    """Best time to read each epoch snapshot's arrays into fresh buffers
+    (their chunks sit at every place of the chains), per store. The stores
+    take turns within each repetition, so that the load of the shared
+    machine falls on all of them alike."""
+    import numpy as np
+    from snapline import _native
+    work = {}
+    for shape, store in stores.items():
+        reader = _native.Reader(str(store))
+        conn = sqlite3.connect(store / "catalog.sqlite")
+        work[shape] = (reader, [snapshot_arrays(reader, seq) for seq in epoch_seqs(conn)])
+    best = {shape: [float("inf")] * len(epochs) for shape, (_, epochs) in work.items()}
     for _ in range(reps):
-        buffers = [np.empty(n, dtype=np.uint8) for _, n in arrays]
-        start = time.perf_counter()
-        for (chunks, n), buf in zip(arrays, buffers):
-            reader.read_into(chunks, buf.ctypes.data, n)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def restore_each_epoch(store: Path, reps: int) -> list:
-    """Best restore time of every epoch snapshot (their chunks sit at every
-    depth of their chains)."""
-    conn = sqlite3.connect(store / "catalog.sqlite")
-    return [restore_seconds(store, seq, reps) for seq in epoch_seqs(conn)]
+        for shape, (reader, epochs) in work.items():
+            for i, arrays in enumerate(epochs):
+                buffers = [np.empty(n, dtype=np.uint8) for _, n in arrays]
+                start = time.perf_counter()
+                for (chunks, n), buf in zip(arrays, buffers):
+                    reader.read_into(chunks, buf.ctypes.data, n)
+                best[shape][i] = min(best[shape][i], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--depths", default="1,2,3",
+    parser.add_argument("--depths", default="2",
                         help="chain depth limits to capture with (SNAPLINE_DELTA_DEPTH)")
+    parser.add_argument("--stars", default="2,4,6",
+                        help="deltas per keyframe to capture with (SNAPLINE_DELTA_STAR)")
     parser.add_argument("--out", default=str(REPO / "bench" / "out" / "delta_bench.json"))
     args = parser.parse_args()
-    depths = [int(d) for d in args.depths.split(",")]
+    shapes = ["off", *(f"chain{d}" for d in args.depths.split(",") if d),
+              *(f"star{n}" for n in args.stars.split(",") if n)]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (wargs, roots) in WORKLOADS.items():
@@ -166,17 +184,18 @@ def main() -> None:
             root = Path(tmp) / name
             saves = root / "saves"
             saves.mkdir(parents=True)
-            stores = {depth: root / f"depth{depth}" for depth in [0, *depths]}
-            for depth, store in stores.items():
-                capture(script, wargs, store, depth)
+            stores = {shape: root / shape for shape in shapes}
+            for shape, store in stores.items():
+                capture(script, wargs, store, shape)
             subprocess.run([PYTHON, str(script), *wargs, "--save-dir", str(saves)],
                            cwd=script.parent, check=True, capture_output=True,
                            env=dict(os.environ, OMP_NUM_THREADS="1"))
             save = statistics.median(p.stat().st_size for p in saves.glob("*.pt"))
             rows = {}
-            for depth, store in stores.items():
-                times = restore_each_epoch(store, args.reps)
-                rows[depth] = {
+            restores = restore_each_epoch(stores, args.reps)
+            for shape, store in stores.items():
+                times = restores[shape]
+                rows[shape] = {
                     # Every epoch snapshot: the weights before the loop (its
                     # statement snapshots) are the first version stored.
                     "snapshot_per_epoch": statistics.mean(per_epoch_stored(store)),
@@ -188,8 +207,9 @@ def main() -> None:
                 row["torch_save_per_epoch"] = save
                 row["save_vs_snapshot"] = save / max(row["snapshot_per_epoch"], 1)
                 row["save_vs_tensors"] = save / max(row["tensors_per_epoch"], 1)
-                ratios = [t / p for t, p in zip(row["restore_s"], rows[0]["restore_s"])]
-                row["restore_vs_plain_mean"] = sum(row["restore_s"]) / sum(rows[0]["restore_s"])
+                ratios = [t / p for t, p in zip(row["restore_s"], rows["off"]["restore_s"])]
+                row["restore_vs_plain_mean"] = (sum(row["restore_s"])
+                                                / sum(rows["off"]["restore_s"]))
                 row["restore_vs_plain_max"] = max(ratios)
             results[name] = rows
             print(name, json.dumps(rows), flush=True)
@@ -200,9 +220,11 @@ def main() -> None:
           "| restore / plain: all epochs (worst epoch) |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, rows in results.items():
-        for depth, r in rows.items():
+        for shape, r in rows.items():
             mb = 1e6
-            print(f"| {name} | {f'chains <= {depth}' if depth else 'off (plain zstd)'} | "
+            label = {"off": "off (plain zstd)"}.get(shape, shape.replace("chain", "chains <= ")
+                                                     .replace("star", "star of "))
+            print(f"| {name} | {label} | "
                   f"{r['torch_save_per_epoch'] / mb:.1f} MB | "
                   f"{r['snapshot_per_epoch'] / mb:.1f} MB | {r['save_vs_snapshot']:.2f}x | "
                   f"{r['tensors_per_epoch'] / mb:.1f} MB | {r['save_vs_tensors']:.2f}x | "

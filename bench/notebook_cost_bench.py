@@ -15,10 +15,10 @@ captured and the snapshot's capture_ms. With `--kishu`, Kishu 0.3.4
 `.venv-bench` that bench/workloads_bench.py sets up (Kishu pins packages the
 test venv should not carry). `--attribute` splits the cost instead: the same
 cells in an in-process IPython shell with parts of the agent switched off
-(loop hooks only, cell snapshots only, a smaller first budget allowance),
+(loop hooks only, cell snapshots only, the 0.2 s first budget allowance of before),
 timed in CPU seconds of the main thread and of the process (the writer).
 
-    .venv/bin/python bench/notebook_cost_bench.py [--reps 3] [--kishu]
+    .venv/bin/python bench/notebook_cost_bench.py [--reps 3] [--kishu] [--before]
     .venv/bin/python bench/notebook_cost_bench.py --smoke   # tiny sizes, 1 rep, print only
     .venv/bin/python bench/notebook_cost_bench.py --attribute --reps 3   # where the time goes
 """
@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import jupyter_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = str(REPO / ".venv" / "bin" / "python")
@@ -100,56 +102,6 @@ stats["revenue"] = float(sales["revenue"].sum())
 stats["revenue"]""",
 ]
 
-# Runs in the kernel's client process (the venv's python): starts a kernel of
-# that python, runs the setup cells one by one (each timed), then the cells.
-KERNEL_DRIVER = r'''
-import json, os, sys, time
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
-
-spec = json.loads(sys.argv[1])
-# The notebook file (Kishu reads it); nbformat 4 written by hand, the test
-# venv has no nbformat.
-cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-          "outputs": [], "source": c} for i, c in enumerate(spec["cells"])]
-with open(spec["notebook"], "w") as f:
-    json.dump({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, f)
-kernels = os.path.join(spec["dir"], "kernels", "bench")
-os.makedirs(kernels)
-with open(os.path.join(kernels, "kernel.json"), "w") as f:
-    json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-               "display_name": "bench", "language": "python"}, f)
-km = KernelManager(kernel_name="bench",
-                   kernel_spec_manager=KernelSpecManager(kernel_dirs=[os.path.dirname(kernels)]),
-                   connection_file=os.path.join(spec["dir"], "kernel.json"))
-km.start_kernel(cwd=spec["dir"], env={**os.environ, **spec["env"]})
-kc = km.blocking_client()
-kc.start_channels()
-kc.wait_for_ready(timeout=120)
-errors = []
-
-def run(code):
-    t = time.perf_counter()
-    reply = kc.execute_interactive(code, timeout=1800, output_hook=lambda m: (
-        errors.append(m["content"]) if m["msg_type"] == "error" else None))
-    if reply["content"]["status"] != "ok":
-        errors.append(reply["content"])
-    return time.perf_counter() - t
-
-report = {"setup_s": [run(cell) for cell in spec["setup"]]}
-# Kishu's hooks go in during its own cell, whose end then reports a post-run
-# hook without a pre-run one: setup errors are not the workload's.
-errors.clear()
-report["cells_s"] = [run(cell) for cell in spec["cells"]]
-kc.stop_channels()
-t = time.perf_counter()
-km.shutdown_kernel(now=False)  # Snapline's last snapshot is taken at exit
-report["shutdown_s"] = time.perf_counter() - t
-report["errors"] = [str(e)[:400] for e in errors]
-print(json.dumps(report))
-'''
-
-
 # `--attribute`: the cells in an in-process IPython shell, with parts of the
 # agent switched off, timed in main-thread and process CPU seconds (wall time
 # on a shared 2-core VM is too noisy to split 0.1 s between causes).
@@ -163,7 +115,7 @@ ATTRIBUTION = {
     "cell snapshots only": _AGENT + "get_ipython().ast_transformers.remove(_c.transformer)",
     "loop hooks only": _AGENT + _NO_LOOP_SNAPSHOTS
     + "get_ipython().events.unregister('post_run_cell', _c.post_run_cell)",
-    "all on, 0.02 s first allowance": _AGENT + "_c.agent.budget_left = 0.02",
+    "all on, 0.2 s first allowance (before #16's floor)": _AGENT + "_c.agent.budget_left = 0.2",
 }
 IN_PROCESS_DRIVER = r'''
 import json, sys, time
@@ -222,14 +174,18 @@ def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def run_notebook(python: str, contender: str, sizes: dict, tmp: Path) -> dict:
-    """One run of the six cells in a fresh kernel of `python`."""
+def run_notebook(python: str, contender: str, sizes: dict, tmp: Path,
+                 before: Path | None = None) -> dict:
+    """One run of the six cells in a fresh kernel of `python` (with `before`,
+    the snapline package found there instead of this tree's)."""
     notebook = tmp / "analysis.ipynb"
     store = tmp / "store"
     kernel_env: dict = {}
     setup = [f"MB = {sizes['mb']}\nDOCS = {sizes['docs']}"]
-    if contender == "snapline":
+    if contender.startswith("snapline"):
         kernel_env["SNAPLINE_STORE"] = str(store)
+        if before is not None:
+            kernel_env["PYTHONPATH"] = str(before)  # git HEAD's agent (--before)
         setup.append("%load_ext snapline")
     elif contender == "kishu":
         # Kishu's own test mode: the same commits, without asking a browser
@@ -238,16 +194,11 @@ def run_notebook(python: str, contender: str, sizes: dict, tmp: Path) -> dict:
         setup.append(f"from kishu import init_kishu\ninit_kishu({str(notebook)!r})")
     spec = {"cells": CELLS, "notebook": str(notebook), "dir": str(tmp), "env": kernel_env,
             "setup": setup}
-    done = subprocess.run([python, "-c", KERNEL_DRIVER, json.dumps(spec)], capture_output=True,
-                          text=True, check=False, cwd=tmp, env=env(), timeout=1800)
-    if done.returncode != 0:
-        raise SystemExit(f"the notebook under {contender} failed:\n{done.stderr[-2000:]}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    if report["errors"]:
-        raise SystemExit(f"the notebook under {contender}: a cell failed: {report['errors'][0]}")
+    report = jupyter_kernel.run_cells(python, spec, cwd=tmp, env=env(), timeout=1800,
+                                      what=f"the notebook under {contender}")
     result = {"cells_s": report["cells_s"], "seconds": sum(report["cells_s"]),
               "setup_s": report["setup_s"][1] if len(setup) > 1 else 0.0}
-    if contender == "snapline":
+    if contender.startswith("snapline"):
         result.update(snapline_facts(store))
     elif contender == "kishu":
         result["disk"] = sum(p.stat().st_size for p in tmp.iterdir()
@@ -273,6 +224,14 @@ def snapline_facts(store: Path) -> dict:
             "cell_bytes_new": [r.get("bytes_new") for r in log if r["trigger"] == "cell"]}
 
 
+def head_agent(tmp: Path) -> Path:
+    """git HEAD's snapline package, with this tree's native extension."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import capture_cost_bench
+
+    return capture_cost_bench.head_agent(tmp)
+
+
 def kishu_python() -> str:
     sys.path.insert(0, str(REPO / "bench"))
     import workloads_bench
@@ -280,20 +239,22 @@ def kishu_python() -> str:
     return workloads_bench.notebook_python()
 
 
-def measure(reps: int, sizes: dict, kishu: bool) -> dict:
-    pairs = [("plain", PYTHON), ("snapline", PYTHON)]
+def measure(reps: int, sizes: dict, kishu: bool, before: Path | None = None) -> dict:
+    groups = [[("plain", PYTHON), ("snapline", PYTHON)]]
+    if before is not None:
+        groups[0].append(("snapline-head", PYTHON))
     if kishu:
         other = kishu_python()
-        pairs += [("kishu-plain", other), ("kishu", other)]
-    runs: dict = {name: [] for name, _ in pairs}
+        groups.append([("kishu-plain", other), ("kishu", other)])
+    runs: dict = {name: [] for group in groups for name, _ in group}
     for rep in range(reps):
         # Plain first in even repetitions, captured first in odd ones.
-        order = pairs if rep % 2 == 0 else [p for i in range(0, len(pairs), 2)
-                                            for p in (pairs[i + 1], pairs[i])]
+        order = [p for group in groups for p in (group if rep % 2 == 0 else group[::-1])]
         for name, python in order:
             with tempfile.TemporaryDirectory(prefix=f"nb-{name}-") as tmp:
                 contender = "plain" if name.endswith("plain") else name
-                result = run_notebook(python, contender, sizes, Path(tmp))
+                result = run_notebook(python, contender, sizes, Path(tmp),
+                                      before if name == "snapline-head" else None)
             runs[name].append(result)
             print(f"  rep {rep} {name}: {result['seconds']:.2f} s"
                   + (f", {result['disk'] / 1e6:.1f} MB" if "disk" in result else ""),
@@ -303,7 +264,8 @@ def measure(reps: int, sizes: dict, kishu: bool) -> dict:
 
 def summarize(runs: dict) -> dict:
     out: dict = {}
-    for name, plain_name in (("snapline", "plain"), ("kishu", "kishu-plain")):
+    for name, plain_name in (("snapline", "plain"), ("snapline-head", "plain"),
+                             ("kishu", "kishu-plain")):
         if name not in runs:
             continue
         base, got = runs[plain_name], runs[name]
@@ -321,7 +283,7 @@ def summarize(runs: dict) -> dict:
                               for i in range(cells)],
             "cells_s": [statistics.median(g["cells_s"][i] for g in got) for i in range(cells)],
         }
-        if name == "snapline":
+        if name.startswith("snapline"):
             first = got[0]
             out[name].update({k: first[k] for k in ("snapshots", "triggers", "cell_ms", "loop_ms",
                                                    "exit_ms", "cell_bytes_new", "stored")})
@@ -335,6 +297,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20000, help="texts of the vocabulary cell")
     parser.add_argument("--kishu", action="store_true", help="also Kishu, in .venv-bench")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one rep; print only")
+    parser.add_argument("--before", action="store_true",
+                        help="also git HEAD's agent (snapline-head), in the same repetitions")
     parser.add_argument("--attribute", action="store_true",
                         help="only the CPU time per cell with parts of the agent switched off "
                              "(in-process IPython); JSON to bench/out/notebook_cost_attribution.json")
@@ -345,7 +309,9 @@ def main() -> None:
         if not ns.smoke:
             OUT.with_name("notebook_cost_attribution.json").write_text(json.dumps(found, indent=1))
         return
-    runs = measure(1 if ns.smoke else ns.reps, sizes, ns.kishu)
+    with tempfile.TemporaryDirectory(prefix="nb-head-") as tmp:
+        before = head_agent(Path(tmp)) if ns.before else None
+        runs = measure(1 if ns.smoke else ns.reps, sizes, ns.kishu, before)
     result = {"sizes": sizes, "summary": summarize(runs), "runs": runs}
     if ns.smoke:
         snap = result["summary"]["snapline"]

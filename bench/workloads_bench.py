@@ -50,6 +50,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jupyter_kernel
+
 REPO = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = REPO / "bench" / "workloads"
 OUT = REPO / "bench" / "out" / "workloads"
@@ -274,56 +276,6 @@ def notebook_cells() -> list:
     return [c.strip() for c in re.split(r"^# %%\s*$", source, flags=re.MULTILINE)[1:] if c.strip()]
 
 
-KERNEL_DRIVER = r'''
-import json, os, sys, time
-import nbformat
-from jupyter_client.manager import KernelManager
-
-spec = json.loads(sys.argv[1])
-nb = nbformat.v4.new_notebook()
-nb.cells = [nbformat.v4.new_code_cell(c) for c in spec["cells"]]
-nbformat.write(nb, spec["notebook"])
-km = KernelManager(kernel_name="python3")
-km.connection_file = os.path.join(spec["dir"], "kernel-bench.json")
-started = time.perf_counter()
-km.start_kernel(cwd=spec["dir"], env={**os.environ, **spec["env"]})
-kc = km.client()
-kc.start_channels()
-kc.wait_for_ready(timeout=120)
-errors = []
-
-def run(code):
-    t = time.perf_counter()
-    reply = kc.execute_interactive(code, timeout=1800, output_hook=lambda m: (
-        errors.append(m["content"]) if m["msg_type"] == "error" else None))
-    if reply["content"]["status"] != "ok":
-        errors.append(reply["content"])
-    return time.perf_counter() - t
-
-for cell in spec["setup"]:
-    run(cell)
-# Kishu's hooks go in during its own cell, whose end then reports a post-run
-# hook without a pre-run one: setup errors are not the workload's.
-errors.clear()
-report = {"setup_s": time.perf_counter() - started, "cells_s": [], "sizes": []}
-t0 = time.perf_counter()
-for cell in spec["cells"]:
-    report["cells_s"].append(run(cell))
-    watch = spec["watch"]
-    if os.path.isdir(watch):
-        size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(watch) for f in fs)
-    else:  # a database file and its journal beside it
-        folder, name = os.path.split(watch)
-        size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
-                   if f.startswith(name))
-    report["sizes"].append([time.perf_counter() - t0, size / 1e6])
-report["saves"] = json.loads(open(spec["saves"]).read()) if os.path.exists(spec["saves"]) else []
-kc.stop_channels()
-km.shutdown_kernel(now=False)
-report["errors"] = [str(e)[:400] for e in errors]
-print(json.dumps(report))
-'''
-
 # dill after each cell, as the contenders do every 10 s in the scripts.
 DILL_HOOK = r'''
 import json, sys, time
@@ -367,15 +319,11 @@ def run_notebook(work: Workload, contender: str, args: list, tmp: Path) -> dict:
         watch = save_dir
     spec = {"cells": notebook_cells(), "notebook": str(notebook), "dir": str(tmp), "env": env,
             "setup": setup, "watch": str(watch), "saves": str(saves)}
-    done = subprocess.run([python, "-c", KERNEL_DRIVER, json.dumps(spec)], capture_output=True,
-                          text=True, check=False, cwd=tmp, env={**os.environ, **THREADS})
-    if done.returncode != 0:
-        raise SystemExit(f"notebook under {contender} failed:\n{done.stderr[-2000:]}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    if report["errors"]:
-        raise SystemExit(f"notebook under {contender}: a cell failed: {report['errors'][0]}")
-    result = {"seconds": sum(report["cells_s"]), "setup_s": report["setup_s"],
-              "cells_s": report["cells_s"]}
+    report = jupyter_kernel.run_cells(python, spec, cwd=tmp, env={**os.environ, **THREADS},
+                                      what=f"notebook under {contender}")
+    # Setting up: starting the kernel, then the setup cells.
+    result = {"seconds": sum(report["cells_s"]),
+              "setup_s": report["start_s"] + sum(report["setup_s"]), "cells_s": report["cells_s"]}
     if contender == "snapline":
         result.update(snapline_figures(store))
         result["growth"] = [[0.0, 0.0], *report["sizes"]]

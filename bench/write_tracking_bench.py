@@ -5,7 +5,7 @@ and what one changed element stores.
 1. A captured loop (`--outer-every 0 --no-statements`) over a 1 GiB float32
    array left unchanged, then one element changed: capture_ms and
    bytes_new of each iteration snapshot (the array is tracked from its
-   third snapshot on).
+   third snapshot on: tracking starts before the second, kept if steady).
 2. The scan alone (`Recorder.scan_array` on the same buffer), tracked
    against full hashing, median of `--reps`.
 

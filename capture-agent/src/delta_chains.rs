@@ -1,18 +1,25 @@
 //! Which earlier version a changed float chunk is delta-encoded against
 //! (crates/store/src/delta.rs), and that version's bytes.
 //!
-//! A version is encoded against the previous version of the same chunk
-//! (same buffer, same offset): a chain. After `depth_limit` deltas in a row
-//! the next version is stored plain and starts a new chain, so reading any
-//! chunk decodes at most `depth_limit + 1` frames and a chain never drifts
-//! far from its plain start. A delta no smaller than the plain frame is not
-//! used either: the chunk is stored plain. `SNAPLINE_DELTA_DEPTH` sets the
-//! limit (0: no deltas); bench/RESULTS.md ("Changed weights stored as
-//! deltas") has the figures behind the default.
+//! Two shapes, for the versions of one chunk (same buffer, same offset):
+//!
+//! - **star** (the default): each version is a delta of the last version
+//!   stored plain (its *keyframe*), up to `limit` deltas per keyframe
+//!   (`SNAPLINE_DELTA_STAR`); the next version is then stored plain and
+//!   becomes the next keyframe. Reading any chunk applies at most one
+//!   delta, so restore stays near plain speed;
+//! - **chain** (when `SNAPLINE_DELTA_DEPTH` is set, as before): each version
+//!   is a delta of the previous one, up to `limit` deltas in a row, so
+//!   reading one decodes up to `limit + 1` frames.
+//!
+//! A delta no smaller than the plain frame is not used either: the chunk is
+//! stored plain (and is a new keyframe). `limit` 0: no deltas.
+//! bench/RESULTS.md ("Changed weights stored as deltas") has the figures
+//! behind the default shape and limit.
 //!
 //! The bytes of the versions a later one may be encoded against are kept in
 //! memory (a chunk's bytes are moved here from its write job, not copied,
-//! and dropped once the next version is written). At most `memory_limit`
+//! and dropped once no later version can use them). At most `memory_limit`
 //! bytes (`SNAPLINE_DELTA_MEMORY_MB`, default 256): past it the oldest kept
 //! go first (a temporary array's chunks never get a next version). A base
 //! not kept, or stored by an earlier run, is read back from the store.
@@ -22,8 +29,9 @@ use std::collections::{HashMap, VecDeque};
 use snapline_array_scan::ChunkHash;
 use snapline_store::{encode_delta, Store, MAX_CHAIN};
 
-/// Chain depth limit when `SNAPLINE_DELTA_DEPTH` is unset.
-pub const DEFAULT_DEPTH: u32 = 2;
+/// Deltas per keyframe when neither `SNAPLINE_DELTA_STAR` nor
+/// `SNAPLINE_DELTA_DEPTH` is set.
+pub const DEFAULT_STAR: u32 = 2;
 
 /// Most bytes of base versions kept in memory when
 /// `SNAPLINE_DELTA_MEMORY_MB` is unset.
@@ -34,11 +42,15 @@ const DEFAULT_MEMORY: usize = 256 << 20;
 const REMEMBERED_LINKS: usize = 1 << 20;
 
 pub struct DeltaChains {
-    depth_limit: u32,
+    /// Star (deltas of the keyframe) or chain (deltas of the previous version).
+    star: bool,
+    /// Most deltas per keyframe (star) or in a row (chain).
+    limit: u32,
     memory_limit: usize,
-    /// Deltas between a chunk this run wrote (or looked up) and a plain
-    /// chunk (0: plain), by hash.
-    depths: HashMap<ChunkHash, u32>,
+    /// For a chunk this run wrote (or looked up), by hash: what its next
+    /// version would be encoded against, and how many deltas that would make
+    /// (in a row, or on that keyframe).
+    next: HashMap<ChunkHash, (ChunkHash, u32)>,
     /// Raw bytes of versions a later one may be encoded against.
     raw: HashMap<ChunkHash, Vec<u8>>,
     raw_bytes: usize,
@@ -49,12 +61,20 @@ pub struct DeltaChains {
 impl Default for DeltaChains {
     fn default() -> Self {
         let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        let bounded = |n: u64| n.min(u64::from(MAX_CHAIN)) as u32;
+        let (star, limit) = match env("SNAPLINE_DELTA_DEPTH") {
+            Some(depth) => (false, bounded(depth)),
+            None => (
+                true,
+                env("SNAPLINE_DELTA_STAR").map_or(DEFAULT_STAR, bounded),
+            ),
+        };
         DeltaChains {
-            depth_limit: env("SNAPLINE_DELTA_DEPTH")
-                .map_or(DEFAULT_DEPTH, |d| d.min(u64::from(MAX_CHAIN)) as u32),
+            star,
+            limit,
             memory_limit: env("SNAPLINE_DELTA_MEMORY_MB")
                 .map_or(DEFAULT_MEMORY, |mb| (mb as usize).saturating_mul(1 << 20)),
-            depths: HashMap::new(),
+            next: HashMap::new(),
             raw: HashMap::new(),
             raw_bytes: 0,
             raw_order: VecDeque::new(),
@@ -78,7 +98,7 @@ impl DeltaChains {
         plain: Vec<u8>,
     ) -> Vec<u8> {
         let target = previous.and_then(|p| self.target(store, p));
-        let delta = target.and_then(|(target, depth)| {
+        let delta = target.and_then(|(target, count)| {
             let frame = match self.raw.get(&target) {
                 Some(bytes) => encode_delta(&raw, bytes, target, width).ok()?,
                 None => {
@@ -86,22 +106,40 @@ impl DeltaChains {
                     encode_delta(&raw, &bytes, target, width).ok()?
                 }
             };
-            (frame.len() < plain.len()).then_some((frame, depth + 1))
+            (frame.len() < plain.len()).then_some((frame, target, count))
         });
-        // The next version is encoded against this one, never against the
-        // previous one again.
-        if let Some(bytes) = previous.and_then(|p| self.raw.remove(&p)) {
-            self.raw_bytes -= bytes.len();
-        }
-        let (frame, depth) = match delta {
-            Some((frame, depth)) => (frame, depth),
-            None => (plain, 0),
+        // What this version's successor is encoded against, and whether
+        // the bytes of the chunk it was encoded against are still needed.
+        let (frame, next, keep_target) = match delta {
+            Some((frame, target, count)) if self.star => {
+                (frame, (target, count + 1), count < self.limit)
+            }
+            Some((frame, _, count)) => (frame, (hash, count + 1), false),
+            None => (plain, (hash, 1), false),
         };
-        self.remember(hash, depth);
-        if depth < self.depth_limit {
+        // The previous version's bytes (chain), or its keyframe's (star, once
+        // full or replaced by this plain version), are a base of nothing later.
+        if !keep_target {
+            if let Some(p) = previous {
+                self.drop_raw(p);
+            }
+            if let Some((t, _)) = target {
+                self.drop_raw(t);
+            }
+        }
+        self.remember(hash, next);
+        // This version is a base of the next when the next is encoded
+        // against it and may still be a delta.
+        if next.0 == hash && next.1 <= self.limit {
             self.keep(hash, raw);
         }
         frame
+    }
+
+    fn drop_raw(&mut self, hash: ChunkHash) {
+        if let Some(bytes) = self.raw.remove(&hash) {
+            self.raw_bytes -= bytes.len();
+        }
     }
 
     /// Keeps `raw` as the bytes of `hash`, dropping the oldest kept bytes
@@ -131,35 +169,38 @@ impl DeltaChains {
         }
     }
 
-    /// The previous version and its depth when a delta may be encoded
-    /// against it: deltas are on and its chain is shorter than the limit.
+    /// What the version after `previous` may be encoded against, and how
+    /// many deltas that makes: deltas are on and the limit is not reached.
     fn target(&mut self, store: &Store, previous: ChunkHash) -> Option<(ChunkHash, u32)> {
-        if self.depth_limit == 0 {
+        if self.limit == 0 {
             return None;
         }
-        let depth = self.depth(store, previous)?;
-        (depth < self.depth_limit).then_some((previous, depth))
+        let (target, count) = self.next_of(store, previous)?;
+        (count <= self.limit).then_some((target, count))
     }
 
-    fn remember(&mut self, hash: ChunkHash, depth: u32) {
-        if self.depths.len() >= REMEMBERED_LINKS {
-            self.depths.clear();
+    fn remember(&mut self, hash: ChunkHash, next: (ChunkHash, u32)) {
+        if self.next.len() >= REMEMBERED_LINKS {
+            self.next.clear();
         }
-        self.depths.insert(hash, depth);
+        self.next.insert(hash, next);
     }
 
-    /// How many deltas `hash` is from a plain chunk: remembered, or read
-    /// from the catalog (`None`: a chunk not committed yet, or a chain
-    /// deeper than any reader follows).
-    fn depth(&mut self, store: &Store, hash: ChunkHash) -> Option<u32> {
-        if let Some(depth) = self.depths.get(&hash) {
-            return Some(*depth);
+    /// What the version after `hash` would be encoded against and how many
+    /// deltas that makes: remembered, or read from the catalog (`None`: a
+    /// chunk not committed yet, a chain deeper than any reader follows, or,
+    /// for a star, a delta stored before this run, whose keyframe's count
+    /// is not known: the next version is stored plain).
+    fn next_of(&mut self, store: &Store, hash: ChunkHash) -> Option<(ChunkHash, u32)> {
+        if let Some(next) = self.next.get(&hash) {
+            return Some(*next);
         }
         // Stored before this run (or by another): walk the catalog's bases.
         let mut chain = vec![hash];
         loop {
             let last = chain.last()?.to_hex();
             match store.chunk_base(&last).ok()? {
+                Some(_) if self.star => return None,
                 Some(base) if chain.len() as u32 <= MAX_CHAIN => {
                     chain.push(ChunkHash::from_hex(&base)?);
                 }
@@ -167,8 +208,8 @@ impl DeltaChains {
                 None => break,
             }
         }
-        let depth = chain.len() as u32 - 1;
-        self.remember(hash, depth);
-        Some(depth)
+        let next = (hash, chain.len() as u32);
+        self.remember(hash, next);
+        Some(next)
     }
 }

@@ -11,6 +11,7 @@ mod delta_chains;
 mod plain_values;
 mod reader;
 mod recorder;
+mod same_items;
 mod sandbox;
 mod scalars;
 mod writer;
@@ -62,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<recorder::Recorder>()?;
     m.add_class::<scalars::ScalarTracker>()?;
     plain_values::register(m)?;
+    same_items::register(m)?;
     reader::register(m)?;
     sandbox::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;

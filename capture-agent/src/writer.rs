@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 
 use snapline_array_scan::ChunkHash;
 use snapline_store::{
-    compress, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store, StoreError,
-    INLINE_LIMIT,
+    compress, encode_shuffled, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store,
+    StoreError, INLINE_LIMIT,
 };
 
 use crate::delta_chains::DeltaChains;
@@ -225,17 +225,19 @@ fn handle(
     } = state;
     match job {
         Job::Chunk { hash, raw, base } => {
-            let plain = compress(&raw)?;
             let size = raw.len();
-            // Chunks small enough to live inline are never deltas.
+            // Chunks small enough to live inline are never deltas. A float
+            // chunk that may be one is stored byte-shuffled where it is
+            // stored on its own (smaller, and faster to read back).
             let frame = match (
                 base.filter(|_| size > INLINE_LIMIT),
                 ChunkHash::from_hex(&hash),
             ) {
                 (Some(base), Some(key)) => {
+                    let plain = encode_shuffled(&raw, base.width)?;
                     chains.encode(store, key, raw, base.previous, base.width, plain)
                 }
-                _ => plain,
+                _ => compress(&raw)?,
             };
             let stored = frame.len() as u64;
             let inline = if size <= INLINE_LIMIT {

@@ -1,22 +1,33 @@
 //! Large array buffers whose written pages the kernel tracks between
 //! snapshots (`snapline_array_scan::WriteTracker`), so that an unchanged
 //! 1 GiB array is not read again: only the chunks holding written pages are
-//! hashed. A buffer is tracked from its third scan on, once its second scan
-//! found it mostly unchanged (a buffer rewritten at every step, such as a
-//! weight, would only pay a page fault per page for nothing); the tracking
-//! starts before that scan hashes it in full, so no write is missed.
+//! hashed. Tracking starts before a buffer's second scan hashes it in full
+//! (so no write is missed) and is kept if that scan finds it mostly
+//! unchanged, so its third scan reads only written chunks; a buffer
+//! rewritten at every step (a weight being trained) is not tracked (it
+//! would pay a page fault per page for nothing), nor kept tracked once most
+//! of it is rewritten, until a full scan finds it steady again.
 //! Anything uncertain (the tracker cannot start, the scan fails, another
-//! size at that address) means hashing in full.
+//! size at that address) means hashing in full. The tracked region is every
+//! page holding a byte of the buffer (its neighbours' writes on the first
+//! and last page count as the buffer's), so no chunk is left out of it.
 
 use std::collections::HashMap;
 
 use snapline_array_scan::{chunks_to_rehash, ChunkHash, WriteTracker, CHUNK_SIZE};
 
-/// Buffers smaller than this are always hashed in full.
-pub const TRACK_MIN_BYTES: usize = 64 << 20;
+/// Buffers smaller than this are always hashed in full. A tracked scan
+/// costs two ioctls and a page-table walk (tens of microseconds; the
+/// mapping check no longer reads `/proc/self/maps`), hashing 1 MiB about
+/// 0.1-0.2 ms: tracking wins from about here (bench/RESULTS.md, #16).
+pub const TRACK_MIN_BYTES: usize = 1 << 20;
 
 /// At most this many buffers are remembered (cleared past it).
 const MAX_BUFFERS: usize = 1024;
+
+/// At most this many buffers are tracked at once (each holds two file
+/// descriptors; the program's own must not run out).
+const MAX_TRACKERS: usize = 64;
 
 struct Tracked {
     nbytes: usize,
@@ -25,6 +36,11 @@ struct Tracked {
     steady: bool,
     /// Tracking could not start here once: not tried again.
     refused: bool,
+    /// Scanned once only: its second scan starts tracking on trial.
+    fresh: bool,
+    /// The tracker started before this scan: kept only if the scan finds
+    /// the buffer steady.
+    trial: bool,
     tracker: Option<WriteTracker>,
 }
 
@@ -37,8 +53,14 @@ pub struct WrittenPages {
 impl WrittenPages {
     /// Before scanning the buffer at `address`: per chunk, its hash when
     /// the kernel says none of its pages was written since the last scan
-    /// (empty: hash everything). Starts tracking a steady buffer.
+    /// (empty: hash everything). Starts tracking (on trial, see
+    /// `after_scan`) a buffer at its second scan, or a steady one.
     pub fn before_scan(&mut self, address: usize, nbytes: usize) -> Vec<Option<ChunkHash>> {
+        let trackers = self
+            .buffers
+            .values()
+            .filter(|t| t.tracker.is_some())
+            .count();
         let Some(t) = self.buffers.get_mut(&address) else {
             return Vec::new();
         };
@@ -55,6 +77,13 @@ impl WrittenPages {
                     // hashes, and the next one hashes in full.
                     let hashes = std::mem::take(&mut t.hashes);
                     if dirty.len() == hashes.len() {
+                        if dirty.iter().filter(|d| **d).count() * 2 > dirty.len() {
+                            // Mostly rewritten (a weight now being trained):
+                            // a page fault per written page would cost more
+                            // than hashing it. Tracked again once a full scan
+                            // finds it steady.
+                            t.tracker = None;
+                        }
                         return dirty
                             .iter()
                             .zip(&hashes)
@@ -70,12 +99,18 @@ impl WrittenPages {
             }
             return Vec::new();
         }
-        if t.steady && !t.refused {
-            match WriteTracker::start(address, nbytes) {
-                Ok(tracker) => t.tracker = Some(tracker),
+        if (t.steady || t.fresh) && !t.refused && trackers < MAX_TRACKERS {
+            // The pages the buffer shares with its neighbours are tracked
+            // too: their writes mean hashing again, never a missed write.
+            match WriteTracker::start_covering(address, nbytes) {
+                Ok(tracker) => {
+                    t.tracker = Some(tracker);
+                    t.trial = true;
+                }
                 Err(_) => t.refused = true,
             }
         }
+        t.fresh = false;
         Vec::new()
     }
 
@@ -89,10 +124,15 @@ impl WrittenPages {
             hashes: Vec::new(),
             steady: false,
             refused: false,
+            fresh: true,
+            trial: false,
             tracker: None,
         });
         let same = t.hashes.iter().zip(&hashes).filter(|(a, b)| a == b).count();
         t.steady = t.hashes.len() == hashes.len() && same * 10 >= hashes.len() * 9;
+        if std::mem::take(&mut t.trial) && !t.steady {
+            t.tracker = None; // changed since the scan before: not worth its faults
+        }
         t.hashes = hashes;
     }
 

@@ -39,7 +39,7 @@ def _iterations(sl, script) -> list:
 def test_budget_throttles_a_tight_growing_loop(sl):
     script = sl.script(GROWING_LOOP.replace("{n}", "10000"))
     plain = sl.plain(script)
-    captured = sl.capture(script)
+    captured = sl.capture(script, default_budget=True)
     assert captured.returncode == 0, captured.stderr
     assert captured.stdout == plain.stdout
     notes = [line for line in captured.stderr.splitlines() if line.startswith("snapline:")]
@@ -72,3 +72,22 @@ def test_budget_option_is_checked(sl):
     captured = sl.capture(script, opts=("--budget", "lots"))
     assert captured.returncode == 2
     assert "percentage" in captured.stderr
+
+
+# The budget's floor (agent.BUDGET_FLOOR_S): what loop snapshots may take
+# before the run has run long enough to earn it at the budget's rate.
+FLOOR_S = 0.02
+
+
+def test_budget_holds_from_the_start_of_a_short_run(sl):
+    """No first allowance: at the default 2%, the loop snapshots of a short
+    run take at most 2% of its wall time + the floor + the one snapshot that
+    overdraws the budget (figures of the run itself, not a timing bound)."""
+    script = sl.script(GROWING_LOOP.replace("{n}", "10000"))
+    captured = sl.capture(script, default_budget=True)
+    assert captured.returncode == 0, captured.stderr
+    run = sl.cli("runs")[-1]
+    loop_ms = [r["capture_ms"] for r in sl.log() if r["trigger"] == "iteration"]
+    assert loop_ms, "the first loop snapshot of a run is always taken"
+    bound_ms = (0.02 * run["duration"] + FLOOR_S) * 1000 + max(loop_ms)
+    assert sum(loop_ms) <= bound_ms, (len(loop_ms), sum(loop_ms), run["duration"])

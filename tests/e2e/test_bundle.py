@@ -22,7 +22,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapline, dict, Pa
     and its snapshot at epoch 3 exported alone."""
     root = tmp_path_factory.mktemp("bundle")
     sl = Snapline(root / "store", root / "scripts")
-    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "6")
+    # No budget: a snapshot at every epoch of this short run (test_budget.py).
+    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "6", opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     run = sl.last_run()
     return sl, run, root

@@ -18,7 +18,8 @@ def test_unchanged_array_is_reused(sl):
             small[i] += 0.5
         print(float(big[:4].sum()) > 0, small.sum())
     """)
-    done = sl.capture(script)
+    # No budget: a snapshot at every iteration of this short run (test_budget.py).
+    done = sl.capture(script, opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "True 2.5\n"
     rows = sl.log()
@@ -49,7 +50,7 @@ def test_one_element_change_stores_one_chunk(sl):
             huge[i * 3_000_000 + 17] = -1.0
         print(int((huge == -1.0).sum()))
     """)
-    done = sl.capture(script)
+    done = sl.capture(script, opts=("--budget", "0"))  # every iteration
     assert done.returncode == 0, done.stderr
     assert done.stdout == "3\n"
     rows = sl.log()

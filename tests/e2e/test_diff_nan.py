@@ -40,7 +40,8 @@ def change(diff: dict, path: str) -> dict:
 
 
 def test_diff_of_two_epochs_names_the_changed_elements(sl):
-    done = sl.capture(EPOCHS)
+    # No budget: a snapshot at every epoch of this short run (test_budget.py).
+    done = sl.capture(EPOCHS, opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     seqs = iteration_seqs(sl)
     a, b = f"last@{seqs[1]}", f"last@{seqs[2]}"
@@ -134,7 +135,8 @@ def first_bad_step() -> tuple:
 
 
 def test_nan_names_where_it_began_what_followed_and_the_last_clean_snapshot(sl):
-    done = sl.capture(DIVERGES)
+    # No budget: a snapshot at every step of this short run (test_budget.py).
+    done = sl.capture(DIVERGES, opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     step, sign = first_bad_step()
     seqs = iteration_seqs(sl)

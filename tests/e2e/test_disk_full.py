@@ -46,8 +46,9 @@ def test_a_full_disk_stops_capture_not_the_program(tmp_path, tiny_disk):
     plain = subprocess.run([PYTHON, str(script)], capture_output=True, text=True,
                            check=False)
     store = tiny_disk / "store"
+    # No budget: every iteration stores its 1 MiB, so the disk fills.
     captured = subprocess.run([PYTHON, "-m", "snapline", "run", "--store", str(store),
-                               "--no-statements", str(script)],
+                               "--no-statements", "--budget", "0", str(script)],
                               capture_output=True, text=True, timeout=120, check=False)
     assert captured.returncode == plain.returncode == 0
     assert captured.stdout == plain.stdout

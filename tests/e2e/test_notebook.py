@@ -110,7 +110,9 @@ def test_kernel_cells_loops_failures_and_checkout(kernel: Kernel, store: Path) -
     before = kernel.run("def f(x):\n    y = x * 2\n    raise ValueError(y)\nf(21)")
     assert before["status"] == "error"
 
-    loaded = kernel.ok("%load_ext snapline")
+    # No budget: a snapshot at every iteration of the toy loops below (the
+    # budget has its own tests); in the same cell, so the cell numbers stay.
+    loaded = kernel.ok("%load_ext snapline\n%snapline budget 0")
     assert "snapline: capturing this session as run" in loaded["stdout"]
     kernel.ok("""
         import sys
@@ -233,7 +235,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 shell = InteractiveShell.instance()
 cells = [
-    "%load_ext snapline",
+    "%load_ext snapline\\n%snapline budget 0",  # every iteration of the toy loop
     "import numpy as np\\nacc = np.zeros(3)\\nfor k in range(3):\\n    acc[k] = k + 1",
     "print(acc.sum())",
     "missing_name + 1",

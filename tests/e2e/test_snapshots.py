@@ -11,7 +11,8 @@ from conftest import EXAMPLES, LOG_FIELDS, line_of, snapshots_contiguous
 
 def test_epoch_boundaries_of_numpy_example(sl):
     script = EXAMPLES / "numpy_mlp.py"
-    done = sl.capture(script, "--epochs", "5")
+    # No budget: a snapshot at every epoch of this short run (test_budget.py).
+    done = sl.capture(script, "--epochs", "5", opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     rows = sl.log()
     assert rows, "no snapshots"
@@ -135,7 +136,8 @@ def test_checkpoint_and_log(sl):
 
 
 def test_loss_metric_of_numpy_example_matches_printed_losses(sl):
-    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "5")
+    # No budget: a snapshot at every epoch of this short run (test_budget.py).
+    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "5", opts=("--budget", "0"))
     assert done.returncode == 0, done.stderr
     printed = [float(m) for m in re.findall(r"^epoch +\d+ +loss (\S+)", done.stdout,
                                                 re.MULTILINE)]
@@ -153,7 +155,8 @@ def test_loss_metric_of_numpy_example_matches_printed_losses(sl):
               and r["line"] == line_of(EXAMPLES / "numpy_mlp.py", "for epoch in")]
     assert epochs == [[1], [2], [3], [4], [5]]
     # Without per-iteration reading, the same points come from the snapshots.
-    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "5", opts=("--no-loop-metrics",))
+    done = sl.capture(EXAMPLES / "numpy_mlp.py", "--epochs", "5",
+                      opts=("--no-loop-metrics", "--budget", "0"))
     assert done.returncode == 0, done.stderr
     (series,) = sl.cli("metrics", "last", "loss")
     assert [p["value"] for p in series["points"]] == pytest.approx(printed, abs=1e-6)

@@ -13,7 +13,7 @@ from conftest import EXAMPLES, assert_same_output
 def test_numpy_example_output_unchanged(sl):
     script = EXAMPLES / "numpy_mlp.py"
     plain = sl.plain(script, "--epochs", "3")
-    captured = sl.capture(script, "--epochs", "3")
+    captured = sl.capture(script, "--epochs", "3", default_budget=True)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.count("epoch") == 3
     assert_same_output(plain, captured)
@@ -27,7 +27,7 @@ def test_sklearn_example_output_unchanged(sl, need_sklearn):
     script = EXAMPLES / "sklearn_fit.py"
     args = ("--epochs", "3", "--samples", "2000")
     plain = sl.plain(script, *args)
-    captured = sl.capture(script, *args)
+    captured = sl.capture(script, *args, default_budget=True)
     assert plain.returncode == 0, plain.stderr
     assert "random forest test accuracy" in plain.stdout
     assert_same_output(plain, captured)

@@ -1,8 +1,10 @@
-"""Changed float weights are stored as deltas of their previous version
-(zigzag difference of bit patterns, byte-shuffled, zstd), in chains of
-bounded depth: a model trained for five epochs restores bit for bit at every
-epoch, stores less than with deltas off (`SNAPLINE_DELTA=0`), and gc, fsck,
-export and import follow every base of a chain."""
+"""Changed float weights are stored as deltas (zigzag difference of bit
+patterns, byte-shuffled, zstd), by default of their chunk's keyframe (a
+star), or of their previous version in chains of bounded depth
+(`SNAPLINE_DELTA_DEPTH`, most tests here): a model trained for five epochs
+restores bit for bit at every epoch, stores less than with deltas off
+(`SNAPLINE_DELTA=0`), and gc, fsck, export and import follow every base of
+a chain."""
 
 from __future__ import annotations
 
@@ -222,4 +224,30 @@ def test_bases_read_back_from_the_store_make_the_same_chains(trained, tmp_path):
     assert sum(r[2] for r in rows) < sum(r[1] for r in rows)
     for seq, done in epoch_snapshots(sl, store):
         assert restored_digest(store, f"last@{seq}")[1] == digests[done - 1]
+    assert sl.cli("fsck", store=store)["problems"] == []
+
+
+def test_by_default_each_version_is_one_delta_from_a_plain_keyframe(trained, tmp_path):
+    sl, root, plain_store, digests = trained
+    # The default shape, a star: every epoch's weights are a delta of the
+    # last plain version of their chunk (at most 2 per keyframe), so
+    # restore applies at most one delta to any chunk.
+    store = tmp_path / "star"
+    done = sl.capture(root / "scripts" / "train.py", store=store,
+                      opts=("--inner-every", "1000", "--budget", "0"))
+    assert done.returncode == 0, done.stderr
+    rows = chunk_rows(store)
+    depths = chain_depths(rows)
+    assert max(depths.values()) == 1, sorted(depths.values())
+    per_keyframe: dict = {}
+    for r in rows:
+        if r[3] is not None:
+            per_keyframe[r[3]] = per_keyframe.get(r[3], 0) + 1
+    assert max(per_keyframe.values()) == 2, sorted(per_keyframe.values())
+    assert sum(r[2] for r in rows) < sum(r[2] for r in chunk_rows(plain_store))
+    for seq, epochs in epoch_snapshots(sl, store):
+        assert restored_digest(store, f"last@{seq}")[1] == digests[epochs - 1]
+    # gc keeps the keyframes the last snapshot's deltas need.
+    sl.cli("gc", "--keep-last", "1", store=store)
+    assert restored_digest(store, "last@last") == (4, digests[4])
     assert sl.cli("fsck", store=store)["problems"] == []

@@ -83,10 +83,13 @@ class FrameworkPoint:
 
 
 # The budget is a leaky bucket of capture time: it refills at `budget`
-# seconds per second of wall time up to this many seconds, and each snapshot
-# takes its cost out. A short program (a few epochs of a toy script) keeps
-# every snapshot; a tight loop settles at the budget's share of the run.
+# seconds per second of wall time up to BUDGET_BURST_S, and each snapshot
+# takes its cost out. It starts at BUDGET_FLOOR_S, not full, so loop
+# snapshots never take more than `budget` x (time run so far) + the floor
+# (+ the one snapshot that overdraws it): the first loop snapshot is always
+# allowed, and a tight loop settles at the budget's share of the run.
 BUDGET_BURST_S = 0.2
+BUDGET_FLOOR_S = 0.02
 # The snapshots the budget counts and may skip: loop iterations (a
 # framework's steps and epochs included). Statement, cell, explicit,
 # exception and exit snapshots are always taken and not counted.
@@ -182,7 +185,7 @@ class Agent:
         self.last_snapshot = time.monotonic()
         # The time budget (Options.budget): loop snapshot seconds still allowed,
         # as of budget_at; budget_noted: the stderr line was written.
-        self.budget_left = BUDGET_BURST_S
+        self.budget_left = BUDGET_FLOOR_S
         self.budget_at = self.last_snapshot
         self.budget_noted = False
         # When the spent budget is back above zero (Agent.iteration skips

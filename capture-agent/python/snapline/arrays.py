@@ -161,8 +161,9 @@ def stats_dict(t: tuple[int, int, int, int, float | None, float | None, float | 
 
 
 # Buffers at least this large may have their written pages tracked by the
-# kernel between snapshots (capture-agent/src/written_pages.rs).
-TRACK_MIN_BYTES = 64 << 20
+# kernel between snapshots (capture-agent/src/written_pages.rs, the same
+# threshold).
+TRACK_MIN_BYTES = 1 << 20
 
 
 def _scan(recorder: Any, holder: Any, address: int, nbytes: int, dtype: str,

@@ -20,7 +20,7 @@ import types
 from collections.abc import Iterable, Sized
 from typing import Any, Callable, TypedDict, cast
 
-from . import arrays, dataframes, files, ownership, reducers, rng
+from . import arrays, dataframes, files, ownership, pickle_memo, reducers, rng, unchanged_containers
 from .attributes import has_dict, instance_dict
 from .values import (
     JsonObject,
@@ -120,12 +120,20 @@ class GraphBuilder:
     """Builds one snapshot's records and entries."""
 
     def __init__(self, recorder: Any, committed: set[str],
-                 hash_bytes: Callable[[bytes], str]) -> None:
+                 hash_bytes: Callable[[bytes], str],
+                 containers: unchanged_containers.UnchangedContainers | None = (
+                     unchanged_containers.SNAPSHOTS)) -> None:
         self.recorder = recorder
         self.committed = committed
         self.hash_bytes = hash_bytes
         # The Rust hash of a plain value's record (plain_values.rs), or None.
         self.plain_digest: Callable[[object], str | None] | None = _native_plain_digest()
+        # Big containers of immutable items remembered from the previous
+        # snapshot (unchanged_containers.py): one made of the same item
+        # objects is not walked again. None: walk every one.
+        self.containers = containers
+        if containers is not None:
+            containers.start_snapshot()
         self.nodes: dict[int, _Node] = {}
         self.keepalive: list[object] = []
         # (hash, record) of the records new in this snapshot: the JSON it emits.
@@ -266,6 +274,19 @@ class GraphBuilder:
         node = _Node(len(self.nodes), path, user=not self.in_library)
         self.nodes[id(obj)] = node
         self.keepalive.append(obj)
+        remember = self.containers
+        if remember is not None and (type(obj) not in unchanged_containers.TYPES
+                                     or len(cast(Sized, obj)) < unchanged_containers.REMEMBER_FROM
+                                     or id(obj) in self.frame_parts):  # (temporaries)
+            remember = None
+        if remember is not None:
+            # The same container holding the same immutable items as at the
+            # last snapshot: the same record.
+            digest = remember.digest(obj)
+            if digest is not None and (digest in self.committed or digest in self.new_hashes):
+                node.hash = digest
+                self.entries.append((path, node.node, digest))
+                return {"hash": digest}
         if type(obj) in _PLAIN_CONTAINERS and self.plain_digest is not None:
             # A list, tuple or dict of numbers and strings stored before:
             # its record's hash, made in Rust (plain_values.rs) without
@@ -274,6 +295,8 @@ class GraphBuilder:
             if digest is not None and (digest in self.committed or digest in self.new_hashes):
                 node.hash = digest
                 self.entries.append((path, node.node, digest))
+                if remember is not None:
+                    remember.remember(obj, digest)
                 return {"hash": digest}
         cached = _ATOMIC_RECORDS.get(key) if key is not None else None
         if cached is not None:
@@ -290,6 +313,9 @@ class GraphBuilder:
                 if len(_ATOMIC_RECORDS) >= ATOMIC_RECORDS_KEPT:
                     _ATOMIC_RECORDS.clear()
                 _ATOMIC_RECORDS[key] = (digest, {**record, "preview": made})
+            if remember is not None and record["kind"] == "value" and "children" not in record:
+                # (One JSON value: the walk made no node or entry for its items.)
+                remember.remember(obj, digest)
         node.hash = digest
         self.entries.append((path, node.node, digest))
         if digest not in self.committed and digest not in self.new_hashes:
@@ -319,7 +345,8 @@ class GraphBuilder:
     def _describe(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         try:
             if is_plain_value(obj) and (not _holds_mutable(obj) or (
-                    len(obj) > UNSHARED_CONTAINER_OVER and _holds_only_unshared(obj))):
+                    len(obj) > UNSHARED_CONTAINER_OVER
+                    and _holds_only_unshared(obj, cached=self.containers))):
                 # One JSON value (chunked when long: a list of a million
                 # losses); a list inside it that something else also holds
                 # would lose its identity, so those are walked instead.
@@ -659,6 +686,15 @@ class GraphBuilder:
                           "state_keys": state_keys, "attributes": attributes}}
 
     def _pickle(self, obj: object, path: str, depth: int) -> ObjectRecord:
+        # An object whose pickle its fingerprint decides (an empty
+        # OrderedDict, a plain function): last snapshot's record.
+        memo_key = pickle_memo.fingerprint(obj)
+        if memo_key is not None:
+            known = pickle_memo.lookup(self.recorder, memo_key, obj, self.held, self.nodes)
+            if known is not None:
+                if self.pickled_refs is not None:
+                    self.pickled_refs[path] = []
+                return cast(ObjectRecord, known)
         names = _attribute_names(obj, self.nodes)
         pickled: set[int] = set()  # ids of what the pickle holds (its reduce may leave some out)
         children: list[JsonObject] = []
@@ -706,9 +742,12 @@ class GraphBuilder:
             extra["attributes"] = [name for name in state if type(name) is str]
         if buffers:
             extra["buffers"] = [self.recorder.put_blob(bytes(b.raw())) for b in buffers]
-        return {"kind": "pickle", "type": type_name(obj),
-                "restorable": True, "chunks": self.recorder.put_blob(data),
-                "nbytes": len(data), "children": children, "extra": extra}
+        record: ObjectRecord = {"kind": "pickle", "type": type_name(obj),
+                                "restorable": True, "chunks": self.recorder.put_blob(data),
+                                "nbytes": len(data), "children": children, "extra": extra}
+        if memo_key is not None:
+            pickle_memo.remember(self.recorder, memo_key, obj, cast(JsonObject, record), pickled)
+        return record
 
 
 class _RefPickler(pickle.Pickler):
@@ -818,17 +857,21 @@ def _atomic_key(obj: Any) -> tuple[type, object] | None:
     return None
 
 
-def _holds_only_unshared(obj: Any, limit: int | None = None) -> bool:
+def _holds_only_unshared(obj: Any, limit: int | None = None,
+                         cached: unchanged_containers.UnchangedContainers | None = None) -> bool:
     """Every list, dict and set inside the plain value `obj` is referenced
-    by its container alone (nothing else can see its identity)."""
+    by its container alone (nothing else can see its identity; the
+    reference `cached` keeps to one it remembers does not count)."""
     if limit is None:
         limit = _held_once()
     for item in obj.values() if type(obj) is dict else obj:
         t = type(item)
         if t is list or t is dict or t is set:
-            if sys.getrefcount(item) > limit or not _holds_only_unshared(item, limit):
+            mine = 1 if cached is not None and cached.holds(item) else 0
+            if (sys.getrefcount(item) > limit + mine
+                    or not _holds_only_unshared(item, limit, cached)):
                 return False
-        elif (t is tuple or t is frozenset) and not _holds_only_unshared(item, limit):
+        elif (t is tuple or t is frozenset) and not _holds_only_unshared(item, limit, cached):
             return False
     return True
 

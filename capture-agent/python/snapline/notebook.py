@@ -43,7 +43,7 @@ import types
 from typing import Any, TypedDict
 
 from . import project
-from .agent import BUDGET_BURST_S, Agent, NullAgent, Options, named_values, options_dict
+from .agent import BUDGET_FLOOR_S, Agent, NullAgent, Options, named_values, options_dict
 from .rewrite import HOOK_NAME, TreeRewriter
 from .values import JsonObject
 
@@ -279,7 +279,7 @@ class NotebookCapture:
         """The loop snapshots' time budget (Agent._within_budget) is a share
         of the time cells run: the wait for the user's next cell does not
         refill it, or every cell after a pause would get a fresh burst
-        (BUDGET_BURST_S: +20% on a one-second cell)."""
+        (up to BUDGET_BURST_S, 0.2 s: +20% on a one-second cell)."""
         if self.idle_since is not None:
             self.agent.budget_at += max(0.0, time.monotonic() - self.idle_since)
             self.idle_since = None
@@ -408,7 +408,9 @@ class NotebookCapture:
                 print(f"snapline: budget: {err}")
                 return
             self.agent.budget_noted = False
-            self.agent.budget_left = BUDGET_BURST_S  # a fresh start at the new rate
+            # A fresh start at the new rate: the floor, refilled from now on.
+            self.agent.budget_left, self.agent.budget_at = BUDGET_FLOOR_S, time.monotonic()
+            self.agent.budget_until = 0.0
         state = f"{options.budget * 100:g}% of the time" if options.budget > 0 else "no budget"
         print(f"snapline: loop snapshots may take {state} (%snapline budget PERCENT; 0: "
               "no budget)")

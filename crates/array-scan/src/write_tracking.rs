@@ -41,6 +41,9 @@ impl WriteTracker {
     pub fn start(_addr: usize, _len: usize) -> Result<WriteTracker, TrackingError> {
         Err(TrackingError("not Linux".into()))
     }
+    pub fn start_covering(_addr: usize, _len: usize) -> Result<WriteTracker, TrackingError> {
+        Err(TrackingError("not Linux".into()))
+    }
     pub fn region(&self) -> Range<usize> {
         0..0
     }
@@ -235,6 +238,23 @@ mod linux {
             Ok(tracker)
         }
 
+        /// Starts tracking writes to every page that holds a byte of
+        /// `[addr, addr + len)`, so that no chunk of the buffer is outside
+        /// the region (a write to another object on its first or last page
+        /// counts as a write to the buffer: hashed again, never missed).
+        /// Those pages must be private anonymous memory too.
+        pub fn start_covering(addr: usize, len: usize) -> Result<WriteTracker, TrackingError> {
+            // SAFETY: sysconf only reads a configuration value.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let page = usize::try_from(page).map_err(|_| TrackingError("page size".into()))?;
+            let start = addr / page * page;
+            let end = addr
+                .checked_add(len)
+                .and_then(|e| e.checked_next_multiple_of(page))
+                .ok_or_else(|| TrackingError("buffer past the address space".into()))?;
+            WriteTracker::start(start, end - start)
+        }
+
         /// The tracked page-aligned region.
         pub fn region(&self) -> Range<usize> {
             self.region.clone()
@@ -325,10 +345,98 @@ mod linux {
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 
+    // _IOWR('f', 17, struct procmap_query /* 104 bytes */), Linux 6.11+
+    const PROCMAP_QUERY: u64 = 0xC068_6611;
+    const PROCMAP_QUERY_VMA_READABLE: u64 = 0x01;
+    const PROCMAP_QUERY_VMA_WRITABLE: u64 = 0x02;
+    const PROCMAP_QUERY_VMA_SHARED: u64 = 0x08;
+
+    #[repr(C)]
+    #[derive(Default)]
+    struct ProcmapQuery {
+        size: u64,
+        query_flags: u64,
+        query_addr: u64,
+        vma_start: u64,
+        vma_end: u64,
+        vma_flags: u64,
+        vma_page_size: u64,
+        vma_offset: u64,
+        inode: u64,
+        dev_major: u32,
+        dev_minor: u32,
+        vma_name_size: u32,
+        build_id_size: u32,
+        vma_name_addr: u64,
+        build_id_addr: u64,
+    }
+
     /// Refuses a range not wholly inside private anonymous mappings (`rw-p`,
     /// no file): memory another process could write, unseen by our page
-    /// tables.
+    /// tables. Asks the kernel per mapping (`PROCMAP_QUERY`: microseconds,
+    /// where reading `/proc/self/maps` of a process with torch loaded takes
+    /// about a millisecond); reads the text where the kernel lacks it.
     fn check_private_anonymous(start: usize, end: usize) -> Result<(), TrackingError> {
+        match query_private_anonymous(start, end) {
+            Some(result) => result,
+            None => parse_private_anonymous(start, end),
+        }
+    }
+
+    /// `check_private_anonymous` through `PROCMAP_QUERY`; None where the
+    /// kernel has no such ioctl.
+    pub(super) fn query_private_anonymous(
+        start: usize,
+        end: usize,
+    ) -> Option<Result<(), TrackingError>> {
+        let maps = match File::open("/proc/self/maps") {
+            Ok(maps) => maps,
+            Err(e) => return Some(Err(TrackingError(format!("/proc/self/maps: {e}")))),
+        };
+        let mut covered = start;
+        while covered < end {
+            let mut name = [0u8; 64];
+            let mut q = ProcmapQuery {
+                size: std::mem::size_of::<ProcmapQuery>() as u64,
+                query_addr: covered as u64,
+                vma_name_size: name.len() as u32,
+                vma_name_addr: name.as_mut_ptr() as u64,
+                ..ProcmapQuery::default()
+            };
+            // SAFETY: PROCMAP_QUERY reads `q` and writes it back, plus at
+            // most `vma_name_size` bytes into `name`, which we own.
+            if unsafe { libc::ioctl(maps.as_raw_fd(), PROCMAP_QUERY as _, &mut q) } != 0 {
+                let err = std::io::Error::last_os_error();
+                return match err.raw_os_error() {
+                    Some(libc::ENOTTY) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => None,
+                    Some(libc::ENAMETOOLONG) => Some(Err(TrackingError(format!(
+                        "{covered:#x} is a named mapping"
+                    )))),
+                    _ => Some(Err(TrackingError(format!("PROCMAP_QUERY: {err}")))),
+                };
+            }
+            let (a, b) = (q.vma_start as usize, q.vma_end as usize);
+            if !(a <= covered && covered < b) {
+                return Some(Err(TrackingError("the buffer is not mapped".into())));
+            }
+            let flags = q.vma_flags;
+            let rw = PROCMAP_QUERY_VMA_READABLE | PROCMAP_QUERY_VMA_WRITABLE;
+            let private = flags & rw == rw && flags & PROCMAP_QUERY_VMA_SHARED == 0;
+            let len = (q.vma_name_size as usize).saturating_sub(1).min(name.len());
+            let label = &name[..len];
+            let anonymous = q.inode == 0 && (label.is_empty() || label == b"[heap]");
+            if !(private && anonymous) {
+                return Some(Err(TrackingError(format!(
+                    "{a:#x}-{b:#x} is not private anonymous memory ({})",
+                    String::from_utf8_lossy(label)
+                ))));
+            }
+            covered = b;
+        }
+        Some(Ok(()))
+    }
+
+    pub(super) fn parse_private_anonymous(start: usize, end: usize) -> Result<(), TrackingError> {
         let maps = std::fs::read_to_string("/proc/self/maps")
             .map_err(|e| TrackingError(format!("/proc/self/maps: {e}")))?;
         let mut covered = start;
@@ -493,6 +601,72 @@ mod tests {
         unsafe { libc::munmap(ptr, len) };
         // Smaller than a page.
         assert!(WriteTracker::start(12, 100).is_err());
+    }
+
+    #[test]
+    fn the_kernel_query_and_the_maps_text_agree() {
+        let len = 4 * 4096;
+        let private = Mapping::new(len);
+        // SAFETY: a fresh shared anonymous mapping, unmapped below.
+        let shared = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(shared, libc::MAP_FAILED);
+        let heap = vec![7u8; 3 << 20]; // (malloc: the heap or its own mapping)
+        let code = the_kernel_query_and_the_maps_text_agree as *const () as usize;
+        let p = private.ptr as usize;
+        for (start, end, ok) in [
+            (p, p + len, Some(true)),
+            (shared as usize, shared as usize + len, Some(false)),
+            (code, code + 1, Some(false)),
+            (4096, 8192, Some(false)),
+            (
+                heap.as_ptr() as usize,
+                heap.as_ptr() as usize + heap.len(),
+                None,
+            ),
+        ] {
+            let text = linux::parse_private_anonymous(start, end);
+            if let Some(ok) = ok {
+                assert_eq!(text.is_ok(), ok, "{start:#x}: {text:?}");
+            }
+            match linux::query_private_anonymous(start, end) {
+                Some(query) => assert_eq!(query.is_ok(), text.is_ok(), "{start:#x}: {query:?}"),
+                None => eprintln!("no PROCMAP_QUERY here"),
+            }
+        }
+        // SAFETY: unmaps the mapping made above.
+        unsafe { libc::munmap(shared, len) };
+    }
+
+    #[test]
+    fn a_covering_region_leaves_no_chunk_out() {
+        let len = 3 * CHUNK_SIZE;
+        let mut map = Mapping::new(len + 2 * 4096);
+        let addr = map.ptr as usize + 100;
+        let Ok(mut tracker) = WriteTracker::start_covering(addr, len) else {
+            return;
+        };
+        let region = tracker.region();
+        assert!(region.start <= addr && region.end >= addr + len);
+        let written = tracker.take_written().unwrap();
+        assert_eq!(
+            chunks_to_rehash(addr, len, CHUNK_SIZE, &region, &written),
+            vec![false; 3]
+        );
+        map.bytes()[50] = 1; // before the buffer, on its first page
+        let written = tracker.take_written().unwrap();
+        assert_eq!(
+            chunks_to_rehash(addr, len, CHUNK_SIZE, &region, &written),
+            vec![true, false, false]
+        );
     }
 
     #[test]

@@ -584,7 +584,8 @@ fn cache_is_bounded() {
 #[test]
 fn thread_count_does_not_change_results() {
     let mut rng = Rng(6);
-    let mut bytes = sample_f32(CHUNK_SIZE * 5 + 1000, 6);
+    // (At least PARALLEL_MIN_BYTES, or every scan runs on one thread.)
+    let mut bytes = sample_f32(CHUNK_SIZE * 9 + 1000, 6);
     // Sprinkle specials so the slow paths run too.
     for _ in 0..100 {
         let i = (rng.next() as usize % (bytes.len() / 4)) * 4;

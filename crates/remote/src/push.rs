@@ -76,9 +76,12 @@ pub fn push_runs(
             let (size, inline) = store.chunk_location(&c.hash)?;
             let frame = match inline {
                 Some(frame) => Frame::Inline(frame),
-                // A delta chunk's file needs its base: send it decoded and
-                // compressed on its own (as bundles carry it).
-                None if store.chunk_base(&c.hash)?.is_some() => {
+                // A delta chunk's file needs its base, a shuffled one this
+                // version's reader: send it decoded and compressed on its
+                // own (as bundles carry it).
+                None if store.chunk_base(&c.hash)?.is_some()
+                    || !store.chunk_file_is_zstd(&c.hash)? =>
+                {
                     Frame::Inline(store.chunk_frame(&c.hash)?)
                 }
                 None => Frame::File(store.chunk_path(&c.hash)),

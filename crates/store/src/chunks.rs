@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use snapline_array_scan::{hash_bytes, ChunkHash};
 
-use crate::delta::{decode_delta_into, delta_header};
+use crate::delta::{apply_delta_in_place, decode_delta_into, delta_header};
 use crate::error::{io_err, StoreError, StoreResult};
 
 /// Chunks whose raw size is at most this many bytes live inline in the
@@ -146,6 +146,22 @@ impl ChunkDir {
         }
     }
 
+    /// Whether chunk `hash`'s file starts with the zstd frame magic (not a
+    /// delta or shuffled frame).
+    pub(crate) fn file_is_zstd(&self, hash: &str) -> StoreResult<bool> {
+        use std::io::Read;
+        let path = self.path_of(hash);
+        let mut head = [0u8; 4];
+        match File::open(&path).and_then(|mut f| f.read_exact(&mut head)) {
+            Ok(()) => Ok(head == [0x28, 0xb5, 0x2f, 0xfd]),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::MissingChunk {
+                hash: hash.to_owned(),
+            }),
+            Err(e) => Err(StoreError::Io { path, source: e }),
+        }
+    }
+
     pub(crate) fn read_file(&self, hash: &str) -> StoreResult<Vec<u8>> {
         let path = self.path_of(hash);
         fs::read(&path).map_err(|e| match e.kind() {
@@ -181,11 +197,11 @@ pub(crate) fn decompress_verified(hash: &str, size: u64, frame: &[u8]) -> StoreR
     };
     check_chunk_size(hash, size)?;
     let limit = usize::try_from(size).map_err(|_| damaged("declared size too large".into()))?;
-    let raw = zstd::bulk::decompress(frame, limit).map_err(|e| damaged(e.to_string()))?;
-    if raw.len() as u64 != size {
+    let mut raw = vec![0u8; limit];
+    let written = crate::delta::decode_plain_to(frame, &mut raw).map_err(damaged)?;
+    if written as u64 != size {
         return Err(damaged(format!(
-            "{} bytes where the catalog says {size}",
-            raw.len()
+            "{written} bytes where the catalog says {size}"
         )));
     }
     let actual = hash_bytes(&raw).to_hex();
@@ -278,8 +294,9 @@ pub fn decode_into(
 /// Decodes a chunk stored as a chain of deltas into `out` (exactly its
 /// declared size) and checks it against its hash. `chain[0]` is the chunk's
 /// own (hash, frame), `chain[1]` its base's, and so on down to a plain
-/// frame. The bases are decoded unchecked, from the plain frame up, in two
-/// reused buffers: the chunk's own hash check covers them (a damaged base
+/// frame. The plain frame is decompressed straight into `out` and each
+/// delta above it is added in place, from the bottom up; the bases are not
+/// hashed on the way: the chunk's own hash check covers them (a damaged base
 /// cannot decode to it). Restore reads this way.
 pub fn decode_chain_into(chain: &[(&str, &[u8])], out: &mut [u8]) -> StoreResult<()> {
     let Some(((hash, frame), bases)) = chain.split_first() else {
@@ -300,47 +317,45 @@ pub fn decode_chain_into(chain: &[(&str, &[u8])], out: &mut [u8]) -> StoreResult
             crate::delta::MAX_CHAIN
         )));
     }
-    crate::delta::with_scratch(len, |below| {
-        match zstd::bulk::decompress_to_buffer(plain, below) {
-            Ok(n) if n == len => {}
-            Ok(n) => {
-                return Err(named(format!(
-                    "its delta base {plain_hash} holds {n} bytes where it holds {len}"
-                )))
-            }
-            Err(e) => {
-                return Err(named(format!(
-                    "its delta base {plain_hash} does not decompress: {e}"
-                )))
-            }
+    match crate::delta::decode_plain_to(plain, out) {
+        Ok(n) if n == len => {}
+        Ok(n) => {
+            return Err(named(format!(
+                "its delta base {plain_hash} holds {n} bytes where it holds {len}"
+            )))
         }
-        crate::delta::with_scratch(len, |above| {
-            // From the delta just above the plain base up to chain[1]:
-            // each decodes against the one below, then the roles swap.
-            let mut lower: &mut [u8] = below;
-            let mut upper: &mut [u8] = above;
-            for (base_hash, base_frame) in deltas.iter().rev() {
-                decode_delta_into(base_hash, base_frame, &*lower, &mut *upper).map_err(|e| {
-                    named(format!("its delta base {base_hash} does not decode: {e}"))
-                })?;
-                std::mem::swap(&mut lower, &mut upper);
-            }
-            decode_into(hash, frame, Some(&*lower), out)
-        })
-    })
+        Err(e) => {
+            return Err(named(format!(
+                "its delta base {plain_hash} does not decompress: {e}"
+            )))
+        }
+    }
+    for (base_hash, base_frame) in deltas.iter().rev() {
+        apply_delta_in_place(base_hash, base_frame, out)
+            .map_err(|e| named(format!("its delta base {base_hash} does not decode: {e}")))?;
+    }
+    apply_delta_in_place(hash, frame, out)?;
+    let actual = hash_bytes(out).to_hex();
+    if actual != *hash {
+        return Err(named(format!(
+            "content decoded from a delta of chunk {} hashes to {actual}: \
+             this chunk or a base it is decoded through is damaged \
+             (`snapline fsck` names which)",
+            bases[0].0
+        )));
+    }
+    Ok(())
 }
 
-/// Decompresses a chunk into `out` (exactly its declared size) and checks
-/// it against its hash: restore fills array buffers this way, with no copy.
+/// Decompresses a chunk (a zstd or shuffled frame) into `out` (exactly its
+/// declared size) and checks it against its hash: restore fills array
+/// buffers this way, with no copy.
 pub fn decompress_into(hash: &str, frame: &[u8], out: &mut [u8]) -> StoreResult<()> {
     let damaged = |detail: String| StoreError::DamagedChunk {
         hash: hash.to_owned(),
         detail,
     };
-    let mut decoder = zstd::bulk::Decompressor::new().map_err(|e| damaged(e.to_string()))?;
-    let written = decoder
-        .decompress_to_buffer(frame, out)
-        .map_err(|e| damaged(e.to_string()))?;
+    let written = crate::delta::decode_plain_to(frame, out).map_err(damaged)?;
     if written != out.len() {
         return Err(damaged(format!(
             "{written} bytes where the catalog says {}",
@@ -398,6 +413,23 @@ mod tests {
             decode_chain_into(&links, &mut out).unwrap();
             assert_eq!(&out, version, "version {top}");
         }
+    }
+
+    #[test]
+    fn a_chain_from_a_shuffled_frame_decodes_bit_for_bit() {
+        let (versions, hashes, mut frames) = chain();
+        frames[0] = crate::delta::encode_shuffled(&versions[0], 4).unwrap();
+        let mut out = vec![0u8; versions[0].len()];
+        decompress_into(&hashes[0], &frames[0], &mut out).unwrap();
+        assert_eq!(out, versions[0]);
+        let raw = decompress_verified(&hashes[0], out.len() as u64, &frames[0]).unwrap();
+        assert_eq!(raw, versions[0]);
+        let links: Vec<(&str, &[u8])> = (0..3)
+            .rev()
+            .map(|k| (hashes[k].as_str(), frames[k].as_slice()))
+            .collect();
+        decode_chain_into(&links, &mut out).unwrap();
+        assert_eq!(out, versions[2]);
     }
 
     #[test]

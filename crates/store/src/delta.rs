@@ -14,13 +14,14 @@
 //! "SLXD"  version (1: XOR, 2: difference)  width (1: 2, 4 or 8)  base hash (16 bytes, big-endian)  zstd frame
 //! ```
 //!
-//! A plain chunk frame is a zstd frame (magic `28 b5 2f fd`), so the two
-//! never look alike. The chunk's content hash stays the hash of its decoded
-//! bytes: every chunk is verified the same way, whichever way it is stored.
+//! A plain chunk frame is a zstd frame (magic `28 b5 2f fd`) or a shuffled
+//! frame (`"SLXS"`, below: a float chunk on its own), so none look alike.
+//! The chunk's content hash stays the hash of its decoded bytes: every
+//! chunk is verified the same way, whichever way it is stored.
 //! A base may itself be a delta (a chain: each version against the one
-//! before); the capture bounds a chain's depth (`SNAPLINE_DELTA_DEPTH`,
-//! capture-agent/src/delta_chains.rs) and readers refuse one deeper than
-//! [`MAX_CHAIN`].
+//! before, written with `SNAPLINE_DELTA_DEPTH`; by default the capture
+//! encodes against a plain keyframe, capture-agent/src/delta_chains.rs) and
+//! readers refuse one deeper than [`MAX_CHAIN`].
 
 use snapline_array_scan::ChunkHash;
 
@@ -109,9 +110,145 @@ pub fn encode_delta(
     Ok(frame)
 }
 
+/// Magic of a shuffled frame: a float chunk stored on its own (no base),
+/// byte-shuffled by element width, then zstd. Shuffled float bytes
+/// compress better than interleaved ones (the sign/exponent bytes sit
+/// together) and decompress several times faster (the noisy mantissa
+/// planes are stored raw, not Huffman-coded); the capture stores a float
+/// chunk this way where it would otherwise be a plain zstd frame, so the
+/// first version of a chain reads fast.
+///
+/// ```text
+/// "SLXS"  version (1)  width (1: 2, 4 or 8)  zstd frame of the shuffled bytes
+/// ```
+const SHUFFLED_MAGIC: &[u8; 4] = b"SLXS";
+/// Bytes before the zstd frame of a shuffled frame.
+const SHUFFLED_HEADER_LEN: usize = 4 + 1 + 1;
+
+/// The element width of `frame` when it is a shuffled frame.
+pub fn shuffled_width(frame: &[u8]) -> Option<usize> {
+    (frame.len() >= SHUFFLED_HEADER_LEN
+        && &frame[..4] == SHUFFLED_MAGIC
+        && frame[4] == 1
+        && matches!(frame[5], 2 | 4 | 8))
+    .then_some(usize::from(frame[5]))
+}
+
+/// Stores float chunk `raw` (elements `width` bytes wide: 2, 4 or 8) on its
+/// own as a shuffled frame, header included.
+pub fn encode_shuffled(raw: &[u8], width: usize) -> StoreResult<Vec<u8>> {
+    let width = if matches!(width, 2 | 4 | 8) { width } else { 4 };
+    with_scratch(raw.len(), |shuffled| {
+        let body = raw.len() / width * width;
+        match width {
+            2 => shuffle_u16(&raw[..body], &mut shuffled[..body]),
+            4 => shuffle_u32(&raw[..body], &mut shuffled[..body]),
+            _ => shuffle_u64(&raw[..body], &mut shuffled[..body]),
+        }
+        shuffled[body..].copy_from_slice(&raw[body..]);
+        let mut frame = Vec::with_capacity(SHUFFLED_HEADER_LEN + raw.len());
+        frame.extend_from_slice(SHUFFLED_MAGIC);
+        frame.push(1);
+        frame.push(width as u8);
+        let body = zstd::bulk::compress(shuffled, 1).map_err(io_err("<zstd compress>"))?;
+        frame.extend_from_slice(&body);
+        Ok(frame)
+    })
+}
+
+// Byte-shuffling whole elements: byte `k` of element `i` of `raw` goes to
+// `out[k * n + i]`, by blocks of 64 elements (fixed-size, no bounds checks
+// in the loop, so that the compiler vectorises it).
+macro_rules! shuffle {
+    ($name:ident, $int:ty) => {
+        fn $name(raw: &[u8], out: &mut [u8]) {
+            const W: usize = std::mem::size_of::<$int>();
+            const BLOCK: usize = 64;
+            let n = raw.len() / W;
+            if n == 0 {
+                return;
+            }
+            let mut planes: Vec<&mut [u8]> = out.chunks_exact_mut(n).collect();
+            let first = n / BLOCK * BLOCK;
+            for (b, block) in raw[..first * W].chunks_exact(BLOCK * W).enumerate() {
+                let mut z = [0 as $int; BLOCK];
+                for (zi, e) in z.iter_mut().zip(block.chunks_exact(W)) {
+                    let mut bytes = [0u8; W];
+                    bytes.copy_from_slice(e);
+                    *zi = <$int>::from_le_bytes(bytes);
+                }
+                for (k, plane) in planes.iter_mut().enumerate() {
+                    let dst: &mut [u8; BLOCK] =
+                        match (&mut plane[b * BLOCK..(b + 1) * BLOCK]).try_into() {
+                            Ok(dst) => dst,
+                            Err(_) => continue,
+                        };
+                    for (d, zi) in dst.iter_mut().zip(&z) {
+                        *d = (zi >> (8 * k)) as u8;
+                    }
+                }
+            }
+            for (j, e) in raw[first * W..].chunks_exact(W).enumerate() {
+                for (k, plane) in planes.iter_mut().enumerate() {
+                    plane[first + j] = e[k];
+                }
+            }
+        }
+    };
+}
+
+shuffle!(shuffle_u16, u16);
+shuffle!(shuffle_u32, u32);
+shuffle!(shuffle_u64, u64);
+
+/// Decodes a plain frame, zstd or shuffled, into `out` (exactly the chunk's
+/// size), unverified: the number of bytes it held, or what is wrong.
+pub(crate) fn decode_plain_to(frame: &[u8], out: &mut [u8]) -> Result<usize, String> {
+    let Some(width) = shuffled_width(frame) else {
+        return decompress_to(frame, out).map_err(|e| e.to_string());
+    };
+    with_scratch(out.len(), |shuffled| {
+        let written =
+            decompress_to(&frame[SHUFFLED_HEADER_LEN..], shuffled).map_err(|e| e.to_string())?;
+        if written != out.len() {
+            return Ok(written);
+        }
+        let n = out.len() / width;
+        let body = n * width;
+        match width {
+            2 => unshuffled_u16(&shuffled[..body], &mut out[..body]),
+            4 => unshuffled_u32(&shuffled[..body], &mut out[..body]),
+            _ => unshuffled_u64(&shuffled[..body], &mut out[..body]),
+        }
+        out[body..].copy_from_slice(&shuffled[body..]);
+        Ok(written)
+    })
+}
+
 /// Decodes delta `frame` (of chunk `hash`) against the base's raw bytes
 /// into `out` (the chunk's exact size). The caller checks the content hash.
 pub fn decode_delta_into(hash: &str, frame: &[u8], base: &[u8], out: &mut [u8]) -> StoreResult<()> {
+    if base.len() != out.len() {
+        let base_hash = delta_header(frame).map_or_else(String::new, |h| h.base.to_hex());
+        return Err(StoreError::DamagedChunk {
+            hash: hash.to_owned(),
+            detail: format!(
+                "its delta base {base_hash} holds {} bytes where the chunk holds {}",
+                base.len(),
+                out.len()
+            ),
+        });
+    }
+    out.copy_from_slice(base);
+    apply_delta_in_place(hash, frame, out)
+}
+
+/// Turns `current`, which holds the raw bytes of delta `frame`'s base, into
+/// the raw bytes of chunk `hash` (same size), in place: the frame's body is
+/// decompressed into a reused buffer and added back in one pass. The caller
+/// checks the content hash. Restore decodes a chain this way, from its
+/// plain chunk up, in the output buffer itself.
+pub fn apply_delta_in_place(hash: &str, frame: &[u8], current: &mut [u8]) -> StoreResult<()> {
     let damaged = |detail: String| StoreError::DamagedChunk {
         hash: hash.to_owned(),
         detail,
@@ -120,27 +257,23 @@ pub fn decode_delta_into(hash: &str, frame: &[u8], base: &[u8], out: &mut [u8]) 
     if !matches!(header.width, 2 | 4 | 8) {
         return Err(damaged(format!("delta element width {}", header.width)));
     }
-    if base.len() != out.len() {
-        return Err(damaged(format!(
-            "its delta base {} holds {} bytes where the chunk holds {}",
-            header.base,
-            base.len(),
-            out.len()
-        )));
-    }
-    with_scratch(out.len(), |shuffled| {
-        let written = zstd::bulk::decompress_to_buffer(&frame[HEADER_LEN..], shuffled)
-            .map_err(|e| damaged(e.to_string()))?;
-        if written != out.len() {
+    with_scratch(current.len(), |shuffled| {
+        let written =
+            decompress_to(&frame[HEADER_LEN..], shuffled).map_err(|e| damaged(e.to_string()))?;
+        if written != current.len() {
             return Err(damaged(format!(
                 "delta decodes to {written} bytes where the catalog says {}",
-                out.len()
+                current.len()
             )));
         }
         if header.difference {
-            unshuffle_diff(shuffled, base, header.width, out);
+            match header.width {
+                2 => add_unshuffled_u16(shuffled, current),
+                4 => add_unshuffled_u32(shuffled, current),
+                _ => add_unshuffled_u64(shuffled, current),
+            }
         } else {
-            unshuffle_xor(shuffled, base, header.width, out);
+            xor_unshuffled(shuffled, header.width, current);
         }
         Ok(())
     })
@@ -150,6 +283,28 @@ thread_local! {
     /// Reused decode buffers: a fresh 1 MiB allocation per chunk costs page
     /// faults comparable to the decode itself.
     static SCRATCH: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// A reused zstd decompression context per thread (a fresh one is
+    /// allocated and initialised on every `zstd::bulk::decompress`).
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decompresses zstd `frame` into `out` with this thread's reused context;
+/// the number of bytes written.
+pub(crate) fn decompress_to(frame: &[u8], out: &mut [u8]) -> std::io::Result<usize> {
+    DECOMPRESSOR.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            // Re-entered (not done today): a context of its own.
+            return zstd::bulk::decompress_to_buffer(frame, out);
+        };
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(decompressor) => decompressor.decompress_to_buffer(frame, out),
+            None => zstd::bulk::decompress_to_buffer(frame, out),
+        }
+    })
 }
 
 /// Runs `f` on a zeroed-or-stale scratch buffer of `len` bytes (its content
@@ -259,102 +414,83 @@ fn diff_shuffle_by<const W: usize>(raw: &[u8], base: &[u8], out: &mut [u8]) {
     }
 }
 
-/// The inverse of [`diff_shuffle`].
-fn unshuffle_diff(shuffled: &[u8], base: &[u8], width: usize, out: &mut [u8]) {
-    match width {
-        2 => unshuffle_diff_by::<2>(shuffled, base, out),
-        4 => unshuffle_diff_by::<4>(shuffled, base, out),
-        _ => unshuffle_diff_by::<8>(shuffled, base, out),
-    }
-}
-
-fn unshuffle_diff_by<const W: usize>(shuffled: &[u8], base: &[u8], out: &mut [u8]) {
-    let n = out.len() / W;
-    let body = n * W;
-    let m = mask::<W>();
-    let (planes, tail) = shuffled.split_at(body);
-    if n > 0 {
-        let planes: Vec<&[u8]> = planes.chunks_exact(n).collect();
-        // Blocks of 64 elements: each plane is read in order and the
-        // element loop has no bounds checks.
-        let block = 64;
-        let mut start = 0;
-        for (o, b) in out[..body]
-            .chunks_mut(block * W)
-            .zip(base[..body].chunks(block * W))
-        {
-            let count = o.len() / W;
-            let mut gathered = [[0u8; 8]; 64];
-            for (k, plane) in planes.iter().enumerate() {
-                for (g, v) in gathered[..count]
-                    .iter_mut()
-                    .zip(&plane[start..start + count])
-                {
-                    g[k] = *v;
+// Un-shuffling in place: element `i` of `current` becomes
+// `combine(element i, z)`, `z` being the integer whose byte `k` is
+// `shuffled[k * n + i]` (for delta frames the base plus the un-zigzagged
+// `z`, wrapping: the inverse of `diff_shuffle`); the tail (fewer bytes than
+// one element) is XORed. One pass per element width, written so that the compiler
+// vectorises it (fixed-size blocks, no bounds checks in the loop; see
+// `benches/delta_decode.rs`).
+macro_rules! add_unshuffled {
+    ($name:ident, $int:ty, $combine:expr) => {
+        fn $name(shuffled: &[u8], current: &mut [u8]) {
+            const W: usize = std::mem::size_of::<$int>();
+            const BLOCK: usize = 64;
+            let combine: fn($int, $int) -> $int = $combine;
+            let n = current.len() / W;
+            let body = n * W;
+            let (planes, tail) = shuffled.split_at(body);
+            let planes: [&[u8]; W] = std::array::from_fn(|k| &planes[k * n..(k + 1) * n]);
+            let (whole, rest) = current[..body].split_at_mut(n / BLOCK * BLOCK * W);
+            for (b, block) in whole.chunks_exact_mut(BLOCK * W).enumerate() {
+                let mut z = [0 as $int; BLOCK];
+                for (k, plane) in planes.iter().enumerate() {
+                    let bytes: &[u8; BLOCK] = plane[b * BLOCK..(b + 1) * BLOCK]
+                        .try_into()
+                        .unwrap_or(&[0u8; BLOCK]);
+                    for (zi, v) in z.iter_mut().zip(bytes) {
+                        *zi |= <$int>::from(*v) << (8 * k);
+                    }
+                }
+                for (e, zi) in block.chunks_exact_mut(W).zip(z) {
+                    let mut bytes = [0u8; W];
+                    bytes.copy_from_slice(e);
+                    e.copy_from_slice(&combine(<$int>::from_le_bytes(bytes), zi).to_le_bytes());
                 }
             }
-            for ((oe, be), g) in o
-                .chunks_exact_mut(W)
-                .zip(b.chunks_exact(W))
-                .zip(&gathered[..count])
-            {
-                let z = u64::from_le_bytes(*g);
-                let d = (z >> 1) ^ 0u64.wrapping_sub(z & 1);
-                let v = word::<W>(be).wrapping_add(d) & m;
-                oe.copy_from_slice(&v.to_le_bytes()[..W]);
+            let first = n / BLOCK * BLOCK;
+            for (j, e) in rest.chunks_exact_mut(W).enumerate() {
+                let mut zi: $int = 0;
+                for (k, plane) in planes.iter().enumerate() {
+                    zi |= <$int>::from(plane[first + j]) << (8 * k);
+                }
+                let mut bytes = [0u8; W];
+                bytes.copy_from_slice(e);
+                e.copy_from_slice(&combine(<$int>::from_le_bytes(bytes), zi).to_le_bytes());
             }
-            start += count;
+            for (o, s) in current[body..].iter_mut().zip(tail) {
+                *o ^= s;
+            }
+        }
+    };
+}
+
+// Delta frames (version 2): the base plus the un-zigzagged difference.
+add_unshuffled!(add_unshuffled_u16, u16, |base, z| base
+    .wrapping_add((z >> 1) ^ 0u16.wrapping_sub(z & 1)));
+add_unshuffled!(add_unshuffled_u32, u32, |base, z| base
+    .wrapping_add((z >> 1) ^ 0u32.wrapping_sub(z & 1)));
+add_unshuffled!(add_unshuffled_u64, u64, |base, z| base
+    .wrapping_add((z >> 1) ^ 0u64.wrapping_sub(z & 1)));
+// Shuffled frames: the elements themselves (whole elements only: the
+// caller copies the tail).
+add_unshuffled!(unshuffled_u16, u16, |_, z| z);
+add_unshuffled!(unshuffled_u32, u32, |_, z| z);
+add_unshuffled!(unshuffled_u64, u64, |_, z| z);
+
+/// The inverse of `xor_shuffle` (version 1 frames), XORed into the base in
+/// place.
+fn xor_unshuffled(shuffled: &[u8], width: usize, current: &mut [u8]) {
+    let n = current.len() / width;
+    let body = n * width;
+    let (planes, tail) = shuffled.split_at(body);
+    for (k, plane) in planes.chunks_exact(n.max(1)).take(width).enumerate() {
+        for (e, v) in current[..body].chunks_exact_mut(width).zip(plane) {
+            e[k] ^= v;
         }
     }
-    for ((o, s), b) in out[body..].iter_mut().zip(tail).zip(&base[body..]) {
-        *o = s ^ b;
-    }
-}
-
-/// The inverse of [`xor_shuffle`] (version 1 frames).
-fn unshuffle_xor(shuffled: &[u8], base: &[u8], width: usize, out: &mut [u8]) {
-    match width {
-        2 => unshuffle_xor_by::<2>(shuffled, base, out),
-        4 => unshuffle_xor_by::<4>(shuffled, base, out),
-        _ => unshuffle_xor_by::<8>(shuffled, base, out),
-    }
-}
-
-fn unshuffle_xor_by<const W: usize>(shuffled: &[u8], base: &[u8], out: &mut [u8]) {
-    let n = out.len() / W;
-    let body = n * W;
-    let (planes, tail) = shuffled.split_at(body);
-    if n > 0 {
-        let planes: Vec<&[u8]> = planes.chunks_exact(n).collect();
-        // Blocks of 64 elements: each plane is read in order and the
-        // element loop has no bounds checks.
-        let block = 64;
-        let mut start = 0;
-        for (o, b) in out[..body]
-            .chunks_mut(block * W)
-            .zip(base[..body].chunks(block * W))
-        {
-            let m = o.len() / W;
-            let mut gathered = [[0u8; W]; 64];
-            for (k, plane) in planes.iter().enumerate() {
-                for (g, v) in gathered[..m].iter_mut().zip(&plane[start..start + m]) {
-                    g[k] = *v;
-                }
-            }
-            for ((oe, be), g) in o
-                .chunks_exact_mut(W)
-                .zip(b.chunks_exact(W))
-                .zip(&gathered[..m])
-            {
-                for k in 0..W {
-                    oe[k] = g[k] ^ be[k];
-                }
-            }
-            start += m;
-        }
-    }
-    for ((o, s), b) in out[body..].iter_mut().zip(tail).zip(&base[body..]) {
-        *o = s ^ b;
+    for (o, s) in current[body..].iter_mut().zip(tail) {
+        *o ^= s;
     }
 }
 
@@ -362,17 +498,6 @@ fn unshuffle_xor_by<const W: usize>(shuffled: &[u8], base: &[u8], out: &mut [u8]
 mod tests {
     use super::*;
     use snapline_array_scan::hash_bytes;
-
-    /// xorshift64*: deterministic pseudo-random bits for property tests.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
 
     fn round_trip(raw: &[u8], base: &[u8], width: usize) {
         let frame = encode_delta(raw, base, hash_bytes(base), width).unwrap();
@@ -439,20 +564,20 @@ mod tests {
 
     #[test]
     fn random_bit_patterns_and_nudged_weights_round_trip() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
         for case in 0..200 {
             let width = [2usize, 4, 8][case % 3];
-            let len = (rng.next() % 5000) as usize;
-            let base: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let len = (rng.u64(..) % 5000) as usize;
+            let base: Vec<u8> = (0..len).map(|_| rng.u64(..) as u8).collect();
             let raw: Vec<u8> = if case % 2 == 0 {
-                (0..len).map(|_| rng.next() as u8).collect()
+                (0..len).map(|_| rng.u64(..) as u8).collect()
             } else {
                 // A few low bits flipped: what an optimizer step does.
                 base.iter()
                     .enumerate()
                     .map(|(i, b)| {
                         if i % width == 0 {
-                            b ^ (rng.next() as u8 & 7)
+                            b ^ (rng.u64(..) as u8 & 7)
                         } else {
                             *b
                         }
@@ -465,13 +590,13 @@ mod tests {
 
     #[test]
     fn a_small_step_encodes_smaller_than_plain() {
-        let mut rng = Rng(7);
+        let mut rng = fastrand::Rng::with_seed(7);
         let base: Vec<f32> = (0..262_144)
-            .map(|_| (rng.next() % 20_000) as f32 / 10_000.0 - 1.0)
+            .map(|_| (rng.u64(..) % 20_000) as f32 / 10_000.0 - 1.0)
             .collect();
         let raw: Vec<f32> = base
             .iter()
-            .map(|w| w - 1e-4 * ((rng.next() % 200) as f32 / 100.0 - 1.0))
+            .map(|w| w - 1e-4 * ((rng.u64(..) % 200) as f32 / 100.0 - 1.0))
             .collect();
         let (raw, base) = (
             bytes_of(&raw, f32::to_le_bytes),
@@ -486,10 +611,10 @@ mod tests {
 
     #[test]
     fn version_1_xor_frames_still_decode() {
-        let mut rng = Rng(11);
+        let mut rng = fastrand::Rng::with_seed(11);
         for width in [2usize, 4, 8] {
-            let base: Vec<u8> = (0..4099).map(|_| rng.next() as u8).collect();
-            let raw: Vec<u8> = base.iter().map(|b| b ^ (rng.next() as u8 & 3)).collect();
+            let base: Vec<u8> = (0..4099).map(|_| rng.u64(..) as u8).collect();
+            let raw: Vec<u8> = base.iter().map(|b| b ^ (rng.u64(..) as u8 & 3)).collect();
             let mut shuffled = vec![0u8; raw.len()];
             xor_shuffle(&raw, &base, width, &mut shuffled);
             let mut frame = MAGIC.to_vec();
@@ -526,6 +651,27 @@ mod tests {
             &bytes_of(&rev, u16::to_le_bytes),
             2,
         );
+    }
+
+    #[test]
+    fn shuffled_frames_round_trip_every_width_and_odd_tails() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        for width in [2usize, 4, 8] {
+            for len in [0usize, 1, 7, 64 * width, 64 * width + 3, 70_001] {
+                let raw: Vec<u8> = (0..len).map(|_| rng.u64(..) as u8).collect();
+                let frame = encode_shuffled(&raw, width).unwrap();
+                assert_eq!(shuffled_width(&frame), Some(width));
+                assert_eq!(delta_header(&frame), None);
+                let mut out = vec![0xaau8; len];
+                assert_eq!(decode_plain_to(&frame, &mut out), Ok(len));
+                assert_eq!(out, raw, "width {width}, {len} bytes");
+            }
+        }
+        let plain = zstd::bulk::compress(b"plain", 1).unwrap();
+        assert_eq!(shuffled_width(&plain), None);
+        let mut out = [0u8; 5];
+        assert_eq!(decode_plain_to(&plain, &mut out), Ok(5));
+        assert_eq!(&out, b"plain");
     }
 
     #[test]

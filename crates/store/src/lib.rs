@@ -32,7 +32,10 @@ pub use chunks::{
     chunk_hash, compress, decode_chain_into, decode_into, decompress_into, read_ceiling,
     INLINE_LIMIT, MAX_CHUNK_SIZE,
 };
-pub use delta::{delta_header, delta_width, encode_delta, DeltaHeader, MAX_CHAIN};
+pub use delta::{
+    apply_delta_in_place, delta_header, delta_width, encode_delta, encode_shuffled, shuffled_width,
+    DeltaHeader, MAX_CHAIN,
+};
 pub use error::{StoreError, StoreResult};
 pub use health::{FsckReport, FsckScan, Leftovers, Problem, ProblemKind, Progress, RepairReport};
 pub use liveness::{host_name, process_gone};

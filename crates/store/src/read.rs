@@ -303,14 +303,23 @@ impl Store {
     }
 
     /// The compressed frame of a chunk stored in its own file, always a
-    /// plain zstd frame: a delta chunk is decoded and compressed on its own,
-    /// so what leaves the store (bundles) never depends on a base.
+    /// plain zstd frame: a delta (or shuffled) chunk is decoded and
+    /// compressed on its own, so what leaves the store (bundles, remotes)
+    /// never depends on a base nor on this version's frame kinds.
     pub fn chunk_frame(&self, hash: &str) -> StoreResult<Vec<u8>> {
         let frame = self.chunks.read_file(hash)?;
-        if crate::delta::delta_header(&frame).is_none() {
+        if crate::delta::delta_header(&frame).is_none()
+            && crate::delta::shuffled_width(&frame).is_none()
+        {
             return Ok(frame);
         }
         crate::chunks::compress(&self.read_chunk(hash)?)
+    }
+
+    /// Whether chunk `hash`'s own file holds a plain zstd frame, which can
+    /// leave the store as it is (else `chunk_frame` re-encodes it).
+    pub fn chunk_file_is_zstd(&self, hash: &str) -> StoreResult<bool> {
+        self.chunks.file_is_zstd(hash)
     }
 
     /// Where a chunk's own file lives (it may not exist: small chunks are

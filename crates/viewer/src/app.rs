@@ -29,6 +29,8 @@ pub struct ViewerApp {
     pub restore: RestorePanel,
     /// Variables list: only those that changed since the previous snapshot.
     pub changed_only: bool,
+    /// Variables list: the path of the row shown in full below it.
+    pub selected_path: Option<String>,
     follow: Option<Follow>,
 }
 
@@ -45,6 +47,7 @@ impl ViewerApp {
             diff: DiffPanel::default(),
             restore: RestorePanel::default(),
             changed_only: false,
+            selected_path: None,
             follow,
         };
         app.diff.reset(app.state.run.as_ref());
@@ -116,7 +119,12 @@ impl ViewerApp {
         });
         ui.separator();
         match self.tab {
-            SideTab::Variables => variables::show(ui, &self.state, &mut self.changed_only),
+            SideTab::Variables => variables::show(
+                ui,
+                &self.state,
+                &mut self.changed_only,
+                &mut self.selected_path,
+            ),
             SideTab::FirstNan => {
                 if let Some(seq) = nan::show(ui, &self.state) {
                     self.state.seek_seq(seq);

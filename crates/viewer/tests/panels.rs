@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use egui_plot::{PlotMemory, PlotPoint};
 use snapline_bench::{Object, SyntheticRun};
@@ -432,4 +432,58 @@ fn follows_a_live_run() {
     }
     assert_eq!(seq(&harness), 14, "the new snapshots appear");
     assert_eq!(harness.state().state.run.as_ref().unwrap().rows.len(), 14);
+}
+
+/// A torch run's optimizer state: paths far longer than the panel's path
+/// column (a BERT layer's Adam moments).
+const LONG_PATH: &str =
+    "optimizer.state[model.encoder.layer.0.attention.self.query.weight][\"exp_avg_sq\"]";
+
+#[test]
+fn long_paths_are_elided_and_the_other_columns_stay_in_the_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = SyntheticRun::create(dir.path(), "bert_adam.py").unwrap();
+    for step in 1..=2u64 {
+        let w = weights(step, false);
+        let moment = weights(step + 100, false);
+        run.snapshot(&[("model.w", &w), (LONG_PATH, &moment)], &[("loss", 1.0)])
+            .unwrap();
+    }
+    let mut harness = harness(app(dir.path(), false));
+    // Every dtype and type cell lies inside the side panel (right of its
+    // tabs, left of the window's edge).
+    let panel_left = harness.get_by_label("Variables").rect().left();
+    let window_right = 1400.0;
+    let cells: Vec<_> = harness
+        .query_all_by_label("float32")
+        .chain(harness.query_all_by_label("numpy.ndarray"))
+        .map(|n| n.rect())
+        .collect();
+    assert_eq!(cells.len(), 4, "two rows of dtype and type");
+    for rect in cells {
+        assert!(
+            rect.left() >= panel_left && rect.right() <= window_right,
+            "a cell at {rect:?} is outside the panel ({panel_left}..{window_right})"
+        );
+    }
+    // The table shows the variable and the last segment, not the middle.
+    assert!(
+        harness.query_by_label(LONG_PATH).is_none(),
+        "the long path is elided"
+    );
+    let elided = harness.get_by_label_contains("[\"exp_avg_sq\"]");
+    let elided_label = elided.accesskit_node().label().unwrap_or_default();
+    assert!(elided_label.starts_with("optim"), "{elided_label}");
+    assert!(elided_label.contains('…'), "{elided_label}");
+    // A click on the row shows the full path in the details.
+    harness.get_by_label(&elided_label).click();
+    harness.run();
+    assert_eq!(harness.state().selected_path.as_deref(), Some(LONG_PATH));
+    harness.get_by_label(LONG_PATH);
+    snapshot(&mut harness, "variables_long_path");
+    // The keys still scrub, and the selection follows the cursor.
+    harness.key_press(egui::Key::Home);
+    harness.run();
+    assert_eq!(seq(&harness), 1);
+    harness.get_by_label(LONG_PATH);
 }

@@ -74,7 +74,7 @@ def walk(roots: list[tuple[str, object]]) -> tuple[Entries, dict[str, JsonObject
     from .. import _native
 
     recorder = HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE)
-    builder = GraphBuilder(recorder, set(), _native.hash_bytes)
+    builder = GraphBuilder(recorder, set(), _native.hash_bytes, containers=None)
     builder.hold(obj for _, obj in roots)
     for path, obj in roots:
         builder.add_root(path, obj)
@@ -107,7 +107,7 @@ def check_capture(builder: GraphBuilder,
     found: list[tuple[str, str | None, str]] = []
     for path, obj in sample[:limit]:
         recorder = HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE)
-        first = GraphBuilder(recorder, set(), _native.hash_bytes)
+        first = GraphBuilder(recorder, set(), _native.hash_bytes, containers=None)
         first.pickled_refs = {}
         first.add_root(path, obj)
         entries, records = _entries(first), dict(first.objects)
@@ -133,7 +133,7 @@ def check_capture(builder: GraphBuilder,
                           f"does not unpickle: {type(err).__name__}: {err}"))
             continue
         second = GraphBuilder(HashingRecorder(_native.hash_bytes, _native.CHUNK_SIZE), set(),
-                              _native.hash_bytes)
+                              _native.hash_bytes, containers=None)
         second.add_root(path, again)
         blobs = recorder.blobs
 

@@ -2,10 +2,11 @@
 //! on what changed since the previous snapshot.
 
 use eframe::egui::{self, RichText};
+use egui_extras::Column;
 use snapline_query::{ObjectView, Stats};
 
 use crate::panels::{colors, number};
-use crate::state::ViewerState;
+use crate::state::{AtCursor, ViewerState};
 
 /// min / max / mean and the non-finite counts of an object's stats.
 pub fn stats_text(stats: &Stats) -> String {
@@ -41,7 +42,152 @@ fn shape_text(v: &ObjectView) -> String {
         .unwrap_or_default()
 }
 
-pub fn show(ui: &mut egui::Ui, state: &ViewerState, changed_only: &mut bool) {
+/// The path column's width: enough for the longest path, at most this share
+/// of the panel (the user may drag it wider, up to `PATH_MOST`).
+const PATH_SHARE: f32 = 0.4;
+const PATH_MOST: f32 = 0.75;
+
+/// Where a path can be cut: the variable, then each `.name` and `[...]`
+/// (a subscript whole, dots and quoted brackets inside it included).
+fn path_segments(path: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    let (mut start, mut depth, mut quote) = (0, 0usize, None);
+    for (i, c) in path.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' if depth > 0 => quote = Some(c),
+            '[' => {
+                if depth == 0 && i > start {
+                    segments.push(&path[start..i]);
+                    start = i;
+                }
+                depth += 1;
+            }
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 && i > start => {
+                segments.push(&path[start..i]);
+                start = i;
+            }
+            _ => {}
+        }
+    }
+    if start < path.len() {
+        segments.push(&path[start..]);
+    }
+    segments
+}
+
+/// The first `head` and last `tail` characters of `text` around a `…`.
+fn cut_middle(text: &str, max_chars: usize) -> String {
+    if max_chars == 0 {
+        return String::new();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let head = (max_chars - 1) / 3;
+    let tail = max_chars - 1 - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// `path` in at most `max_chars` characters, cut in the middle: the
+/// variable and the last segment stay (`optimizer.state[…]["exp_avg_sq"]`).
+/// First the subscripts between them lose their contents, then the middle
+/// segments go from the front (`model….query.weight`), then the variable's
+/// name is cut (`optim…["exp_avg_sq"]`), last the characters between the
+/// path's start and its end.
+pub fn elide_path(path: &str, max_chars: usize) -> String {
+    let fits = |s: &str| s.chars().count() <= max_chars;
+    if fits(path) {
+        return path.to_string();
+    }
+    let segments = path_segments(path);
+    if let [head, middle @ .., last] = segments.as_slice() {
+        let mut emptied: Vec<&str> = middle.to_vec();
+        for i in 0..emptied.len() {
+            if emptied[i].starts_with('[') {
+                emptied[i] = "[…]";
+                let candidate = format!("{head}{}{last}", emptied.concat());
+                if fits(&candidate) {
+                    return candidate;
+                }
+            }
+        }
+        for skip in 1..=middle.len() {
+            let candidate = format!("{head}…{}{last}", middle[skip..].concat());
+            if fits(&candidate) {
+                return candidate;
+            }
+        }
+    }
+    if let [head, .., last] = segments.as_slice() {
+        // The last segment whole after the variable's first characters.
+        let room = max_chars.saturating_sub(last.chars().count() + 1);
+        if room >= head.chars().count().min(3) {
+            let start: String = head.chars().take(room).collect();
+            return format!("{start}…{last}");
+        }
+    }
+    cut_middle(path, max_chars)
+}
+
+/// What the row's hover and the details say about a change.
+fn change_note(changed: bool) -> &'static str {
+    if changed {
+        "changed since the previous snapshot"
+    } else {
+        "same as in the previous snapshot"
+    }
+}
+
+fn value_text(v: &ObjectView) -> String {
+    match &v.stats {
+        Some(s) if v.shape.is_some() => stats_text(s),
+        _ => v.preview.clone(),
+    }
+}
+
+/// The selected variable in full: its path (long ones are elided in the
+/// table), type, shape, dtype, stats or value.
+fn details(ui: &mut egui::Ui, v: &ObjectView, changed: bool) {
+    egui::Grid::new("variable details")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let rows = [
+                ("path", v.path.clone()),
+                ("type", v.type_name.clone()),
+                ("shape", shape_text(v)),
+                ("dtype", v.dtype.clone().unwrap_or_default()),
+                ("stats / value", value_text(v)),
+            ];
+            for (name, text) in rows {
+                if text.is_empty() {
+                    continue;
+                }
+                ui.weak(name);
+                ui.add(egui::Label::new(RichText::new(text).monospace()).wrap());
+                ui.end_row();
+            }
+            ui.weak("");
+            ui.weak(change_note(changed));
+            ui.end_row();
+        });
+}
+
+/// The variables at the cursor; a click on a row selects it (`selected`:
+/// its path) and shows it in full below the table.
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &ViewerState,
+    changed_only: &mut bool,
+    selected: &mut Option<String>,
+) {
     let Some(run) = &state.run else {
         ui.weak("No run open.");
         return;
@@ -59,49 +205,159 @@ pub fn show(ui: &mut egui::Ui, state: &ViewerState, changed_only: &mut bool) {
         ));
         ui.checkbox(changed_only, "changed only");
     });
-    egui::ScrollArea::both()
+    let chosen = selected
+        .as_deref()
+        .and_then(|p| at.objects.iter().find(|v| v.path == p));
+    if let Some(v) = chosen {
+        egui::Panel::bottom("variable details")
+            .show(ui, |ui| details(ui, v, at.changed.contains(&v.path)));
+    }
+    let rows: Vec<&ObjectView> = at
+        .objects
+        .iter()
+        .filter(|v| !*changed_only || at.changed.contains(&v.path))
+        .collect();
+    // The table's own region: its column lines stop above the details.
+    let region = egui::UiBuilder::new().max_rect(ui.available_rect_before_wrap());
+    let clicked = ui
+        .scope_builder(region, |ui| table(ui, at, &rows, selected.as_deref()))
+        .inner;
+    if let Some(path) = clicked {
+        // A second click on the selected row unselects it.
+        *selected = (selected.as_deref() != Some(path.as_str())).then_some(path);
+    }
+}
+
+/// The table: path (elided to its column, resizable), shape, dtype, stats
+/// or value (the rest of the width), type. Returns the path clicked. The
+/// columns' widest widths leave the stats at least 40 points of a panel
+/// over 520 wide, so the table fits the panel rather than widening it.
+fn table(
+    ui: &mut egui::Ui,
+    at: &AtCursor,
+    rows: &[&ObjectView],
+    selected: Option<&str>,
+) -> Option<String> {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let char_width = ui.fonts_mut(|f| f.glyph_width(&font, 'm')).max(1.0);
+    let padding = 2.0 * ui.spacing().button_padding.x + 2.0;
+    let longest = at.objects.iter().map(|v| v.path.chars().count()).max();
+    let fit = longest.unwrap_or(4).max(4) as f32 * char_width + padding;
+    let panel = ui.available_width();
+    let row_height = ui.spacing().interact_size.y;
+    let mut clicked = None;
+    egui_extras::TableBuilder::new(ui)
+        .id_salt("variables")
+        .striped(true)
         .auto_shrink([false, false])
-        .show(ui, |ui| {
-            egui::Grid::new("variables")
-                .striped(true)
-                .num_columns(5)
-                .show(ui, |ui| {
-                    for h in ["path", "shape", "dtype", "stats / value", "type"] {
-                        ui.strong(h);
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(
+            Column::initial(fit.min(panel * PATH_SHARE))
+                .range(80.0..=(panel * PATH_MOST).max(80.0))
+                .resizable(true)
+                .clip(true),
+        )
+        .column(Column::auto().at_most(panel * 0.15).clip(true))
+        .column(Column::auto().at_most(60.0).clip(true))
+        .column(Column::remainder().at_least(40.0).clip(true))
+        .column(Column::auto().at_most(panel * 0.18).clip(true))
+        .header(row_height, |mut header| {
+            for h in ["path", "shape", "dtype", "stats / value", "type"] {
+                header.col(|ui| {
+                    ui.strong(h);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, rows.len(), |mut row| {
+                let v = rows[row.index()];
+                let changed = at.changed.contains(&v.path);
+                let is_selected = selected == Some(v.path.as_str());
+                row.set_selected(is_selected);
+                row.col(|ui| {
+                    let room = ((ui.available_width() - padding) / char_width).floor();
+                    let mut text =
+                        RichText::new(elide_path(&v.path, room.max(1.0) as usize)).monospace();
+                    if changed {
+                        text = text.color(colors::CHANGED).strong();
                     }
-                    ui.end_row();
-                    for v in &at.objects {
-                        let changed = at.changed.contains(&v.path);
-                        if *changed_only && !changed {
-                            continue;
-                        }
-                        let mut path = RichText::new(&v.path).monospace();
-                        if changed {
-                            path = path.color(colors::CHANGED).strong();
-                        }
-                        let bad = v
-                            .stats
-                            .as_ref()
-                            .is_some_and(|s| s.nan + s.posinf + s.neginf > 0);
-                        ui.label(path).on_hover_text(if changed {
-                            "changed since the previous snapshot"
-                        } else {
-                            "same as in the previous snapshot"
-                        });
-                        ui.label(shape_text(v));
-                        ui.label(v.dtype.as_deref().unwrap_or(""));
-                        let text = match &v.stats {
-                            Some(s) if v.shape.is_some() => stats_text(s),
-                            _ => v.preview.chars().take(60).collect(),
-                        };
-                        if bad {
-                            ui.colored_label(colors::NAN, text);
-                        } else {
-                            ui.label(text);
-                        }
-                        ui.label(&v.type_name);
-                        ui.end_row();
+                    let response = ui
+                        .selectable_label(is_selected, text)
+                        .on_hover_text(format!("{}\n{}", v.path, change_note(changed)));
+                    if response.clicked() {
+                        clicked = Some(v.path.clone());
                     }
                 });
+                let bad = v
+                    .stats
+                    .as_ref()
+                    .is_some_and(|s| s.nan + s.posinf + s.neginf > 0);
+                let mut value = RichText::new(value_text(v));
+                if bad {
+                    value = value.color(colors::NAN);
+                }
+                let cells = [
+                    RichText::new(shape_text(v)),
+                    RichText::new(v.dtype.as_deref().unwrap_or("")),
+                    value,
+                    RichText::new(&v.type_name),
+                ];
+                for text in cells {
+                    // Truncated to the column; the whole text on hover.
+                    row.col(|ui| {
+                        ui.add(egui::Label::new(text).truncate());
+                    });
+                }
+            });
         });
+    clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elide_path;
+
+    const ADAM: &str = "optimizer.state[model.0.weight][\"exp_avg_sq\"]";
+
+    #[test]
+    fn short_paths_are_kept() {
+        assert_eq!(elide_path("model.w", 40), "model.w");
+        assert_eq!(elide_path(ADAM, 45), ADAM);
+    }
+
+    #[test]
+    fn subscripts_in_the_middle_lose_their_contents_first() {
+        assert_eq!(elide_path(ADAM, 40), "optimizer.state[…][\"exp_avg_sq\"]");
+    }
+
+    #[test]
+    fn then_the_middle_goes_keeping_the_variable_and_the_last_segment() {
+        assert_eq!(elide_path(ADAM, 30), "optimizer…[\"exp_avg_sq\"]");
+        let bert = "model.encoder.layer.0.attention.self.query.weight";
+        assert_eq!(elide_path(bert, 30), "model….self.query.weight");
+        assert!(elide_path(bert, 30).chars().count() <= 30);
+    }
+
+    #[test]
+    fn then_the_variable_name_is_cut_before_the_last_segment() {
+        assert_eq!(elide_path(ADAM, 20), "optim…[\"exp_avg_sq\"]");
+    }
+
+    #[test]
+    fn last_the_characters_in_the_middle() {
+        let cut = elide_path(ADAM, 12);
+        assert_eq!(cut.chars().count(), 12);
+        assert!(cut.starts_with("opt") && cut.ends_with("sq\"]"), "{cut}");
+        let name = "a_variable_with_a_very_long_name";
+        assert_eq!(elide_path(name, 10).chars().count(), 10);
+        assert_eq!(elide_path(name, 1), "…");
+        assert_eq!(elide_path(name, 0), "");
+    }
+
+    #[test]
+    fn brackets_inside_quoted_keys_do_not_split() {
+        let path = "history[\"a].b[\"][\"loss\"]";
+        assert_eq!(elide_path(path, 18), "history[…][\"loss\"]");
+        assert_eq!(elide_path(path, 16), "history…[\"loss\"]");
+    }
 }
