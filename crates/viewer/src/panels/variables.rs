@@ -44,7 +44,7 @@ fn shape_text(v: &ObjectView) -> String {
 
 /// The path column's width: enough for the longest path, at most this share
 /// of the panel (the user may drag it wider, up to `PATH_MOST`).
-const PATH_SHARE: f32 = 0.4;
+const PATH_SHARE: f32 = 0.5;
 const PATH_MOST: f32 = 0.75;
 
 /// Where a path can be cut: the variable, then each `.name` and `[...]`
@@ -82,59 +82,44 @@ fn path_segments(path: &str) -> Vec<&str> {
     segments
 }
 
-/// The first `head` and last `tail` characters of `text` around a `…`.
-fn cut_middle(text: &str, max_chars: usize) -> String {
+/// Characters of room `elide_path` may leave unused to keep whole segments.
+const SEGMENT_SLACK: usize = 8;
+
+/// `…` and the last `max_chars - 1` characters of `text`.
+fn keep_end(text: &str, max_chars: usize) -> String {
     if max_chars == 0 {
         return String::new();
     }
     let chars: Vec<char> = text.chars().collect();
-    let head = (max_chars - 1) / 3;
-    let tail = max_chars - 1 - head;
-    let mut out: String = chars[..head].iter().collect();
-    out.push('…');
-    out.extend(&chars[chars.len() - tail..]);
+    let mut out = String::from("…");
+    out.extend(&chars[chars.len() - (max_chars - 1)..]);
     out
 }
 
-/// `path` in at most `max_chars` characters, cut in the middle: the
-/// variable and the last segment stay (`optimizer.state[…]["exp_avg_sq"]`).
-/// First the subscripts between them lose their contents, then the middle
-/// segments go from the front (`model….query.weight`), then the variable's
-/// name is cut (`optim…["exp_avg_sq"]`), last the characters between the
-/// path's start and its end.
+/// `path` in at most `max_chars` characters, cut from the front: its end
+/// tells rows of one variable apart (`…[model.2.bias]["exp_avg_sq"]`, where
+/// `optimizer.state[…]["exp_avg_sq"]` reads the same on every row), and the
+/// rows above it show the variable. Whole segments go first (a subscript
+/// or a quoted key is never split) while they fill the room, else
+/// characters.
 pub fn elide_path(path: &str, max_chars: usize) -> String {
-    let fits = |s: &str| s.chars().count() <= max_chars;
-    if fits(path) {
+    let length = path.chars().count();
+    if length <= max_chars {
         return path.to_string();
     }
     let segments = path_segments(path);
-    if let [head, middle @ .., last] = segments.as_slice() {
-        let mut emptied: Vec<&str> = middle.to_vec();
-        for i in 0..emptied.len() {
-            if emptied[i].starts_with('[') {
-                emptied[i] = "[…]";
-                let candidate = format!("{head}{}{last}", emptied.concat());
-                if fits(&candidate) {
-                    return candidate;
-                }
+    for skip in 1..segments.len() {
+        let rest = segments[skip..].concat();
+        let kept = rest.chars().count();
+        if kept < max_chars {
+            // Whole segments, unless that leaves much of the room empty.
+            if kept + 1 + SEGMENT_SLACK >= max_chars {
+                return format!("…{rest}");
             }
-        }
-        for skip in 1..=middle.len() {
-            let candidate = format!("{head}…{}{last}", middle[skip..].concat());
-            if fits(&candidate) {
-                return candidate;
-            }
+            break;
         }
     }
-    if let [head, .., last] = segments.as_slice() {
-        // The last segment whole after the variable's first characters.
-        let room = max_chars.saturating_sub(last.chars().count() + 1);
-        if room >= head.chars().count().min(3) {
-            let start: String = head.chars().take(room).collect();
-            return format!("{start}…{last}");
-        }
-    }
-    cut_middle(path, max_chars)
+    keep_end(path, max_chars)
 }
 
 /// What the row's hover and the details say about a change.
@@ -326,30 +311,22 @@ mod tests {
     }
 
     #[test]
-    fn subscripts_in_the_middle_lose_their_contents_first() {
-        assert_eq!(elide_path(ADAM, 40), "optimizer.state[…][\"exp_avg_sq\"]");
-    }
-
-    #[test]
-    fn then_the_middle_goes_keeping_the_variable_and_the_last_segment() {
-        assert_eq!(elide_path(ADAM, 30), "optimizer…[\"exp_avg_sq\"]");
+    fn whole_segments_go_from_the_front_keeping_what_tells_rows_apart() {
+        assert_eq!(
+            elide_path(ADAM, 40),
+            "….state[model.0.weight][\"exp_avg_sq\"]"
+        );
         let bert = "model.encoder.layer.0.attention.self.query.weight";
-        assert_eq!(elide_path(bert, 30), "model….self.query.weight");
+        assert_eq!(elide_path(bert, 30), "….attention.self.query.weight");
         assert!(elide_path(bert, 30).chars().count() <= 30);
     }
 
     #[test]
-    fn then_the_variable_name_is_cut_before_the_last_segment() {
-        assert_eq!(elide_path(ADAM, 20), "optim…[\"exp_avg_sq\"]");
-    }
-
-    #[test]
-    fn last_the_characters_in_the_middle() {
-        let cut = elide_path(ADAM, 12);
-        assert_eq!(cut.chars().count(), 12);
-        assert!(cut.starts_with("opt") && cut.ends_with("sq\"]"), "{cut}");
+    fn then_characters_from_the_front_where_whole_segments_waste_the_room() {
+        assert_eq!(elide_path(ADAM, 30), "…model.0.weight][\"exp_avg_sq\"]");
+        assert_eq!(elide_path(ADAM, 20), "…[\"exp_avg_sq\"]");
         let name = "a_variable_with_a_very_long_name";
-        assert_eq!(elide_path(name, 10).chars().count(), 10);
+        assert_eq!(elide_path(name, 10), "…long_name");
         assert_eq!(elide_path(name, 1), "…");
         assert_eq!(elide_path(name, 0), "");
     }
@@ -357,7 +334,7 @@ mod tests {
     #[test]
     fn brackets_inside_quoted_keys_do_not_split() {
         let path = "history[\"a].b[\"][\"loss\"]";
-        assert_eq!(elide_path(path, 18), "history[…][\"loss\"]");
-        assert_eq!(elide_path(path, 16), "history…[\"loss\"]");
+        assert_eq!(elide_path(path, 18), "…[\"a].b[\"][\"loss\"]");
+        assert_eq!(elide_path(path, 12), "…[\"loss\"]");
     }
 }
