@@ -1,6 +1,7 @@
 //! Decoding a delta-encoded 1 MiB float32 chunk against plain decompression
 //! of the same chunk (both verified against the content hash), and the parts
-//! each is made of: zstd alone, the hash alone.
+//! each is made of: zstd alone, the hash alone; and what the capture's
+//! writer pays to encode one (plain zstd, shuffled, a delta).
 //!
 //!     cargo bench -p snapline-store --bench delta_decode
 
@@ -102,6 +103,20 @@ fn benches(c: &mut Criterion) {
             (hashes[0].as_str(), &plain[..]),
         ];
         b.iter(|| decode_chain_into(black_box(&chain), &mut out).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("encode_1MiB_f32");
+    g.throughput(Throughput::Bytes(MIB as u64));
+    g.bench_function("zstd_plain", |b| {
+        b.iter(|| compress(black_box(&v[2])).unwrap())
+    });
+    g.bench_function("shuffled", |b| {
+        b.iter(|| encode_shuffled(black_box(&v[2]), 4).unwrap())
+    });
+    let base_hash = hash_bytes(&v[0]);
+    g.bench_function("delta", |b| {
+        b.iter(|| encode_delta(black_box(&v[2]), &v[0], base_hash, 4).unwrap())
     });
     g.finish();
 }

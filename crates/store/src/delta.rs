@@ -360,59 +360,85 @@ fn xor_shuffle_by<const W: usize>(raw: &[u8], base: &[u8], out: &mut [u8]) {
     }
 }
 
-/// Element `W` bytes wide as a little-endian integer.
-#[inline(always)]
-fn word<const W: usize>(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..W].copy_from_slice(&bytes[..W]);
-    u64::from_le_bytes(buf)
-}
-
-/// All ones in the low `W` bytes.
-#[inline(always)]
-fn mask<const W: usize>() -> u64 {
-    1u64.checked_shl((W * 8) as u32)
-        .map_or(u64::MAX, |bit| bit - 1)
-}
-
 /// `out` = byte planes of the zigzag difference `raw - base` of each
 /// element's bit pattern (`W`-byte integers, wrapping): byte `b` of element
 /// `i` goes to `out[b * n + i]`; the tail (fewer bytes than one element) is
 /// XORed in place.
 fn diff_shuffle(raw: &[u8], base: &[u8], width: usize, out: &mut [u8]) {
-    match width {
-        2 => diff_shuffle_by::<2>(raw, base, out),
-        4 => diff_shuffle_by::<4>(raw, base, out),
-        _ => diff_shuffle_by::<8>(raw, base, out),
-    }
-}
-
-fn diff_shuffle_by<const W: usize>(raw: &[u8], base: &[u8], out: &mut [u8]) {
-    let n = raw.len() / W;
-    let body = n * W;
-    let m = mask::<W>();
-    let top = W * 8 - 1;
+    let width = if matches!(width, 2 | 4) { width } else { 8 };
+    let body = raw.len() / width * width;
     let (planes, tail) = out.split_at_mut(body);
-    let mut planes: Vec<&mut [u8]> = planes.chunks_exact_mut(n.max(1)).collect();
-    if n > 0 {
-        for (i, (r, b)) in raw[..body]
-            .chunks_exact(W)
-            .zip(base[..body].chunks_exact(W))
-            .enumerate()
-        {
-            let d = word::<W>(r).wrapping_sub(word::<W>(b)) & m;
-            let negative = (d >> top) & 1;
-            let z = ((d << 1) ^ 0u64.wrapping_sub(negative)) & m;
-            let bytes = z.to_le_bytes();
-            for k in 0..W {
-                planes[k][i] = bytes[k];
-            }
-        }
+    match width {
+        2 => diff_shuffle_u16(&raw[..body], &base[..body], planes),
+        4 => diff_shuffle_u32(&raw[..body], &base[..body], planes),
+        _ => diff_shuffle_u64(&raw[..body], &base[..body], planes),
     }
     for ((o, r), b) in tail.iter_mut().zip(&raw[body..]).zip(&base[body..]) {
         *o = r ^ b;
     }
 }
+
+// The zigzag difference of whole elements into byte planes, by blocks of
+// 64 elements in the element's own integer type (no bounds checks in the
+// loops, so that the compiler vectorises them), as `shuffle!` does: `d` =
+// `raw - base` wrapping, `z` = `(d << 1) ^ -(d >> top)` (small steps either
+// way become small numbers).
+macro_rules! diff_shuffle {
+    ($name:ident, $int:ty) => {
+        fn $name(raw: &[u8], base: &[u8], out: &mut [u8]) {
+            const W: usize = std::mem::size_of::<$int>();
+            const BLOCK: usize = 64;
+            const TOP: u32 = <$int>::BITS - 1;
+            let n = raw.len() / W;
+            if n == 0 {
+                return;
+            }
+            let element = |e: &[u8]| {
+                let mut bytes = [0u8; W];
+                bytes.copy_from_slice(e);
+                <$int>::from_le_bytes(bytes)
+            };
+            let zigzag = |r: &[u8], s: &[u8]| {
+                let d = element(r).wrapping_sub(element(s));
+                (d << 1) ^ (d >> TOP).wrapping_neg()
+            };
+            let mut planes: Vec<&mut [u8]> = out.chunks_exact_mut(n).collect();
+            let first = n / BLOCK * BLOCK;
+            let blocks = raw[..first * W]
+                .chunks_exact(BLOCK * W)
+                .zip(base[..first * W].chunks_exact(BLOCK * W));
+            for (b, (r, s)) in blocks.enumerate() {
+                let mut z = [0 as $int; BLOCK];
+                for ((zi, r), s) in z.iter_mut().zip(r.chunks_exact(W)).zip(s.chunks_exact(W)) {
+                    *zi = zigzag(r, s);
+                }
+                for (k, plane) in planes.iter_mut().enumerate() {
+                    let dst: &mut [u8; BLOCK] =
+                        match (&mut plane[b * BLOCK..(b + 1) * BLOCK]).try_into() {
+                            Ok(dst) => dst,
+                            Err(_) => continue,
+                        };
+                    for (d, zi) in dst.iter_mut().zip(&z) {
+                        *d = (zi >> (8 * k)) as u8;
+                    }
+                }
+            }
+            let rest = raw[first * W..]
+                .chunks_exact(W)
+                .zip(base[first * W..].chunks_exact(W));
+            for (j, (r, s)) in rest.enumerate() {
+                let bytes = zigzag(r, s).to_le_bytes();
+                for (k, plane) in planes.iter_mut().enumerate() {
+                    plane[first + j] = bytes[k];
+                }
+            }
+        }
+    };
+}
+
+diff_shuffle!(diff_shuffle_u16, u16);
+diff_shuffle!(diff_shuffle_u32, u32);
+diff_shuffle!(diff_shuffle_u64, u64);
 
 // Un-shuffling in place: element `i` of `current` becomes
 // `combine(element i, z)`, `z` being the integer whose byte `k` is
