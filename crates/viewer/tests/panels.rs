@@ -486,4 +486,20 @@ fn long_paths_are_elided_and_the_other_columns_stay_in_the_panel() {
     harness.run();
     assert_eq!(seq(&harness), 1);
     harness.get_by_label(LONG_PATH);
+    // The diff lists the changed long path cut the same way.
+    harness.get_by_label("Diff").click();
+    harness.run();
+    harness.state_mut().diff.a = 1;
+    harness.state_mut().diff.b = 2;
+    harness.get_by_label("Compare").click();
+    harness.run();
+    harness.get_by_label_contains("2 changed");
+    assert!(
+        harness.query_by_label(LONG_PATH).is_none(),
+        "the long path is elided in the diff too"
+    );
+    let in_diff = harness.get_by_label_contains("weight][\"exp_avg_sq\"]");
+    let node = in_diff.accesskit_node();
+    let text = node.label().or(node.value()).unwrap_or_default();
+    assert!(text.starts_with('…'), "{text}");
 }

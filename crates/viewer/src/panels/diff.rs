@@ -5,6 +5,7 @@ use eframe::egui;
 use snapline_query::{diff_snapshots, ChangeKind, Detail, DiffOptions, SnapshotDiff, SnapshotRef};
 
 use crate::panels::colors;
+use crate::panels::variables::elide_path;
 use crate::state::{RunState, ViewerState};
 
 /// The two snapshots picked and the last comparison.
@@ -116,6 +117,11 @@ pub fn show(ui: &mut egui::Ui, panel: &mut DiffPanel, state: &ViewerState) {
         ui.label("Identical: every path holds the same content.");
         return;
     }
+    // Long paths are cut from the front to about 45% of the panel, whole on
+    // hover (as in the variables table).
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let char_width = ui.fonts_mut(|f| f.glyph_width(&font, 'm')).max(1.0);
+    let path_chars = ((ui.available_width() * 0.45) / char_width).max(12.0) as usize;
     egui::ScrollArea::both()
         .id_salt("diff-changes")
         .auto_shrink([false, false])
@@ -140,7 +146,12 @@ pub fn show(ui: &mut egui::Ui, panel: &mut DiffPanel, state: &ViewerState) {
                             Some(from) => format!("{from} -> {}", c.path),
                             None => c.path.clone(),
                         };
-                        ui.monospace(path);
+                        let shown = elide_path(&path, path_chars);
+                        if shown == path {
+                            ui.monospace(path);
+                        } else {
+                            ui.monospace(shown).on_hover_text(path);
+                        }
                         ui.label(&c.type_name);
                         let mut what = detail_text(&c.detail);
                         if what.is_empty() {
