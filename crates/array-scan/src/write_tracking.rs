@@ -477,21 +477,26 @@ mod tests {
     use super::*;
     use crate::{hash_bytes, CHUNK_SIZE};
 
-    /// A private anonymous mapping, unmapped on drop.
+    /// An anonymous mapping, unmapped on drop.
     struct Mapping {
         ptr: *mut u8,
         len: usize,
     }
 
     impl Mapping {
+        /// Private: the memory an array buffer is made of.
         fn new(len: usize) -> Mapping {
+            Mapping::with_sharing(len, libc::MAP_PRIVATE)
+        }
+        /// `sharing`: `libc::MAP_PRIVATE` or `libc::MAP_SHARED`.
+        fn with_sharing(len: usize, sharing: libc::c_int) -> Mapping {
             // SAFETY: a fresh anonymous mapping, owned by the returned value.
             let ptr = unsafe {
                 libc::mmap(
                     std::ptr::null_mut(),
                     len,
                     libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    sharing | libc::MAP_ANONYMOUS,
                     -1,
                     0,
                 )
@@ -607,24 +612,14 @@ mod tests {
     fn the_kernel_query_and_the_maps_text_agree() {
         let len = 4 * 4096;
         let private = Mapping::new(len);
-        // SAFETY: a fresh shared anonymous mapping, unmapped below.
-        let shared = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(shared, libc::MAP_FAILED);
+        let shared = Mapping::with_sharing(len, libc::MAP_SHARED);
+        let shared = shared.ptr as usize;
         let heap = vec![7u8; 3 << 20]; // (malloc: the heap or its own mapping)
         let code = the_kernel_query_and_the_maps_text_agree as *const () as usize;
         let p = private.ptr as usize;
         for (start, end, ok) in [
             (p, p + len, Some(true)),
-            (shared as usize, shared as usize + len, Some(false)),
+            (shared, shared + len, Some(false)),
             (code, code + 1, Some(false)),
             (4096, 8192, Some(false)),
             (
@@ -642,8 +637,6 @@ mod tests {
                 None => eprintln!("no PROCMAP_QUERY here"),
             }
         }
-        // SAFETY: unmaps the mapping made above.
-        unsafe { libc::munmap(shared, len) };
     }
 
     #[test]
