@@ -156,6 +156,24 @@ pub fn encode_shuffled(raw: &[u8], width: usize) -> StoreResult<Vec<u8>> {
     })
 }
 
+// Block `b` of `z` (64 integers) into the byte planes: byte `k` of `z[i]`
+// goes to `planes[k][b * 64 + i]`. Fixed-size, no bounds checks in the
+// loop, so that the compiler vectorises it (`shuffle!`, `diff_shuffle!`).
+macro_rules! scatter_block {
+    ($planes:ident, $b:ident, $z:ident) => {
+        for (k, plane) in $planes.iter_mut().enumerate() {
+            let dst: &mut [u8; BLOCK] = match (&mut plane[$b * BLOCK..($b + 1) * BLOCK]).try_into()
+            {
+                Ok(dst) => dst,
+                Err(_) => continue,
+            };
+            for (d, zi) in dst.iter_mut().zip(&$z) {
+                *d = (zi >> (8 * k)) as u8;
+            }
+        }
+    };
+}
+
 // Byte-shuffling whole elements: byte `k` of element `i` of `raw` goes to
 // `out[k * n + i]`, by blocks of 64 elements (fixed-size, no bounds checks
 // in the loop, so that the compiler vectorises it).
@@ -177,16 +195,7 @@ macro_rules! shuffle {
                     bytes.copy_from_slice(e);
                     *zi = <$int>::from_le_bytes(bytes);
                 }
-                for (k, plane) in planes.iter_mut().enumerate() {
-                    let dst: &mut [u8; BLOCK] =
-                        match (&mut plane[b * BLOCK..(b + 1) * BLOCK]).try_into() {
-                            Ok(dst) => dst,
-                            Err(_) => continue,
-                        };
-                    for (d, zi) in dst.iter_mut().zip(&z) {
-                        *d = (zi >> (8 * k)) as u8;
-                    }
-                }
+                scatter_block!(planes, b, z);
             }
             for (j, e) in raw[first * W..].chunks_exact(W).enumerate() {
                 for (k, plane) in planes.iter_mut().enumerate() {
@@ -412,16 +421,7 @@ macro_rules! diff_shuffle {
                 for ((zi, r), s) in z.iter_mut().zip(r.chunks_exact(W)).zip(s.chunks_exact(W)) {
                     *zi = zigzag(r, s);
                 }
-                for (k, plane) in planes.iter_mut().enumerate() {
-                    let dst: &mut [u8; BLOCK] =
-                        match (&mut plane[b * BLOCK..(b + 1) * BLOCK]).try_into() {
-                            Ok(dst) => dst,
-                            Err(_) => continue,
-                        };
-                    for (d, zi) in dst.iter_mut().zip(&z) {
-                        *d = (zi >> (8 * k)) as u8;
-                    }
-                }
+                scatter_block!(planes, b, z);
             }
             let rest = raw[first * W..]
                 .chunks_exact(W)
