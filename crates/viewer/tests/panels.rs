@@ -362,16 +362,21 @@ fn the_first_nan_panel_names_where_it_began_and_jumps_there() {
     assert_eq!(seq(&harness), 9);
 }
 
+/// Opens the Diff tab and compares snapshots `a` and `b`.
+fn compare(harness: &mut Harness<'_, ViewerApp>, a: i64, b: i64) {
+    harness.get_by_label("Diff").click();
+    harness.run();
+    harness.state_mut().diff.a = a;
+    harness.state_mut().diff.b = b;
+    harness.get_by_label("Compare").click();
+    harness.run();
+}
+
 #[test]
 fn the_diff_panel_compares_two_snapshots() {
     let (dir, _train) = store();
     let mut harness = harness(app(dir.path(), false));
-    harness.get_by_label("Diff").click();
-    harness.run();
-    harness.state_mut().diff.a = 3;
-    harness.state_mut().diff.b = 9;
-    harness.get_by_label("Compare").click();
-    harness.run();
+    compare(&mut harness, 3, 9);
     let diff = harness
         .state()
         .diff
@@ -487,12 +492,7 @@ fn long_paths_are_elided_and_the_other_columns_stay_in_the_panel() {
     assert_eq!(seq(&harness), 1);
     harness.get_by_label(LONG_PATH);
     // The diff lists the changed long path cut the same way.
-    harness.get_by_label("Diff").click();
-    harness.run();
-    harness.state_mut().diff.a = 1;
-    harness.state_mut().diff.b = 2;
-    harness.get_by_label("Compare").click();
-    harness.run();
+    compare(&mut harness, 1, 2);
     harness.get_by_label_contains("2 changed");
     assert!(
         harness.query_by_label(LONG_PATH).is_none(),
