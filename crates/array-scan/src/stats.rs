@@ -736,16 +736,11 @@ fn wide_int_stats<T: WideInt>(bytes: &[u8], read: impl Fn([u8; 8]) -> T + Copy) 
 mod tests {
     use super::*;
 
-    /// Random bytes from a xorshift generator.
-    fn noise(n: usize, mut seed: u64) -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                (seed >> 32) as u8
-            })
-            .collect()
+    /// Random bytes (fastrand's seeded generator).
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut out = vec![0; n];
+        fastrand::Rng::with_seed(seed).fill(&mut out);
+        out
     }
 
     #[test]

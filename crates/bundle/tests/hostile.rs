@@ -55,7 +55,7 @@ fn record(value: serde_json::Value) -> (String, ObjectRecord) {
 /// that changes at each, a small inline array, a pickle with an
 /// out-of-band buffer, a container holding them, metrics and an event.
 fn source_store(dir: &Path, seed: u64) -> (Store, String) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut store = Store::create(dir).unwrap();
     let script = rng.bytes(300);
     let mut chunks = Vec::new();
@@ -805,7 +805,7 @@ fn taking_back_an_import_spares_files_committed_or_replaced_since() {
 fn mutated_bundles_never_panic() {
     let f = fixture(12);
     let p = pieces(&f.bytes);
-    let mut rng = Rng(0x5eed_5eed);
+    let mut rng = Rng::new(0x5eed_5eed);
     let catalog = serde_json::to_vec(&p.rows).unwrap();
     let n = f.bytes.len();
     let mut accepted = 0;
