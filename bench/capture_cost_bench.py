@@ -221,20 +221,25 @@ def growing(tmp: Path, reps: int, before: Path | None) -> dict:
     rows: dict = {"plain": [], **{name: [] for name, _, _ in variants}}
     facts: dict = {}
     for rep in range(reps):
-        rows["plain"].append(timed([PYTHON, script]))
+        rows["plain"].append(timed_cpu([PYTHON, script]))
         for name, opts, agent in variants:
             store = tmp / f"{name}-{rep}"
-            rows[name].append(timed([PYTHON, "-m", "snapline", "run", "--store", store, *opts,
-                                     script], agent))
+            rows[name].append(timed_cpu([PYTHON, "-m", "snapline", "run", "--store", store,
+                                         *opts, script], agent))
             facts[name] = store_facts(store)
             shutil.rmtree(store)
     out = {}
     for name, times in rows.items():
         if not times:
             continue
-        ratio = [t / p for t, p in zip(times, rows["plain"])]
+        # Wall and CPU (user + sys, threads included: it moves less with
+        # the shared machine's load) ratios to the plain run of the same rep.
+        ratio = [t / p for (t, _), (p, _) in zip(times, rows["plain"])]
+        cpu_ratio = [c / p for (_, c), (_, p) in zip(times, rows["plain"])]
         f = facts.get(name, {})
-        out[name] = {"seconds": statistics.median(times), "ratio": statistics.median(ratio),
+        out[name] = {"seconds": statistics.median(t for t, _ in times),
+                     "ratio": statistics.median(ratio),
+                     "cpu_ratio": statistics.median(cpu_ratio),
                      "snapshots": f.get("snapshots"), "stored": f.get("stored"),
                      "disk": f.get("disk"), "entries": f.get("entries")}
     return out

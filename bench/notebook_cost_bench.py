@@ -21,6 +21,14 @@ timed in CPU seconds of the main thread and of the process (the writer).
     .venv/bin/python bench/notebook_cost_bench.py [--reps 3] [--kishu] [--before]
     .venv/bin/python bench/notebook_cost_bench.py --smoke   # tiny sizes, 1 rep, print only
     .venv/bin/python bench/notebook_cost_bench.py --attribute --reps 3   # where the time goes
+    .venv/bin/python bench/notebook_cost_bench.py --variant nice0:SNAPLINE_WRITER_NICE=0
+        # also this tree's agent with these kernel environment variables
+    .venv/bin/python bench/notebook_cost_bench.py --before --before-native /tmp/head/_native.abi3.so
+        # git HEAD's agent with an extension built from HEAD's Rust (bench/RESULTS.md says how)
+
+`--attribute --before` adds "all on" with git HEAD's agent; each variant's
+CPU to the session's end (the exit snapshot, the writer's queue drained) is
+reported apart from the cells'.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -107,8 +116,9 @@ stats["revenue"]""",
 # on a shared 2-core VM is too noisy to split 0.1 s between causes).
 _AGENT = ("%load_ext snapline\nimport snapline.notebook as _n\n_c = _n.current\n"
           "_o = _c.agent.options\n")
-_NO_LOOP_SNAPSHOTS = ("_o.outer_every = _o.inner_every = 1e9\n"
-                      "_o.outer_every_given = _o.inner_every_given = True\n")
+# (No loop snapshot is ever due; not explicit throttles, which keep every
+# loop instrumented: no plain copies, 5x the hooks' cost.)
+_NO_LOOP_SNAPSHOTS = "_c.agent._due = lambda outermost: False\n"
 ATTRIBUTION = {
     "plain": "",
     "all on": "%load_ext snapline",
@@ -117,6 +127,7 @@ ATTRIBUTION = {
     + "get_ipython().events.unregister('post_run_cell', _c.post_run_cell)",
     "all on, 0.2 s first allowance (before #16's floor)": _AGENT + "_c.agent.budget_left = 0.2",
 }
+HEAD_VARIANT = "all on, git HEAD's agent (--before)"
 IN_PROCESS_DRIVER = r'''
 import json, sys, time
 from IPython.core.interactiveshell import InteractiveShell
@@ -131,33 +142,50 @@ for cell in spec["cells"]:
     thread, process = time.thread_time(), time.process_time()
     assert shell.run_cell(cell, store_history=True).success, cell
     times.append([time.thread_time() - thread, time.process_time() - process])
-print(json.dumps(times))
+# The session's end: the exit snapshot and the writer's queue drained (its
+# compression left over from the cells counts here).
+thread, process = time.thread_time(), time.process_time()
+notebook = sys.modules.get("snapline.notebook")
+if notebook is not None and notebook.current is not None:
+    notebook.current.stop()
+finish = [time.thread_time() - thread, time.process_time() - process]
+print(json.dumps({"cells": times, "finish": finish}))
 '''
 
 
-def attribute(reps: int, sizes: dict) -> dict:
-    """Median CPU seconds of each cell per variant: [main thread, process]."""
-    runs: dict = {name: [] for name in ATTRIBUTION}
+def attribute(reps: int, sizes: dict, before: Path | None = None) -> dict:
+    """Median CPU seconds of each cell per variant: [main thread, process]
+    (with `before`, "all on" with git HEAD's agent too)."""
+    variants = dict(ATTRIBUTION)
+    if before is not None:
+        variants[HEAD_VARIANT] = ATTRIBUTION["all on"]
+    runs: dict = {name: [] for name in variants}
     for _ in range(reps):
-        for name, agent in ATTRIBUTION.items():
+        for name, agent in variants.items():
+            head = {"PYTHONPATH": str(before)} if name == HEAD_VARIANT else {}
             with tempfile.TemporaryDirectory(prefix="nb-attr-") as tmp:
                 setup = [f"MB = {sizes['mb']}\nDOCS = {sizes['docs']}"] + ([agent] if agent else [])
                 spec = {"setup": setup, "cells": CELLS}
                 done = subprocess.run([PYTHON, "-c", IN_PROCESS_DRIVER, json.dumps(spec)],
                                       capture_output=True, text=True, check=False, cwd=tmp,
-                                      env={**env(), "SNAPLINE_STORE": str(Path(tmp) / "store")})
+                                      env={**env(), "SNAPLINE_STORE": str(Path(tmp) / "store"),
+                                           **head})
                 if done.returncode != 0:
                     raise SystemExit(f"attribution {name!r} failed:\n{done.stderr[-2000:]}")
                 runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
     out = {}
     for name, got in runs.items():
-        cells = [[statistics.median(r[i][k] for r in got) for k in (0, 1)]
+        cells = [[statistics.median(r["cells"][i][k] for r in got) for k in (0, 1)]
                  for i in range(len(CELLS))]
-        out[name] = {"main_thread_s": statistics.median(sum(c[0] for c in r) for r in got),
-                     "process_s": statistics.median(sum(c[1] for c in r) for r in got),
+        out[name] = {"main_thread_s": statistics.median(sum(c[0] for c in r["cells"])
+                                                        for r in got),
+                     "process_s": statistics.median(sum(c[1] for c in r["cells"]) for r in got),
+                     "finish": [statistics.median(r["finish"][k] for r in got) for k in (0, 1)],
                      "cells": cells}
         print(f"  {name}: main thread {out[name]['main_thread_s'] * 1000:.0f} ms, process "
-              f"{out[name]['process_s'] * 1000:.0f} ms; per cell (main thread) "
+              f"{out[name]['process_s'] * 1000:.0f} ms, then to the end of the session "
+              f"{out[name]['finish'][0] * 1000:.0f} / {out[name]['finish'][1] * 1000:.0f} ms; "
+              "per cell (main thread) "
               f"{[round(c[0] * 1000) for c in cells]}", file=sys.stderr, flush=True)
     return out
 
@@ -175,9 +203,10 @@ def tree_bytes(path: Path) -> int:
 
 
 def run_notebook(python: str, contender: str, sizes: dict, tmp: Path,
-                 before: Path | None = None) -> dict:
+                 before: Path | None = None, extra_env: dict | None = None) -> dict:
     """One run of the six cells in a fresh kernel of `python` (with `before`,
-    the snapline package found there instead of this tree's)."""
+    the snapline package found there instead of this tree's; `extra_env`:
+    the kernel's environment variables of a `--variant`)."""
     notebook = tmp / "analysis.ipynb"
     store = tmp / "store"
     kernel_env: dict = {}
@@ -186,6 +215,7 @@ def run_notebook(python: str, contender: str, sizes: dict, tmp: Path,
         kernel_env["SNAPLINE_STORE"] = str(store)
         if before is not None:
             kernel_env["PYTHONPATH"] = str(before)  # git HEAD's agent (--before)
+        kernel_env.update(extra_env or {})
         setup.append("%load_ext snapline")
     elif contender == "kishu":
         # Kishu's own test mode: the same commits, without asking a browser
@@ -224,12 +254,18 @@ def snapline_facts(store: Path) -> dict:
             "cell_bytes_new": [r.get("bytes_new") for r in log if r["trigger"] == "cell"]}
 
 
-def head_agent(tmp: Path) -> Path:
-    """git HEAD's snapline package, with this tree's native extension."""
+def head_agent(tmp: Path, native: Path | None = None) -> Path:
+    """git HEAD's snapline package, with this tree's native extension (or
+    `native`, one built from HEAD's Rust: `--before-native`)."""
     sys.path.insert(0, str(REPO / "bench"))
     import capture_cost_bench
 
-    return capture_cost_bench.head_agent(tmp)
+    package = capture_cost_bench.head_agent(tmp)
+    if native is not None:
+        for so in (package / "snapline").glob("_native*.so"):
+            so.unlink()
+        shutil.copy(native, package / "snapline" / native.name)
+    return package
 
 
 def kishu_python() -> str:
@@ -239,10 +275,13 @@ def kishu_python() -> str:
     return workloads_bench.notebook_python()
 
 
-def measure(reps: int, sizes: dict, kishu: bool, before: Path | None = None) -> dict:
+def measure(reps: int, sizes: dict, kishu: bool, before: Path | None = None,
+            variants: dict | None = None) -> dict:
+    variants = variants or {}
     groups = [[("plain", PYTHON), ("snapline", PYTHON)]]
     if before is not None:
         groups[0].append(("snapline-head", PYTHON))
+    groups[0].extend((name, PYTHON) for name in variants)
     if kishu:
         other = kishu_python()
         groups.append([("kishu-plain", other), ("kishu", other)])
@@ -254,18 +293,22 @@ def measure(reps: int, sizes: dict, kishu: bool, before: Path | None = None) -> 
             with tempfile.TemporaryDirectory(prefix=f"nb-{name}-") as tmp:
                 contender = "plain" if name.endswith("plain") else name
                 result = run_notebook(python, contender, sizes, Path(tmp),
-                                      before if name == "snapline-head" else None)
+                                      before if name == "snapline-head" else None,
+                                      variants.get(name))
             runs[name].append(result)
             print(f"  rep {rep} {name}: {result['seconds']:.2f} s"
-                  + (f", {result['disk'] / 1e6:.1f} MB" if "disk" in result else ""),
+                  + (f", {result['disk'] / 1e6:.1f} MB" if "disk" in result else "")
+                  + (" (NO SNAPSHOTS: the agent did not capture; the ratio is not one)"
+                     if name.startswith("snapline") and not result.get("snapshots") else ""),
                   file=sys.stderr, flush=True)
     return runs
 
 
 def summarize(runs: dict) -> dict:
     out: dict = {}
-    for name, plain_name in (("snapline", "plain"), ("snapline-head", "plain"),
-                             ("kishu", "kishu-plain")):
+    pairs = [("snapline", "plain"), ("snapline-head", "plain"), ("kishu", "kishu-plain")]
+    pairs += [(name, "plain") for name in runs if name.startswith("snapline-env-")]
+    for name, plain_name in pairs:
         if name not in runs:
             continue
         base, got = runs[plain_name], runs[name]
@@ -302,16 +345,31 @@ def main() -> None:
     parser.add_argument("--attribute", action="store_true",
                         help="only the CPU time per cell with parts of the agent switched off "
                              "(in-process IPython); JSON to bench/out/notebook_cost_attribution.json")
+    parser.add_argument("--before-native", type=Path, metavar="SO",
+                        help="with --before: this _native*.so in HEAD's package (one built from "
+                             "HEAD's Rust), not this tree's")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="also this tree's agent with these environment variables in the "
+                             "kernel (snapline-env-NAME), e.g. nice0:SNAPLINE_WRITER_NICE=0")
     ns = parser.parse_args()
+    variants = {}
+    for spec in ns.variant:
+        name, _, assignments = spec.partition(":")
+        pairs = [a.split("=", 1) for a in assignments.split(",") if a]
+        if not name or not pairs or any(len(p) != 2 for p in pairs):
+            parser.error(f"--variant {spec!r}: give NAME:VAR=VALUE[,VAR=VALUE]")
+        variants[f"snapline-env-{name}"] = dict(pairs)
     sizes = {"mb": 1, "docs": 200} if ns.smoke else {"mb": ns.mb, "docs": ns.docs}
     if ns.attribute:
-        found = attribute(1 if ns.smoke else ns.reps, sizes)
+        with tempfile.TemporaryDirectory(prefix="nb-head-") as tmp:
+            before = head_agent(Path(tmp), ns.before_native) if ns.before else None
+            found = attribute(1 if ns.smoke else ns.reps, sizes, before)
         if not ns.smoke:
             OUT.with_name("notebook_cost_attribution.json").write_text(json.dumps(found, indent=1))
         return
     with tempfile.TemporaryDirectory(prefix="nb-head-") as tmp:
-        before = head_agent(Path(tmp)) if ns.before else None
-        runs = measure(1 if ns.smoke else ns.reps, sizes, ns.kishu, before)
+        before = head_agent(Path(tmp), ns.before_native) if ns.before else None
+        runs = measure(1 if ns.smoke else ns.reps, sizes, ns.kishu, before, variants)
     result = {"sizes": sizes, "summary": summarize(runs), "runs": runs}
     if ns.smoke:
         snap = result["summary"]["snapline"]

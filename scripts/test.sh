@@ -38,6 +38,8 @@ log "ui: eslint and vitest (tsc ran in the setup's build)"
 
 log "Rust tests"
 cargo test --release --workspace --exclude snapline-agent -q 2>&1 | grep -v '^$'
+# The agent's own unit tests (chunk_memory.rs, delta chains, RNG words): its library only.
+cargo test --release -p snapline-agent --lib -q 2>&1 | grep -v '^$'
 
 log "benchmark harness, smoke mode (tiny sizes; figures are not checked)"
 .venv/bin/python bench/capture_bench.py --smoke > /dev/null

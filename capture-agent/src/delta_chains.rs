@@ -13,7 +13,9 @@
 //!   reading one decodes up to `limit + 1` frames.
 //!
 //! A delta no smaller than the plain frame is not used either: the chunk is
-//! stored plain (and is a new keyframe). `limit` 0: no deltas.
+//! stored plain (and is a new keyframe). None is tried against a
+//! near-constant version (`CONSTANT_RATIO`: zeros before an array is
+//! filled), where it would be about the plain frame. `limit` 0: no deltas.
 //! bench/RESULTS.md ("Changed weights stored as deltas") has the figures
 //! behind the default shape and limit.
 //!
@@ -36,6 +38,10 @@ pub const DEFAULT_STAR: u32 = 2;
 /// Most bytes of base versions kept in memory when
 /// `SNAPLINE_DELTA_MEMORY_MB` is unset.
 const DEFAULT_MEMORY: usize = 256 << 20;
+
+/// A plain frame this many times smaller than its chunk marks a
+/// near-constant chunk, which later versions are not delta-encoded against.
+const CONSTANT_RATIO: usize = 64;
 
 /// Chunks whose depth is remembered (forgotten past it: the catalog
 /// answers for the committed ones).
@@ -115,6 +121,13 @@ impl DeltaChains {
                 (frame, (target, count + 1), count < self.limit)
             }
             Some((frame, _, count)) => (frame, (hash, count + 1), false),
+            // A near-constant chunk (the zeros of an array allocated, then
+            // filled) is no base worth a delta: one of the filled chunk
+            // against it is about its plain frame, encoded twice. Its next
+            // version is stored plain without trying (count past the limit).
+            None if plain.len().saturating_mul(CONSTANT_RATIO) < raw.len() => {
+                (plain, (hash, self.limit.saturating_add(1)), false)
+            }
             None => (plain, (hash, 1), false),
         };
         // The previous version's bytes (chain), or its keyframe's (star, once
@@ -211,5 +224,88 @@ impl DeltaChains {
         let next = (hash, chain.len() as u32);
         self.remember(hash, next);
         Some(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapline_array_scan::hash_bytes;
+
+    fn chains() -> DeltaChains {
+        DeltaChains {
+            star: true,
+            limit: 2,
+            memory_limit: DEFAULT_MEMORY,
+            next: HashMap::new(),
+            raw: HashMap::new(),
+            raw_bytes: 0,
+            raw_order: VecDeque::new(),
+        }
+    }
+
+    fn floats(seed: u64, n: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .flat_map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ((i as f64).sin() + (x % 1000) as f64 / 1e6).to_le_bytes()
+            })
+            .collect()
+    }
+
+    /// `encode`, where the plain frame handed in is the raw bytes (as large
+    /// as a frame gets): any delta tried is smaller, so taken.
+    fn encode(
+        chains: &mut DeltaChains,
+        store: &Store,
+        raw: &[u8],
+        previous: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let plain = if raw.iter().all(|b| *b == 0) {
+            snapline_store::compress(raw).unwrap_or_default()
+        } else {
+            raw.to_vec()
+        };
+        chains.encode(
+            store,
+            hash_bytes(raw),
+            raw.to_vec(),
+            previous.map(hash_bytes),
+            8,
+            plain,
+        )
+    }
+
+    fn is_delta(frame: &[u8]) -> bool {
+        frame.starts_with(b"SLXD")
+    }
+
+    #[test]
+    fn no_delta_is_tried_against_a_near_constant_version() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Store::create(dir.path()).expect("a store");
+        let mut chains = chains();
+        let zeros = vec![0u8; 1 << 20];
+        let filled = floats(7, (1 << 20) / 8);
+        assert!(!is_delta(&encode(&mut chains, &store, &zeros, None)));
+        // The filled version of a chunk that was zeros: stored plain, and a
+        // keyframe the next version is a delta of.
+        assert!(!is_delta(&encode(
+            &mut chains,
+            &store,
+            &filled,
+            Some(&zeros)
+        )));
+        let mut changed = filled.clone();
+        changed[..8000].copy_from_slice(&floats(9, 1000));
+        assert!(is_delta(&encode(
+            &mut chains,
+            &store,
+            &changed,
+            Some(&filled)
+        )));
     }
 }

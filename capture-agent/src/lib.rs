@@ -7,10 +7,12 @@
 //! reading chunks back straight into array buffers, and the Landlock
 //! sandbox a restore of a foreign snapshot runs in.
 
+mod chunk_memory;
 mod delta_chains;
 mod plain_values;
 mod reader;
 mod recorder;
+mod rng_words;
 mod same_items;
 mod sandbox;
 mod scalars;
@@ -18,6 +20,11 @@ mod writer;
 mod written_pages;
 
 use pyo3::prelude::*;
+
+/// The system allocator, keeping freed chunk-copy buffers for the next
+/// snapshot's copies (chunk_memory.rs: their pages stay mapped).
+#[global_allocator]
+static ALLOCATOR: chunk_memory::ChunkMemory = chunk_memory::ChunkMemory::new();
 
 /// 128-bit xxh3 of `data`, as 32 hex digits (the store's content address).
 #[pyfunction]
@@ -57,6 +64,9 @@ fn chunk_list(chunks: Vec<String>) -> PyResult<(String, Vec<(String, String)>)> 
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if let Some(bytes) = chunk_memory::limit_from_env() {
+        ALLOCATOR.set_limit(bytes);
+    }
     m.add_function(wrap_pyfunction!(hash_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(chunk_list, m)?)?;
     m.add("CHUNK_LIST_OVER", snapline_store::CHUNK_LIST_OVER)?;

@@ -3,7 +3,9 @@
 //! of numbers, strings, None, bools and small tuples, computed here without
 //! building the record in Python. A snapshot where such a value did not
 //! change then costs one call per value, not an encode, a `json.dumps` and
-//! a hash of the record (issue #16: the fixed cost of a snapshot).
+//! a hash of the record (issue #16: the fixed cost of a snapshot). A large
+//! one seen for the first time gets its JSON text made here too
+//! (`plain_value_json`), which `_value` stores in chunks.
 //!
 //! The text is byte for byte what Python's `canonical_json` writes (sorted
 //! keys, `ensure_ascii`, `float.__repr__`), so the hash is the same on both
@@ -39,7 +41,7 @@ fn record_json(obj: &Bound<'_, PyAny>) -> Option<String> {
         return None;
     };
     let mut value = String::new();
-    encode_container(&mut value, obj, 0)?;
+    encode_container(&mut value, obj, 0, INLINE_JSON_LIMIT)?;
     if value.len() > INLINE_JSON_LIMIT {
         return None;
     }
@@ -49,18 +51,27 @@ fn record_json(obj: &Bound<'_, PyAny>) -> Option<String> {
 }
 
 /// A list, tuple or dict at `depth`: its items must be immutable (atomics
-/// and tuples), as `_describe` wants of a value stored whole.
-fn encode_container(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> {
+/// and tuples), as `_describe` wants of a value stored whole. None too once
+/// `out` passes `limit` bytes (the caller wants no longer text).
+fn encode_container(
+    out: &mut String,
+    obj: &Bound<'_, PyAny>,
+    depth: usize,
+    limit: usize,
+) -> Option<()> {
     if depth >= PLAIN_DEPTH {
         return None;
     }
     if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
         out.push_str(r#"{"$tuple":["#);
         for (i, item) in tuple.iter().enumerate() {
+            if out.len() > limit {
+                return None;
+            }
             if i > 0 {
                 out.push(',');
             }
-            encode_item(out, &item, depth + 1)?;
+            encode_item(out, &item, depth + 1, limit)?;
         }
         out.push_str("]}");
         return Some(());
@@ -71,10 +82,13 @@ fn encode_container(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> O
     if let Ok(list) = obj.cast_exact::<PyList>() {
         out.push('[');
         for (i, item) in list.iter().enumerate() {
+            if out.len() > limit {
+                return None; // (a record's value: stored in chunks, Python's path)
+            }
             if i > 0 {
                 out.push(',');
             }
-            encode_item(out, &item, 1)?;
+            encode_item(out, &item, 1, limit)?;
         }
         out.push(']');
         return Some(());
@@ -82,13 +96,16 @@ fn encode_container(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> O
     let dict = obj.cast_exact::<PyDict>().ok()?;
     out.push_str(r#"{"$dict":["#);
     for (i, (key, value)) in dict.iter().enumerate() {
+        if out.len() > limit {
+            return None;
+        }
         if i > 0 {
             out.push(',');
         }
         out.push('[');
         encode_atomic(out, &key)?;
         out.push(',');
-        encode_item(out, &value, 1)?;
+        encode_item(out, &value, 1, limit)?;
         out.push(']');
     }
     out.push_str("]}");
@@ -96,9 +113,9 @@ fn encode_container(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> O
 }
 
 /// An item inside a plain value: an atomic or a tuple.
-fn encode_item(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> {
+fn encode_item(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize, limit: usize) -> Option<()> {
     if obj.is_exact_instance_of::<PyTuple>() {
-        return encode_container(out, obj, depth);
+        return encode_container(out, obj, depth, limit);
     }
     encode_atomic(out, obj)
 }
@@ -135,7 +152,7 @@ fn encode_atomic(out: &mut String, obj: &Bound<'_, PyAny>) -> Option<()> {
     } else if let Ok(s) = obj.cast_exact::<PyString>() {
         // (Lone surrogates fail here: Python tags those as `$str`.)
         let text = s.to_cow().ok()?;
-        if text.chars().count() > INLINE_TEXT_LIMIT {
+        if text.len() > INLINE_TEXT_LIMIT && text.chars().count() > INLINE_TEXT_LIMIT {
             return None;
         }
         push_ascii_json_string(out, &text);
@@ -197,6 +214,15 @@ fn push_float_repr(out: &mut String, v: f64) {
 /// printable ASCII as is, `\uXXXX` in lowercase hex, surrogate pairs).
 fn push_ascii_json_string(out: &mut String, text: &str) {
     out.push('"');
+    // Most strings are printable ASCII with no quote or backslash: as is.
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -226,6 +252,18 @@ fn plain_value_record(obj: &Bound<'_, PyAny>) -> Option<String> {
     record_json(obj)
 }
 
+/// The JSON text of a large plain value as `graph.py`'s `_value` writes it
+/// (`json.dumps(values.encode(obj))`, compact), however long: the walk's
+/// fast path for a list, tuple or dict of atomics and small tuples seen for
+/// the first time (a list of 20,000 texts: one call, not an `is_plain_value`,
+/// an `encode` and a `json.dumps`). None where Python decides.
+#[pyfunction]
+fn plain_value_json(obj: &Bound<'_, PyAny>) -> Option<String> {
+    let mut value = String::new();
+    encode_container(&mut value, obj, 0, usize::MAX)?;
+    Some(value)
+}
+
 /// The content hash of that record (`hash_bytes` of its canonical JSON),
 /// or None where Python decides.
 #[pyfunction]
@@ -236,5 +274,6 @@ fn plain_value_digest(obj: &Bound<'_, PyAny>) -> Option<String> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plain_value_record, m)?)?;
     m.add_function(wrap_pyfunction!(plain_value_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(plain_value_json, m)?)?;
     Ok(())
 }

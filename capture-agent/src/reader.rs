@@ -160,9 +160,11 @@ impl Reader {
             let (size, inline) = self.store.chunk_location(hash).map_err(store_err)?;
             let len = usize::try_from(size)
                 .map_err(|_| DamagedError::new_err(format!("chunk {hash}: size too large")))?;
-            let bases = match inline {
-                Some(_) => Vec::new(),
-                None => self.base_pieces(hash, len)?,
+            // An inline frame needs a base only when it is a twist frame
+            // (Mersenne Twister words; inline chunks are never deltas).
+            let bases = match &inline {
+                Some(frame) if snapline_store::frame_base(frame).is_none() => Vec::new(),
+                _ => self.base_pieces(hash, len)?,
             };
             pieces.push(Piece {
                 hash: hash.clone(),

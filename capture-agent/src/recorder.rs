@@ -14,6 +14,7 @@ use snapline_store::{
     SnapshotMeta, Store,
 };
 
+use crate::rng_words::{RngWords, WordsFrame};
 use crate::writer::{DeltaBase, Job, Writer};
 use crate::written_pages::{WrittenPages, TRACK_MIN_BYTES};
 
@@ -67,6 +68,11 @@ pub struct Recorder {
     delta: bool,
     /// Large buffers whose written pages the kernel tracks.
     written_pages: Mutex<WrittenPages>,
+    /// Each Mersenne Twister's last words, for twist frames.
+    rng_words: Mutex<RngWords>,
+    /// Whether new Mersenne Twister words may be stored as twist frames
+    /// (`SNAPLINE_TWIST=0` turns it off, to compare).
+    twist: bool,
 }
 
 /// Buffers whose previous chunk hashes are remembered (cleared past it).
@@ -109,6 +115,7 @@ impl Recorder {
                 Some(DeltaBase {
                     previous: before.get(i).filter(|old| *old != hash).copied(),
                     width,
+                    delta: true,
                 })
             })
             .collect())
@@ -121,6 +128,20 @@ impl Recorder {
             ));
         }
         Ok(())
+    }
+
+    /// Whether chunk `hash` (`len` raw bytes) is new to this run and the
+    /// store, so the caller writes it; counts its bytes as new or reused.
+    fn claim(&self, hash: ChunkHash, len: usize) -> PyResult<bool> {
+        let mut known = self.known.lock().map_err(poisoned)?;
+        let lookup = self.lookup.lock().map_err(poisoned)?;
+        let mut counters = self.counters.lock().map_err(poisoned)?;
+        if !known.insert(hash) || lookup.has_chunk(&hash.to_hex()).map_err(os_err)? {
+            counters.bytes_reused += len as u64;
+            return Ok(false);
+        }
+        counters.bytes_new += len as u64;
+        Ok(true)
     }
 
     /// Queues the chunks not yet in the store; returns nothing, counts bytes.
@@ -142,13 +163,21 @@ impl Recorder {
             let mut known = self.known.lock().map_err(poisoned)?;
             let lookup = self.lookup.lock().map_err(poisoned)?;
             let mut counters = self.counters.lock().map_err(poisoned)?;
+            // The chunks this run has not met yet (a repeat within `hashes`
+            // counts once), then which of those the store holds: one lookup
+            // for all of them.
+            let mut unseen = Vec::new();
             for (i, &(hash, offset, len)) in hashes.iter().enumerate() {
-                if known.contains(&hash) {
+                if known.insert(hash) {
+                    unseen.push((i, hash, offset, len));
+                } else {
                     counters.bytes_reused += len as u64;
-                    continue;
                 }
-                known.insert(hash);
-                if lookup.has_chunk(&hash.to_hex()).map_err(os_err)? {
+            }
+            let names: Vec<String> = unseen.iter().map(|(_, hash, _, _)| hash.to_hex()).collect();
+            let stored = lookup.has_chunks(&names).map_err(os_err)?;
+            for ((i, hash, offset, len), stored) in unseen.into_iter().zip(stored) {
+                if stored {
                     counters.bytes_reused += len as u64;
                 } else {
                     counters.bytes_new += len as u64;
@@ -181,13 +210,23 @@ impl Recorder {
     /// `run_info_json` is a serialized `RunInfo`.
     #[new]
     #[pyo3(signature = (store_dir, run_info_json, max_in_flight = 256 << 20))]
-    fn new(store_dir: &str, run_info_json: &str, max_in_flight: usize) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        store_dir: &str,
+        run_info_json: &str,
+        max_in_flight: usize,
+    ) -> PyResult<Self> {
         let info: RunInfo = serde_json::from_str(run_info_json)
             .map_err(|e| PyValueError::new_err(format!("bad run info: {e}")))?;
-        let mut store = Store::create(store_dir).map_err(os_err)?;
-        let run_id = store.begin_run(&info).map_err(os_err)?;
-        let lookup = Store::open(store_dir).map_err(os_err)?;
-        let writer = Writer::start(store, run_id.clone(), max_in_flight).map_err(os_err)?;
+        // Without the GIL: opening a store waits on fsyncs, which `snapline
+        // run` overlaps with importing the agent (runner.RecorderOpening).
+        let (run_id, lookup, writer) = py.detach(|| -> PyResult<(String, Store, Writer)> {
+            let mut store = Store::create(store_dir).map_err(os_err)?;
+            let run_id = store.begin_run(&info).map_err(os_err)?;
+            let lookup = Store::open(store_dir).map_err(os_err)?;
+            let writer = Writer::start(store, run_id.clone(), max_in_flight).map_err(os_err)?;
+            Ok((run_id, lookup, writer))
+        })?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get().min(2))
             .unwrap_or(1);
@@ -203,6 +242,8 @@ impl Recorder {
             previous: Mutex::new(HashMap::new()),
             delta: std::env::var("SNAPLINE_DELTA").map_or(true, |v| v != "0"),
             written_pages: Mutex::new(WrittenPages::default()),
+            rng_words: Mutex::new(RngWords::default()),
+            twist: std::env::var("SNAPLINE_TWIST").map_or(true, |v| v != "0"),
         })
     }
 
@@ -276,6 +317,15 @@ impl Recorder {
                 .collect();
             let bases = match width {
                 Some(width) => self.previous_versions(key.unwrap_or(address), &hashes, width)?,
+                // Integers of 2, 4 or 8 bytes: shuffled by the writer, no delta.
+                None if !dtype.is_float() && matches!(dtype.size(), 2 | 4 | 8) => {
+                    let shuffled = DeltaBase {
+                        previous: None,
+                        width: dtype.size(),
+                        delta: false,
+                    };
+                    vec![Some(shuffled); hashes.len()]
+                }
                 None => Vec::new(),
             };
             self.store_chunks_against(data, &hashes, &bases)?;
@@ -311,6 +361,42 @@ impl Recorder {
                 .collect();
             self.store_chunks(data, &hashes)?;
             Ok(hashes.iter().map(|(h, _, _)| h.to_hex()).collect())
+        })
+    }
+
+    /// Stores the 624 words of a Mersenne Twister state (generator `key`,
+    /// its snapshot path) as one chunk and returns its hash (in a list, as
+    /// `put_blob`): new words that are the generator's previous words
+    /// twisted a few times are stored as a twist frame of its keyframe
+    /// (`rng_words.rs`); anything else as `put_blob` stores it.
+    fn put_rng_words(&self, py: Python<'_>, data: &[u8], key: &str) -> PyResult<Vec<String>> {
+        self.check_owner()?;
+        py.detach(|| {
+            let hash = hash_bytes(data);
+            let fresh = self.claim(hash, data.len())?;
+            let frame = if self.twist {
+                let mut rng_words = self.rng_words.lock().map_err(poisoned)?;
+                rng_words.next(key, data, hash, fresh)
+            } else {
+                WordsFrame::Whole
+            };
+            if fresh {
+                let writer = self.writer.lock().map_err(poisoned)?;
+                let job = match frame {
+                    WordsFrame::Twist(keyframe, twists) => Job::Encoded {
+                        hash: hash.to_hex(),
+                        size: data.len(),
+                        frame: snapline_store::encode_twist(keyframe, twists),
+                    },
+                    WordsFrame::Whole => Job::Chunk {
+                        hash: hash.to_hex(),
+                        raw: data.to_vec(),
+                        base: None,
+                    },
+                };
+                writer.send(job).map_err(os_err)?;
+            }
+            Ok(vec![hash.to_hex()])
         })
     }
 

@@ -105,3 +105,46 @@ def test_a_snapshot_has_the_same_entries_with_and_without_it() -> None:
     assert slow == fast_first == fast_again
     assert not new, "an unchanged state makes no new record"
     json.dumps(slow)
+
+
+LARGE = [
+    [f"text {i} with \"quotes\", tabs\t and é" if i % 7 == 0 else f"w{i} " * 5 for i in range(3000)],
+    {f"word{i}": i for i in range(3000)},
+    tuple((i, float(i) / 3, None) for i in range(1000)),
+    FLOATS * 200,
+    [2 ** 70, -(2 ** 53), True, None, "x" * 4096] * 300,
+]
+
+
+def test_the_rust_json_of_a_large_value_is_the_python_one() -> None:
+    for value in LARGE + VALUES:
+        rust = _native.plain_value_json(value)
+        if rust is None:
+            continue
+        assert _stored_whole(value) or len(rust) > graph.INLINE_JSON_LIMIT, value
+        assert rust == json.dumps(values.encode(value), separators=(",", ":"),
+                                  allow_nan=False), value
+    for value in LARGE:
+        assert _native.plain_value_json(value) is not None
+    # What Python decides: a list inside, a lone surrogate, a set, a string too long.
+    for value in ([[1]] * 300, ["\ud800"] * 300, [{1}] * 300, ["a" * 4097] * 300):
+        assert _native.plain_value_json(value) is None
+
+
+def test_a_large_value_has_the_same_record_with_and_without_it() -> None:
+    class Chunks:
+        def put_value(self, data: bytes) -> list:
+            return [_native.hash_bytes(data)]
+
+        put_blob = put_value
+
+    def records(fast: bool) -> list:
+        builder = graph.GraphBuilder(Chunks(), set(), _native.hash_bytes)
+        if not fast:
+            builder.plain_json = None
+        for i, value in enumerate(LARGE):
+            builder.add_root(f"v{i}", value)
+        return [builder.entries, builder.objects]
+
+    assert graph._native_plain_json() is not None
+    assert records(True) == records(False)

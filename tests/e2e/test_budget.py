@@ -76,7 +76,7 @@ def test_budget_option_is_checked(sl):
 
 # The budget's floor (agent.BUDGET_FLOOR_S): what loop snapshots may take
 # before the run has run long enough to earn it at the budget's rate.
-FLOOR_S = 0.02
+FLOOR_S = 0.005
 
 
 def test_budget_holds_from_the_start_of_a_short_run(sl):

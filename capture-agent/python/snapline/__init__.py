@@ -16,7 +16,12 @@ session: a snapshot after each cell and at its loops' iterations;
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+# `typing` only for the type checker: `import snapline` (and `snapline run`'s
+# start-up before it turns the cyclic collector off, __main__.py) stays light.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "checkpoint", "load_ipython_extension", "log",

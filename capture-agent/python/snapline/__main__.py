@@ -5,16 +5,43 @@ capture. Every other command (`runs`, `log`, `show`, `metrics`...) is the
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
-from .agent import Options
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own formatter at the terminal's width, found without
+    `shutil` (argparse imports it for each formatter it makes, one per
+    option added: about 2 ms of every run's start-up), as
+    `shutil.get_terminal_size` finds it: $COLUMNS, else the terminal of
+    stdout, else 80."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 def _run_parser() -> argparse.ArgumentParser:
+    from .options import DEFAULT_BUDGET
+
     parser = argparse.ArgumentParser(
         prog="python -m snapline run",
         description="Run a Python script as __main__ and capture snapshots of its state.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--store", default=os.environ.get("SNAPLINE_STORE", ".snapline"),
                         help="store directory (default: $SNAPLINE_STORE or .snapline)")
@@ -27,7 +54,7 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="minimum seconds from the last snapshot to an outermost-loop "
                         "one (default 0: every iteration, within the budget; given, the "
                         "budget does not apply to them)")
-    parser.add_argument("--budget", type=budget_share, default=Options.budget,
+    parser.add_argument("--budget", type=budget_share, default=DEFAULT_BUDGET,
                         metavar="PERCENT",
                         help="the most of the run's wall time snapshots may take: past it, "
                         "loop iterations are snapshotted less often (default 2%%; 0: no "
@@ -195,14 +222,8 @@ def _restore(argv: list[str]) -> int:
         return 1
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "restore":
-        raise SystemExit(_restore(argv[1:]))
-    if not argv or argv[0] != "run":
-        _forward(argv)
-        return
-    own = _split_own_options(argv[1:])
+def _parse_run_options(argv: list[str]) -> argparse.Namespace:
+    own = _split_own_options(argv)
     if "--" in own:
         cut = own.index("--")
         ns = _run_parser().parse_args(own[:cut] + ["--"] + own[cut + 1:])
@@ -212,22 +233,49 @@ def main(argv: list[str] | None = None) -> None:
         _run_parser().error("the script to run is required (or -m MODULE)")
     if ns.module == "":
         _run_parser().error("argument -m: expected one argument")
-    options = Options(store=ns.store, statements=not ns.no_statements, nan_hooks=ns.nan_hooks,
-                      loop_metrics=not ns.no_loop_metrics, budget=ns.budget,
-                      check_roundtrip=ns.check_roundtrip,
-                      inner_every_given=ns.inner_every is not None,
-                      outer_every_given=ns.outer_every is not None)
-    if ns.inner_every is not None:
-        options.inner_every = ns.inner_every
-    if ns.outer_every is not None:
-        options.outer_every = ns.outer_every
-    from .runner import run
+    return ns
 
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "restore":
+        raise SystemExit(_restore(argv[1:]))
+    if not argv or argv[0] != "run":
+        _forward(argv)
+        return
+    # The agent's modules, imported now, allocate tens of thousands of
+    # objects and free none: the cyclic collector walking them took a tenth
+    # of the start-up. It is off until the program runs, then as it was.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        ns = _parse_run_options(argv[1:])
+        from .options import Options
+
+        options = Options(store=ns.store, statements=not ns.no_statements,
+                          nan_hooks=ns.nan_hooks, loop_metrics=not ns.no_loop_metrics,
+                          budget=ns.budget, check_roundtrip=ns.check_roundtrip,
+                          inner_every_given=ns.inner_every is not None,
+                          outer_every_given=ns.outer_every is not None)
+        if ns.inner_every is not None:
+            options.inner_every = ns.inner_every
+        if ns.outer_every is not None:
+            options.outer_every = ns.outer_every
+        opening = None
+        if ns.module is None:
+            # The store opens (fsyncs) while the agent's modules import.
+            from .recorder_open import RecorderOpening
+
+            opening = RecorderOpening.start(ns.script, ns.args, options)
+        from .runner import run
+    finally:
+        if collecting:
+            gc.enable()
     if ns.module is not None:
         args = [] if ns.script is None else [ns.script, *ns.args]
         run(ns.module, args, options, module_name=ns.module)
     else:
-        run(ns.script, ns.args, options)
+        run(ns.script, ns.args, options, opening=opening)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,15 @@ import threading
 import time
 import types
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import rng
 from .graph import GraphBuilder, RootsBefore
+
+# (Options live in options.py, light for `snapline run`'s start-up; named
+# here too, where the notebook and resume take them from.)
+from .options import Options as Options  # noqa: PLC0414 - re-exported
+from .options import options_dict as options_dict  # noqa: PLC0414 - re-exported
 from .values import JsonObject, scalar_number
 
 if TYPE_CHECKING:
@@ -30,56 +34,27 @@ if TYPE_CHECKING:
 MAX_ERRORS = 5
 
 
-@dataclass
-class Options:
-    """Capture settings (`snapline run --help` documents each)."""
-
-    store: str = ".snapline"
-    # Minimum seconds between snapshots at inner-loop iteration boundaries.
-    inner_every: float = 5.0
-    # Minimum seconds between snapshots at outermost-loop boundaries (0: all).
-    outer_every: float = 0.0
-    # Snapshot after each top-level statement.
-    statements: bool = True
-    # Record the first non-finite module output / gradient (torch hooks) and
-    # numpy floating-point warning as events (nan_hooks.py); costs time.
-    nan_hooks: bool = False
-    # Read the scalars loops assign at every iteration (metric points).
-    loop_metrics: bool = True
-    # Share of the run's wall time snapshots may take (`--budget`, 0.02: 2%;
-    # 0: no budget). Past it, loop iterations whose throttle was not given
-    # explicitly are snapshotted less often (Agent._within_budget).
-    budget: float = 0.02
-    # `--check-roundtrip`: after each snapshot, pickle, load back and compare
-    # a sample of its new pickled objects (restore/roundtrip.py); what does
-    # not come back the same becomes a warning. Costs time; loading runs the
-    # objects' own unpickling code in the program.
-    check_roundtrip: bool = False
-    # Whether --inner-every / --outer-every were given: an explicit throttle
-    # wins over the budget.
-    inner_every_given: bool = False
-    outer_every_given: bool = False
-
-
-@dataclass
 class FrameworkPoint:
     """A safe point inside a framework's training loop (Agent.framework_point)."""
 
-    trigger: str  # "iteration" (steps, epochs, evaluations) or "exception"
-    label: str  # "step 20", "epoch 1", "evaluate at step 20"...
-    # (path, object) captured besides the script's variables (`trainer:model`...),
-    # or a function returning them, called only when the snapshot is due.
-    roots: Any
-    # Completed epochs: the snapshot's loop counter when no script loop encloses it.
-    epoch: int | None
-    # Stored in the snapshot's position: what `restore --resume` needs to go
-    # through the framework's own resume path (frameworks/resume.py).
-    position: JsonObject
-    # Throttle: "inner" (--inner-every), "outer" (--outer-every) or None (always).
-    every: str | None = None
-    # The exception training raised (trigger "exception"): the snapshot holds
-    # the user's frames it went through, and is the run's post-mortem one.
-    exception: BaseException | None = None
+    def __init__(self, trigger: str, label: str, roots: Any, epoch: int | None,
+                 position: JsonObject, every: str | None = None,
+                 exception: BaseException | None = None) -> None:
+        self.trigger = trigger  # "iteration" (steps, epochs, evaluations) or "exception"
+        self.label = label  # "step 20", "epoch 1", "evaluate at step 20"...
+        # (path, object) captured besides the script's variables (`trainer:model`...),
+        # or a function returning them, called only when the snapshot is due.
+        self.roots = roots
+        # Completed epochs: the snapshot's loop counter when no script loop encloses it.
+        self.epoch = epoch
+        # Stored in the snapshot's position: what `restore --resume` needs to go
+        # through the framework's own resume path (frameworks/resume.py).
+        self.position = position
+        # Throttle: "inner" (--inner-every), "outer" (--outer-every) or None (always).
+        self.every = every
+        # The exception training raised (trigger "exception"): the snapshot holds
+        # the user's frames it went through, and is the run's post-mortem one.
+        self.exception = exception
 
 
 # The budget is a leaky bucket of capture time: it refills at `budget`
@@ -89,7 +64,10 @@ class FrameworkPoint:
 # (+ the one snapshot that overdraws it): the first loop snapshot is always
 # allowed, and a tight loop settles at the budget's share of the run.
 BUDGET_BURST_S = 0.2
-BUDGET_FLOOR_S = 0.02
+# The floor by measurement (bench/RESULTS.md, "Start-up", second pass):
+# 5 ms keeps a run's first loop snapshot (always taken: it may overdraw)
+# and a few more of 1 ms each, and costs a 0.5 s run 1%, not 4%.
+BUDGET_FLOOR_S = 0.005
 # The snapshots the budget counts and may skip: loop iterations (a
 # framework's steps and epochs included). Statement, cell, explicit,
 # exception and exit snapshots are always taken and not counted.
@@ -1001,10 +979,6 @@ def _warn_once(message: str) -> None:
             sys.stderr.write(f"snapline: {message}\n")
         except Exception:  # noqa: BLE001
             pass
-
-
-def options_dict(options: Options) -> JsonObject:
-    return asdict(options)
 
 
 # The capture settings a resumed run takes over from the run it continues.

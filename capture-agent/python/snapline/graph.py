@@ -10,6 +10,7 @@ every snapshot and is stored once.
 
 from __future__ import annotations
 
+import collections
 import functools
 import io
 import json
@@ -54,6 +55,9 @@ CHUNK_LIST_OVER = 16
 # make a snapshot store O(changed items). (Smaller ones keep a node per
 # inner container: `cfg["layers"]` stays a path of its own.)
 UNSHARED_CONTAINER_OVER = 64
+# Containers of at least this many items have their JSON made in Rust when
+# they are plain values (_describe); smaller ones rarely pass INLINE_JSON_LIMIT.
+NATIVE_JSON_FROM = 256
 # Metric series come from numeric scalars at most this many levels deep.
 METRIC_DEPTH = 2
 
@@ -101,8 +105,12 @@ PicklerFactory = Callable[
 Step = list[object]
 
 
+# One encoder for every record (json.dumps with options makes a new one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(record: ObjectRecord | JsonObject) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _CANONICAL.encode(record)
 
 
 class _Node:
@@ -128,6 +136,8 @@ class GraphBuilder:
         self.hash_bytes = hash_bytes
         # The Rust hash of a plain value's record (plain_values.rs), or None.
         self.plain_digest: Callable[[object], str | None] | None = _native_plain_digest()
+        # The JSON text of a large plain value, made in Rust (None: Python's path).
+        self.plain_json: Callable[[object], str | None] | None = _native_plain_json()
         # Big containers of immutable items remembered from the previous
         # snapshot (unchanged_containers.py): one made of the same item
         # objects is not walked again. None: walk every one.
@@ -219,7 +229,8 @@ class GraphBuilder:
         if compact is None:
             self.add_root(path, obj)
         else:  # a Mersenne Twister state: its words as one binary chunk
-            self._node(obj, path, functools.partial(self._rng_record, cast(Sized, obj), *compact))
+            self._node(obj, path,
+                       functools.partial(self._rng_record, cast(Sized, obj), *compact, path))
         made = [(p, n - base, h) for p, n, h in self.entries[first_entry:]]
         if all(0 <= n < len(self.nodes) - base for _, n, _ in made):
             before[path] = (fingerprint, made, len(self.nodes) - base)
@@ -227,17 +238,26 @@ class GraphBuilder:
             before.pop(path, None)
 
     def _rng_record(self, obj: Sized, words: bytes, extra: JsonObject,
-                    preview: str) -> ObjectRecord:
+                    preview: str, path: str) -> ObjectRecord:
         """The record of a Mersenne Twister state (rng.compact_state): a value
         whose words are one chunk of little-endian uint32, not 625 ints of
-        JSON; restore reads it back with rng.decode_state."""
+        JSON; restore reads it back with rng.decode_state. The recorder
+        stores new words that are the generator's (`path`'s) previous words
+        twisted as a 25-byte twist frame (capture-agent/src/rng_words.rs)."""
+        put_words = getattr(self.recorder, "put_rng_words", None)
+        chunks = (put_words(words, path) if put_words is not None
+                  else self.recorder.put_blob(words))
         return {"kind": "value", "type": type_name(obj), "shape": [len(obj)],
                 "restorable": True, "nbytes": len(words),
-                "chunks": self.recorder.put_blob(words), "extra": extra,
-                "preview": preview}
+                "chunks": chunks, "extra": extra, "preview": preview}
 
     # -- walking ------------------------------------------------------------
     def _walk(self, obj: Any, path: str, depth: int, root: bool = False) -> JsonObject:
+        if type(obj) in _EMPTY_TYPES and not obj:
+            # (First: a torch module holds a dozen; neither a number nor atomic.)
+            empty = self._empty(obj, path)
+            if empty is not None:
+                return empty
         number = scalar_number(obj)
         if (number is not None and type(obj) is not bool and depth <= METRIC_DEPTH
                 and (not self.in_library or math.isfinite(number))):
@@ -257,6 +277,26 @@ class GraphBuilder:
         key = _atomic_key(obj) if root else None
         return self._node(obj, path, functools.partial(self._describe_owned, obj, path, depth),
                           key)
+
+    def _empty(self, obj: object, path: str) -> JsonObject | None:
+        """An empty OrderedDict with no attributes or an empty set (a torch
+        module holds eleven and one: its hook registries): a node whose record
+        is the same in every snapshot, stored before: entered without
+        describing it. None: walk it (first time, an alias, attributes)."""
+        t = type(obj)
+        known = _EMPTY_RECORDS.get(t)
+        if (known is None or id(obj) in self.nodes
+                or (known not in self.committed and known not in self.new_hashes)
+                or (t is not set and instance_dict(obj))):
+            return None
+        node = _Node(len(self.nodes), path, user=not self.in_library)
+        self.nodes[id(obj)] = node
+        self.keepalive.append(obj)
+        node.hash = known
+        self.entries.append((path, node.node, known))
+        if t is not set and self.pickled_refs is not None:
+            self.pickled_refs[path] = []  # (as _pickle's remembered record says)
+        return {"hash": known}
 
     def _node(self, obj: object, path: str, describe: Callable[[], ObjectRecord],
               key: object = None) -> JsonObject:
@@ -308,7 +348,16 @@ class GraphBuilder:
             # it is made only for objects not stored before (formatting an
             # array or a model's repr costs more than hashing them).
             made = record.pop("preview", None)
-            digest = self.hash_bytes(canonical_json(record).encode())
+            array_key = _array_record_key(record) if record.get("kind") == "array" else None
+            known_digest = _ARRAY_DIGESTS.get(array_key) if array_key is not None else None
+            if known_digest is not None:
+                digest = known_digest
+            else:
+                digest = self.hash_bytes(canonical_json(record).encode())
+                if array_key is not None:
+                    if len(_ARRAY_DIGESTS) >= ARRAY_DIGESTS_KEPT:
+                        _ARRAY_DIGESTS.clear()
+                    _ARRAY_DIGESTS[array_key] = digest
             if key is not None:
                 if len(_ATOMIC_RECORDS) >= ATOMIC_RECORDS_KEPT:
                     _ATOMIC_RECORDS.clear()
@@ -318,6 +367,8 @@ class GraphBuilder:
                 remember.remember(obj, digest)
         node.hash = digest
         self.entries.append((path, node.node, digest))
+        if type(obj) in _EMPTY_TYPES and not obj:
+            _remember_empty(obj, digest, record)
         if digest not in self.committed and digest not in self.new_hashes:
             self.new_hashes.add(digest)
             if made is None:
@@ -344,6 +395,14 @@ class GraphBuilder:
 
     def _describe(self, obj: Any, path: str, depth: int) -> ObjectRecord:
         try:
+            if (type(obj) in _PLAIN_CONTAINERS and self.plain_json is not None
+                    and len(obj) >= NATIVE_JSON_FROM):
+                # A large list, tuple or dict of atomics: its JSON in one
+                # Rust call (plain_values.rs), not checked, encoded and
+                # dumped item by item here (a list of 20,000 texts: 20 ms).
+                text = self.plain_json(obj)
+                if text is not None and len(text) > INLINE_JSON_LIMIT:
+                    return self._value(obj, text)
             if is_plain_value(obj) and (not _holds_mutable(obj) or (
                     len(obj) > UNSHARED_CONTAINER_OVER
                     and _holds_only_unshared(obj, cached=self.containers))):
@@ -399,14 +458,17 @@ class GraphBuilder:
         except RecursionError:
             return _unrestorable(obj, "the object graph is too deep to walk")
 
-    def _value(self, obj: Any) -> ObjectRecord:
-        value = encode(obj)
+    def _value(self, obj: Any, text: str | None = None) -> ObjectRecord:
+        """The record of a plain value; `text`: its JSON, already made (longer
+        than INLINE_JSON_LIMIT: a value stored in chunks)."""
+        value = encode(obj) if text is None else None
         # (No preview: _node makes it when the record is new.)
         record: ObjectRecord = {"kind": "value", "type": type_name(obj), "restorable": True}
         number = scalar_number(obj)
         if number is not None and type(obj) is not bool:
             record["stats"] = scalar_stats(number)
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        if text is None:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
         if type(obj) is str and len(text) > INLINE_STRING_LIMIT:
             # A long string is rarely stored twice (a string never changes in
             # place): one zstd chunk, not raw JSON in its catalog row.
@@ -813,11 +875,85 @@ def _preview_of(obj: object, record: ObjectRecord) -> str:
     return preview(obj)
 
 
+# Empty values of these types, with no attributes, have one record wherever
+# they are (GraphBuilder._empty): type -> its hash, once seen.
+_EMPTY_TYPES = frozenset((collections.OrderedDict, set))
+_EMPTY_RECORDS: dict[type, str] = {}
+
+
+def _remember_empty(obj: object, digest: str, record: ObjectRecord) -> None:
+    """Keeps the hash of an empty OrderedDict's or set's record when it is
+    the plain one (a pickle without buffers or children, a JSON value), not
+    a member reference, and the object has no attributes of its own."""
+    t = type(obj)
+    extra = record.get("extra") or {}
+    if t is set:
+        plain = record.get("kind") == "value" and "children" not in record
+    else:
+        plain = (record.get("kind") == "pickle" and not record.get("children")
+                 and not extra.get("buffers") and "owner" not in extra
+                 and not instance_dict(obj))
+    if plain:
+        _EMPTY_RECORDS[t] = digest
+
+
+# The hashes of array records by what decides their JSON (_array_record_key):
+# an unchanged tensor's record is not encoded again at every snapshot.
+ARRAY_DIGESTS_KEPT = 8192
+_ARRAY_DIGESTS: dict[tuple[object, ...], str] = {}
+# Types an array record's `extra` values may have for _array_record_key.
+_ARRAY_EXTRA_TYPES = (str, bool, int)
+
+
+def _array_record_key(record: ObjectRecord) -> tuple[object, ...] | None:
+    """What an array record's canonical JSON is a function of, as a
+    hashable key, or None (not kept: a device tensor, whose stats are
+    computed where it lives; `extra` or children holding anything but
+    strings, bools, ints and int lists; a child inlined as a value).
+    Its stats are left out: on the host they are computed from the bytes
+    the chunk hashes name (the scanner's stats cache relies on it too).
+    Every value is keyed with its type (True is not 1)."""
+    extra = record["extra"]
+    if extra.get("host_copy") or "stats" in record and type(record["stats"]) is not dict:
+        return None
+    items: list[object] = []
+    for name, value in extra.items():
+        t = type(value)
+        if t is list:
+            if any(type(v) is not int for v in value):
+                return None
+            items.append((name, t, tuple(value)))
+        elif t in _ARRAY_EXTRA_TYPES:
+            items.append((name, t, value))
+        else:
+            return None
+    children: tuple[object, ...] = ()
+    if "children" in record:
+        links = []
+        for child in record["children"]:
+            if "value" in child or len(child) != 2:
+                return None
+            links.append((child["key"], child.get("hash"), child.get("ref")))
+        children = tuple(links)
+    return (record["type"], record["dtype"], tuple(record["shape"]), tuple(record["chunks"]),
+            record["nbytes"], record["restorable"], "stats" in record, tuple(items), children,
+            tuple(sorted(record)))
+
+
 # Types whose values are always atomic (values.is_atomic), whatever the value.
 _NUMBER_TYPES = frozenset((int, float, bool, type(None), complex))
 # The types whose records plain_values.rs may hash (graph._node).
 _PLAIN_CONTAINERS = (list, tuple, dict)
 _plain_digest_cache: list[Callable[[object], str | None] | None] = []
+
+
+def _native_plain_json() -> Callable[[object], str | None] | None:
+    """`_native.plain_value_json`, or None (an older extension)."""
+    try:
+        from ._native import plain_value_json
+    except ImportError:
+        return None
+    return cast(Callable[[object], "str | None"], plain_value_json)
 
 
 def _native_plain_digest() -> Callable[[object], str | None] | None:

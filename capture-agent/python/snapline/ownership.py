@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 from typing import Any
 
 USER = "user"
@@ -112,6 +111,8 @@ _trees: list[tuple[str, ...]] = []
 def _install_trees() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(standard library directories, interpreter prefixes), each ending in a separator."""
     if not _trees:
+        import sysconfig  # (imported here: not needed by every run)
+
         stdlib = set()
         for name in ("stdlib", "platstdlib"):
             try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.machinery
 import os
 import sys
-import sysconfig
 import threading
 from typing import Any
 
@@ -36,14 +35,28 @@ class ProjectFiles:
         self.roots: tuple[str, ...] = ()
         for directory in directories:
             self.add_root(directory)
-        excluded = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-        for name in ("stdlib", "platstdlib", "purelib", "platlib"):
-            try:
-                excluded.add(sysconfig.get_path(name))
-            except KeyError:
-                continue
-        self.excluded = tuple(os.path.join(os.path.realpath(p), "") for p in excluded if p)
+        self._excluded: tuple[str, ...] | None = None
         self._venv_dirs: dict[str, bool] = {}
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """The interpreter's prefixes and install directories, found when a
+        file below a root first asks (`sysconfig` costs a run's start-up
+        about 1 ms)."""
+        if self._excluded is None:
+            excluded = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+            # The prefixes meanwhile: importing sysconfig (and its data
+            # module) comes through this finder too, and may ask again.
+            self._excluded = tuple(os.path.join(os.path.realpath(p), "") for p in excluded if p)
+            import sysconfig
+
+            for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+                try:
+                    excluded.add(sysconfig.get_path(name))
+                except KeyError:
+                    continue
+            self._excluded = tuple(os.path.join(os.path.realpath(p), "") for p in excluded if p)
+        return self._excluded
 
     def add_root(self, directory: str) -> None:
         real = os.path.join(os.path.realpath(directory), "")

@@ -53,12 +53,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import dataclasses
 import types
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Union, cast
 
 if TYPE_CHECKING:
     from .restore.continuation import LoopResume
@@ -88,9 +86,10 @@ Loop = Union[ast.For, ast.AsyncFor, ast.While]
 Scope = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 
 
-@dataclass(frozen=True)
-class LoopInfo:
-    """Static description of one instrumented loop."""
+class LoopInfo(NamedTuple):
+    """Static description of one instrumented loop. (Named tuples, not
+    dataclasses, here and below: `dataclasses` imports `inspect`, about
+    5 ms of every `snapline run`'s start-up.)"""
 
     loop_id: int  # 0, 1, 2 ... in source order (imported modules' continue the count)
     lineno: int  # line of the ``for``/``while`` keyword
@@ -98,11 +97,24 @@ class LoopInfo:
     kind: str  # "for" or "while"
     # Names the loop's body assigns (not loop targets): read at every
     # iteration for scalar metric points (agent.Agent.iteration).
-    assigned: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    # Not compared: two LoopInfo are equal when they describe the same loop.
+    assigned: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LoopInfo):
+            return NotImplemented
+        return self[:4] == other[:4]
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, LoopInfo):
+            return NotImplemented
+        return self[:4] != other[:4]
+
+    def __hash__(self) -> int:
+        return hash(self[:4])
 
 
-@dataclass(frozen=True)
-class Instrumented:
+class Instrumented(NamedTuple):
     """Result of :func:`instrument`."""
 
     code: types.CodeType  # ready for exec(code, main_globals)
@@ -368,8 +380,7 @@ def _is_generator(func: ast.FunctionDef) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class _Scope:
+class _Scope(NamedTuple):
     qualname: str  # "<module>" for the module
     is_module: bool
     is_function: bool

@@ -6,17 +6,16 @@ from __future__ import annotations
 import builtins
 import functools
 import importlib.machinery
-import json
 import os
 import signal
 import sys
-import time
 import types
 from typing import Any, NoReturn
 
 from . import agent as agent_module
 from . import lineage, project
 from .agent import Agent, Options
+from .recorder_open import RecorderOpening, main_path, open_recorder
 from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, LoopInfo, instrument
 
 # The agent of this process, for snapline.checkpoint() and snapline.log().
@@ -28,15 +27,9 @@ def _cannot_open(script: str, err: OSError) -> NoReturn:
     # interpreter as it was invoked (argv[0]), not by its basename.
     orig_argv = getattr(sys, "orig_argv", None) or [sys.executable or "python"]
     prog = orig_argv[0]
-    sys.stderr.write(f"{prog}: can't open file {_main_path(script)!r}: "
+    sys.stderr.write(f"{prog}: can't open file {main_path(script)!r}: "
                      f"[Errno {err.errno}] {err.strerror}\n")
     raise SystemExit(2)
-
-
-def _main_path(script: str) -> str:
-    """The script's path as CPython makes it for `__file__` and tracebacks:
-    joined to the working directory, not normalized (`/cwd/../x.py`)."""
-    return script if os.path.isabs(script) else os.path.join(os.getcwd(), script)
 
 
 def new_main_module(path: str,
@@ -57,35 +50,6 @@ def new_main_module(path: str,
         module.__annotations__ = {}  # CPython's own __main__ has one (add_main_module)
     sys.modules["__main__"] = module
     return module
-
-
-def _start_recorder(path: str, source: bytes, argv: list[str], options: Options,
-                    parent: tuple[str, int] | None = None,
-                    module_name: str | None = None) -> tuple[Any, types.ModuleType | None]:
-    """The Rust recorder for this run, or None (with one warning line) when
-    the store cannot be used; the program then runs without capture."""
-    try:
-        from . import _native, lineage
-
-        digest = _native.hash_bytes(source)
-        run_lineage = lineage.collect(path, argv, digest, agent_module.options_dict(options))
-        info: dict[str, object] = {
-            "script": os.path.basename(path),
-            "started_at": time.time(),
-            "lineage": run_lineage,
-        }
-        if module_name is not None:
-            run_lineage["module"] = module_name  # run with -m
-        if parent is not None:
-            info["parent_run"], info["parent_seq"] = parent
-            run_lineage["resumed_from"] = f"{parent[0]}@{parent[1]}"
-        recorder = _native.Recorder(os.path.abspath(options.store), json.dumps(info))
-        recorder.put_blob(source)  # the script's source, content-addressed
-        return recorder, _native
-    except Exception as exc:  # noqa: BLE001 - capture must never stop the program
-        sys.stderr.write(f"snapline: cannot capture into {options.store!r}: {exc}; "
-                         "running without capture (pass --store DIR for a writable store)\n")
-        return None, None
 
 
 def _set_path0(directory: str) -> None:
@@ -197,13 +161,16 @@ def is_agent_file(filename: str) -> bool:
 
 def run(script: str, args: list[str], options: Options, *, resume: Any = None,
         script_path: str | None = None, module_name: str | None = None,
-        parent: tuple[str, int] | None = None) -> None:
+        parent: tuple[str, int] | None = None,
+        opening: RecorderOpening | None = None) -> None:
     """Runs the script (or, with `module_name`, that module as `python -m`
     does); returns normally when it does, otherwise raises the same
     SystemExit or dies by the same signal. With `resume`
     (restore.resume.Resume) it runs that continuation instead, captured as a
     run whose parent is the snapshot it continues. The user's own modules
-    it imports are instrumented too (project.py)."""
+    it imports are instrumented too (project.py). `opening`: the store
+    already being opened for this script (`snapline run`'s start-up);
+    used when it read the same source, else discarded."""
     global current
     disabled = os.environ.get("SNAPLINE_DISABLE", "") not in ("", "0")
     finder = None
@@ -221,7 +188,7 @@ def run(script: str, args: list[str], options: Options, *, resume: Any = None,
         if finder is not None:
             finder.files.add_root(os.path.dirname(path))
     else:
-        path = script_path or _main_path(script)
+        path = script_path or main_path(script)
     if resume is not None:
         source = resume.source
     else:
@@ -229,7 +196,13 @@ def run(script: str, args: list[str], options: Options, *, resume: Any = None,
             with open(path, "rb") as f:
                 source = f.read()
         except OSError as err:
+            if opening is not None:
+                opening.discard()
             _cannot_open(script, err)
+    if opening is not None and (opening.path != path or opening.source != source
+                                or resume is not None or module_name is not None or disabled):
+        opening.discard()  # not this program's (the file changed meanwhile)
+        opening = None
 
     argv = [script, *args]
     sys.argv = argv
@@ -248,12 +221,18 @@ def run(script: str, args: list[str], options: Options, *, resume: Any = None,
             instrumented = instrument(source, path, first_loop_id)
             code, loops = instrumented.code, instrumented.loops
     except SyntaxError as err:
+        if opening is not None:
+            opening.discard()
         _report(err, None)
         raise SystemExit(1) from None
 
     parent = resume.parent if resume is not None else parent
-    recorder, native = (None, None) if disabled else _start_recorder(path, source, argv, options,
-                                                                      parent, module_name)
+    if opening is not None:
+        recorder, native = opening.result()
+    elif disabled:
+        recorder, native = None, None
+    else:
+        recorder, native = open_recorder(path, source, argv, options, parent, module_name)
     module = new_main_module(path, spec)
     agent = None
     if recorder is not None:

@@ -143,7 +143,8 @@ fn write_file(
     for c in rows.chunks.iter_mut() {
         let (size, inline) = store.chunk_location(&c.hash)?;
         let frame = match inline {
-            Some(frame) => frame,
+            // An inline twist frame needs its base: it leaves decoded.
+            Some(frame) => store.portable_frame(&c.hash, frame)?,
             None => store.chunk_frame(&c.hash)?,
         };
         let part = w.put(&frame).map_err(werr)?;

@@ -75,7 +75,8 @@ pub fn push_runs(
             }
             let (size, inline) = store.chunk_location(&c.hash)?;
             let frame = match inline {
-                Some(frame) => Frame::Inline(frame),
+                // An inline twist frame needs its base: it leaves decoded.
+                Some(frame) => Frame::Inline(store.portable_frame(&c.hash, frame)?),
                 // A delta chunk's file needs its base, a shuffled one this
                 // version's reader: send it decoded and compressed on its
                 // own (as bundles carry it).

@@ -25,7 +25,7 @@
 
 use snapline_array_scan::ChunkHash;
 
-use crate::error::{io_err, StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
 
 const MAGIC: &[u8; 4] = b"SLXD";
 /// Frames that XOR the bit patterns (read, no longer written).
@@ -105,7 +105,7 @@ pub fn encode_delta(
     frame.push(VERSION_DIFF);
     frame.push(width as u8);
     frame.extend_from_slice(&base_hash.0.to_be_bytes());
-    let body = zstd::bulk::compress(&shuffled, 1).map_err(io_err("<zstd compress>"))?;
+    let body = crate::chunks::compress(&shuffled)?;
     frame.extend_from_slice(&body);
     Ok(frame)
 }
@@ -150,7 +150,7 @@ pub fn encode_shuffled(raw: &[u8], width: usize) -> StoreResult<Vec<u8>> {
         frame.extend_from_slice(SHUFFLED_MAGIC);
         frame.push(1);
         frame.push(width as u8);
-        let body = zstd::bulk::compress(shuffled, 1).map_err(io_err("<zstd compress>"))?;
+        let body = crate::chunks::compress(shuffled)?;
         frame.extend_from_slice(&body);
         Ok(frame)
     })

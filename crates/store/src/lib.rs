@@ -9,6 +9,7 @@
 mod catalog;
 mod chunk_list;
 mod chunks;
+mod compaction;
 mod delta;
 mod error;
 mod events;
@@ -21,6 +22,7 @@ mod references;
 mod retention;
 mod schema;
 mod transfer;
+mod twist;
 mod write;
 
 pub use catalog::{Store, DEFAULT_STORE_DIR};
@@ -29,9 +31,10 @@ pub use chunk_list::{
     ChunkListTree, CHUNK_LIST_OVER, CHUNK_LIST_TYPE,
 };
 pub use chunks::{
-    chunk_hash, compress, decode_chain_into, decode_into, decompress_into, read_ceiling,
-    INLINE_LIMIT, MAX_CHUNK_SIZE,
+    apply_frame_in_place, chunk_hash, compress, decode_chain_into, decode_into, decompress_into,
+    frame_base, read_ceiling, INLINE_LIMIT, MAX_CHUNK_SIZE,
 };
+pub use compaction::COMPACT_LIMIT;
 pub use delta::{
     apply_delta_in_place, delta_header, delta_width, encode_delta, encode_shuffled, shuffled_width,
     DeltaHeader, MAX_CHAIN,
@@ -52,4 +55,8 @@ pub use snapline_array_scan::Stats;
 pub use transfer::{
     ChunkFiles, ChunkRow, ImportOutcome, RunRow, TransferEntry, TransferObject, TransferRows,
     WrittenFile,
+};
+pub use twist::{
+    apply_twist_in_place, encode_twist, twist_header, twists_between, TwistHeader, MAX_TWISTS,
+    MT_WORDS_BYTES, TWIST_FRAME_LEN,
 };

@@ -233,6 +233,19 @@ pub struct NewChunk {
     pub inline: Option<Vec<u8>>,
 }
 
+impl NewChunk {
+    /// About what its catalog row takes besides the frame: the hash and two
+    /// sizes, and for an inline frame with a base (a twist frame) the
+    /// base's name. `bytes_new` counts it, so that STORED matches the disk.
+    pub fn row_bytes(&self) -> u64 {
+        let key = self.hash.len() as u64 + 8;
+        match self.inline.as_deref().map(crate::chunks::frame_base) {
+            Some(Some(_)) => key + 32,
+            _ => key,
+        }
+    }
+}
+
 /// One point of a metric series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -254,7 +254,7 @@ impl Store {
             Some(frame) => frame,
             None => self.chunks.read_file(hash)?,
         };
-        if depth > crate::delta::MAX_CHAIN && crate::delta::delta_header(&frame).is_some() {
+        if depth > crate::delta::MAX_CHAIN && crate::chunks::frame_base(&frame).is_some() {
             return Err(StoreError::DamagedChunk {
                 hash: hash.to_owned(),
                 detail: format!(
@@ -308,7 +308,15 @@ impl Store {
     /// never depends on a base nor on this version's frame kinds.
     pub fn chunk_frame(&self, hash: &str) -> StoreResult<Vec<u8>> {
         let frame = self.chunks.read_file(hash)?;
-        if crate::delta::delta_header(&frame).is_none()
+        self.portable_frame(hash, frame)
+    }
+
+    /// `frame` (chunk `hash`'s stored frame, inline or from its file) as it
+    /// leaves the store: itself when it is a plain zstd frame, else the
+    /// chunk decoded (through its base: a delta or twist frame) and
+    /// compressed on its own. Bundles and pushes carry inline frames this way.
+    pub fn portable_frame(&self, hash: &str, frame: Vec<u8>) -> StoreResult<Vec<u8>> {
+        if crate::chunks::frame_base(&frame).is_none()
             && crate::delta::shuffled_width(&frame).is_none()
         {
             return Ok(frame);

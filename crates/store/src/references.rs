@@ -31,9 +31,10 @@
 //!   key names; export carries those the store holds and skips the rest
 //!   (a 32-hex-digit argv that is not a chunk costs nothing).
 //!
-//! - [`keep_delta_bases`]: a chunk stored as a delta frame needs its base
-//!   chunk, and that base's base when it is a delta too (a chain), down to
-//!   a plain chunk (gc keeps them; fsck and every read decode through them).
+//! - [`keep_delta_bases`]: a chunk stored as a delta frame (or a twist
+//!   frame: Mersenne Twister words, `twist.rs`) needs its base chunk, and
+//!   that base's base when it is a delta too (a chain), down to a plain
+//!   chunk (gc keeps them; fsck and every read decode through them).
 //!
 //! A new kind of reference (a remote's manifest)
 //! belongs here, as a new function or a new case of these, so that export,
@@ -98,11 +99,13 @@ pub fn lineage_chunks(lineage: &serde_json::Value) -> Vec<String> {
     out
 }
 
-/// A chunk stored as a delta frame needs its base chunk (the `base` column
-/// of `chunks`, written from the frame's header; see `delta.rs`). Removes
+/// A chunk stored as a delta or twist frame needs its base chunk (the
+/// `base` column of `chunks`, written from the frame's header; see
+/// `delta.rs`, `twist.rs`). Removes
 /// from `doomed` (chunks about to be deleted) every base that a chunk
-/// staying in the store still needs. Export needs no rule: a delta leaves
-/// the store decoded (`Store::chunk_frame`).
+/// staying in the store still needs. Export needs no rule: a delta or
+/// twist frame leaves the store decoded (`Store::chunk_frame`,
+/// `Store::portable_frame`).
 pub(crate) fn keep_delta_bases(
     conn: &rusqlite::Connection,
     doomed: &mut std::collections::HashSet<String>,

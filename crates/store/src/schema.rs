@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_metric_indexes.sql"),
     include_str!("../migrations/0006_delta_base.sql"),
     include_str!("../migrations/0007_shuffled_frames.sql"),
+    include_str!("../migrations/0008_twist_frames.sql"),
 ];
 
 /// The schema version this build writes and reads.

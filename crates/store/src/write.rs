@@ -43,17 +43,47 @@ impl Store {
 
     /// Whether the store already holds this chunk (committed by any run).
     pub fn has_chunk(&self, hash: &str) -> StoreResult<bool> {
+        // Cached: the capture asks once per new chunk (thousands for one
+        // large list's JSON), and preparing the statement cost more than
+        // running it.
         self.conn
-            .query_row("SELECT 1 FROM chunks WHERE hash = ?1", [hash], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")
+            .and_then(|mut statement| statement.query_row([hash], |_| Ok(())))
             .optional()
             .map(|o| o.is_some())
             .map_err(self.sql())
     }
 
+    /// For each of `hashes`, whether the store already holds that chunk:
+    /// `has_chunk` for many, in one read transaction (SQLite then takes its
+    /// locks once, not twice per chunk: a large list's JSON makes thousands).
+    pub fn has_chunks(&self, hashes: &[String]) -> StoreResult<Vec<bool>> {
+        let sql = self.sql();
+        let tx = self.conn.unchecked_transaction().map_err(&sql)?;
+        let found = {
+            let mut statement = tx
+                .prepare_cached("SELECT 1 FROM chunks WHERE hash = ?1")
+                .map_err(&sql)?;
+            hashes
+                .iter()
+                .map(|hash| {
+                    statement
+                        .query_row([hash], |_| Ok(()))
+                        .optional()
+                        .map(|o| o.is_some())
+                })
+                .collect::<Result<Vec<bool>, _>>()
+                .map_err(&sql)?
+        };
+        tx.finish().map_err(&sql)?;
+        Ok(found)
+    }
+
     /// Whether the store already holds this object record.
     pub fn has_object(&self, hash: &str) -> StoreResult<bool> {
         self.conn
-            .query_row("SELECT 1 FROM objects WHERE hash = ?1", [hash], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM objects WHERE hash = ?1")
+            .and_then(|mut statement| statement.query_row([hash], |_| Ok(())))
             .optional()
             .map(|o| o.is_some())
             .map_err(self.sql())
@@ -73,13 +103,13 @@ impl Store {
     /// Makes one snapshot visible: its new chunks, object records, entries and
     /// metric points, in one transaction. Chunk files must already be durable.
     pub fn commit_snapshot(&mut self, commit: &SnapshotCommit) -> StoreResult<()> {
-        // The base each delta chunk names in its frame's header, so gc and
-        // fsck follow it (read before the write lock is taken).
+        // The base each delta (or twist) chunk names in its frame's header,
+        // so gc and fsck follow it (read before the write lock is taken).
         let bases = commit
             .chunks
             .iter()
             .map(|c| match &c.inline {
-                Some(frame) => Ok(crate::delta::delta_header(frame).map(|h| h.base.to_hex())),
+                Some(frame) => Ok(crate::chunks::frame_base(frame).map(|h| h.to_hex())),
                 None => self.chunks.delta_base_of_file(&c.hash),
             })
             .collect::<StoreResult<Vec<Option<String>>>>()?;

@@ -248,6 +248,27 @@ fn an_uncommitted_snapshot_is_invisible() {
 }
 
 #[test]
+fn has_chunks_answers_each_hash_as_has_chunk_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path()).unwrap();
+    let run = store.begin_run(&info()).unwrap();
+    let stored = commit_with_chunk(&mut store, &run, 0, &[1u8; 70_000]);
+    let absent = chunk_hash(&[2u8; 70_000]);
+    let asked = [absent.clone(), stored.clone(), stored, absent];
+    assert_eq!(
+        store.has_chunks(&asked).unwrap(),
+        vec![false, true, true, false]
+    );
+    assert!(store.has_chunks(&[]).unwrap().is_empty());
+    // The read transaction is over: the store still commits.
+    commit_with_chunk(&mut store, &run, 1, &[3u8; 70_000]);
+    assert_eq!(
+        store.has_chunks(&[chunk_hash(&[3u8; 70_000])]).unwrap(),
+        vec![true]
+    );
+}
+
+#[test]
 fn a_none_value_record_keeps_its_null() {
     // Python's None is the value `null`: present, not absent.
     let text = r#"{"kind":"value","type":"NoneType","restorable":true,"value":null}"#;
