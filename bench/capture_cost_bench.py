@@ -20,7 +20,8 @@
 
 The HEAD agent is `git archive HEAD capture-agent/python` unpacked into a
 temporary directory and put first on PYTHONPATH (with this tree's native
-extension, which still offers what it calls).
+extension, which still offers what it calls). `SNAPLINE_BENCH_BEFORE=REF`
+takes the agent of another commit instead (every bench's `--before`).
 
     .venv/bin/python bench/capture_cost_bench.py [--reps 3] [--before] [--only growing|hooks|unchanged|torch|startup]
 """
@@ -196,10 +197,12 @@ def store_facts(store: Path) -> dict:
 
 
 def head_agent(tmp: Path) -> Path:
-    """git HEAD's snapline package, with this tree's native extension."""
+    """git HEAD's snapline package (or that of the commit
+    `$SNAPLINE_BENCH_BEFORE` names), with this tree's native extension."""
     target = tmp / "head"
     target.mkdir()
-    archive = subprocess.run(["git", "-C", REPO, "archive", "HEAD", "capture-agent/python"],
+    ref = os.environ.get("SNAPLINE_BENCH_BEFORE", "HEAD")
+    archive = subprocess.run(["git", "-C", REPO, "archive", ref, "capture-agent/python"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
     package = target / "capture-agent" / "python"

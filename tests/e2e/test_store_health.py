@@ -281,3 +281,34 @@ def test_gc_rm_and_repair_never_break_a_capture_in_progress(sl):
     sl.cli("gc")  # nothing live now: the deferred chunks go
     verify_all(sl)
     assert fsck(sl)[0] == 0
+
+
+VOCAB = """
+import random
+
+random.seed(0)
+vocab = {}
+for i in range(400):
+    word = "".join(random.choice("abcdefgh") for _ in range(8))
+    vocab[word] = vocab.get(word, 0) + i
+print(len(vocab))
+"""
+
+
+def test_rm_packs_the_catalog_and_the_other_run_stays_whole(sl):
+    """Rows deleted by `rm` give their pages back: the catalog file shrinks
+    (`catalog_bytes_freed`), and the run left restores as before."""
+    assert sl.capture(VOCAB, opts=("--outer-every", "0")).returncode == 0
+    big = sl.last_run()["id"]
+    assert sl.capture(VOCAB).returncode == 0
+    kept = sl.last_run()["id"]
+    before = sl.show(f"{kept}@last", "vocab")
+    catalog = sl.store / "catalog.sqlite"
+    size = catalog.stat().st_size
+
+    report = sl.cli("rm", big)
+    assert report["removed_runs"] == [big]
+    assert report["catalog_bytes_freed"] > 0
+    assert catalog.stat().st_size < size
+    assert sl.show(f"{kept}@last", "vocab") == before
+    assert fsck(sl)[0] == 0

@@ -30,9 +30,7 @@ impl Store {
     /// [`COMPACT_LIMIT`]) bytes, and no run other than `run_id` is being
     /// captured by a live process. Returns whether it did.
     pub fn compact_after_run(&self, run_id: &str) -> StoreResult<bool> {
-        let size = std::fs::metadata(&self.catalog)
-            .map_err(io_err(&self.catalog))?
-            .len();
+        let size = self.catalog_bytes()?;
         let sql = self.sql();
         let seconds: f64 = self
             .conn
@@ -46,11 +44,20 @@ impl Store {
         if size as f64 > limit {
             return Ok(false);
         }
+        self.pack_unless_live(Some(run_id))
+    }
+
+    /// Packs the catalog (`VACUUM`) whatever its size, unless a run (other
+    /// than `except`) is being captured by a live process; `gc` and `rm`
+    /// call it after their sweep, so that the rows they deleted give their
+    /// pages back to the disk. Returns whether it did.
+    pub fn pack_unless_live(&self, except: Option<&str>) -> StoreResult<bool> {
+        let sql = self.sql();
         let others: Vec<String> = self
             .conn
             .prepare("SELECT lineage FROM runs WHERE status = 'running' AND id <> ?1")
             .map_err(&sql)?
-            .query_map([run_id], |r| r.get(0))
+            .query_map([except.unwrap_or("")], |r| r.get(0))
             .map_err(&sql)?
             .collect::<Result<_, _>>()
             .map_err(&sql)?;
@@ -65,6 +72,13 @@ impl Store {
         // for a viewer's open read).
         self.conn.execute_batch("VACUUM").map_err(&sql)?;
         Ok(true)
+    }
+
+    /// The catalog file's size in bytes (its WAL apart).
+    pub fn catalog_bytes(&self) -> StoreResult<u64> {
+        Ok(std::fs::metadata(&self.catalog)
+            .map_err(io_err(&self.catalog))?
+            .len())
     }
 }
 

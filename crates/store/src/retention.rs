@@ -78,6 +78,9 @@ pub struct SweepReport {
     pub chunks_deferred: u64,
     /// Runs being captured right now (left whole; chunk sweep deferred).
     pub live_runs: Vec<String>,
+    /// Bytes the catalog file shrank by when it was packed after the sweep
+    /// (`VACUUM`; not while a run is being captured).
+    pub catalog_bytes_freed: u64,
 }
 
 /// Retention of one run.
@@ -693,6 +696,22 @@ impl Store {
         for run in applied.live_runs {
             if !report.live_runs.contains(&run) {
                 report.live_runs.push(run);
+            }
+        }
+        // The rows deleted left free pages: packing gives them back.
+        if report.live_runs.is_empty() {
+            progress(Progress {
+                phase: "packing the catalog",
+                done: 0,
+                total: 0,
+            });
+            let before = self.catalog_bytes()?;
+            if self.pack_unless_live(None)? {
+                // (Busy readers only delay the file's shrinking.)
+                let _ = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                report.catalog_bytes_freed = before.saturating_sub(self.catalog_bytes()?);
             }
         }
         Ok(report)

@@ -89,6 +89,12 @@ pub fn print_sweep(report: &SweepReport) {
         format::bytes(report.bytes_freed as i64),
         if report.dry_run { "to free" } else { "freed" }
     );
+    if report.catalog_bytes_freed > 0 {
+        say!(
+            "catalog packed: {} freed",
+            format::bytes(report.catalog_bytes_freed as i64)
+        );
+    }
     if report.chunks_deferred > 0 || !report.live_runs.is_empty() {
         say!(
             "run {} is being captured: its snapshots stay, and {} unreferenced chunks stay until it ends (run gc again then)",
