@@ -22,6 +22,13 @@ use snapline_array_scan::{chunks_to_rehash, ChunkHash, WriteTracker, CHUNK_SIZE}
 /// 0.1-0.2 ms: tracking wins from about here (bench/RESULTS.md, #16).
 pub const TRACK_MIN_BYTES: usize = 1 << 20;
 
+/// A buffer stays tracked (or is tracked again) while at most one part in
+/// this many of its chunks is written between two scans: each written page
+/// costs the program a write-protect fault (measured: a 32 MB array filled
+/// block by block between loop snapshots ran 37 ms slower tracked than
+/// hashed, bench/RESULTS.md, #16).
+const STEADY_PARTS: usize = 16;
+
 /// At most this many buffers are remembered (cleared past it).
 const MAX_BUFFERS: usize = 1024;
 
@@ -32,7 +39,7 @@ const MAX_TRACKERS: usize = 64;
 struct Tracked {
     nbytes: usize,
     hashes: Vec<ChunkHash>,
-    /// The last scan found at least 90% of the chunks unchanged.
+    /// The last scan found at least 15 of every 16 chunks unchanged.
     steady: bool,
     /// Tracking could not start here once: not tried again.
     refused: bool,
@@ -77,11 +84,14 @@ impl WrittenPages {
                     // hashes, and the next one hashes in full.
                     let hashes = std::mem::take(&mut t.hashes);
                     if dirty.len() == hashes.len() {
-                        if dirty.iter().filter(|d| **d).count() * 2 > dirty.len() {
-                            // Mostly rewritten (a weight now being trained):
-                            // a page fault per written page would cost more
-                            // than hashing it. Tracked again once a full scan
-                            // finds it steady.
+                        let written = dirty.iter().filter(|d| **d).count();
+                        if written * STEADY_PARTS > dirty.len() {
+                            // More than a sixteenth rewritten (a weight being
+                            // trained, an array being filled): the program's
+                            // page fault per written page (about 4.5 us, 1.1 ms
+                            // per MiB) would cost more than hashing all of it
+                            // (about 0.1 ms per MiB). Tracked again once a full
+                            // scan finds it steady.
                             t.tracker = None;
                         }
                         return dirty
@@ -129,7 +139,8 @@ impl WrittenPages {
             tracker: None,
         });
         let same = t.hashes.iter().zip(&hashes).filter(|(a, b)| a == b).count();
-        t.steady = t.hashes.len() == hashes.len() && same * 10 >= hashes.len() * 9;
+        t.steady = t.hashes.len() == hashes.len()
+            && same * STEADY_PARTS >= hashes.len() * (STEADY_PARTS - 1);
         if std::mem::take(&mut t.trial) && !t.steady {
             t.tracker = None; // changed since the scan before: not worth its faults
         }

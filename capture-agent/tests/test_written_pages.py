@@ -117,3 +117,25 @@ def test_a_tracked_buffer_rewritten_whole_is_no_longer_tracked(tmp_path) -> None
         tracked, hashed = _both(recorder, w)
         assert tracked == hashed
     assert not recorder.written_pages_tracked(address)
+
+
+def test_an_array_filled_block_by_block_stops_being_tracked(tmp_path) -> None:
+    # A signal built in a loop (np.empty, then a block per iteration): with
+    # a sixteenth or less written between scans it stays tracked; past it,
+    # every written page's fault costs more than hashing the whole buffer.
+    recorder = _recorder(tmp_path)
+    a = np.zeros(64 * MIB // 4, dtype=np.float32)  # 64 chunks
+    address = a.__array_interface__["data"][0]
+    for _ in range(3):
+        _both(recorder, a)
+    if not recorder.written_pages_tracked(address):
+        return  # no userfaultfd here: hashed in full, checked above
+    quarter_mib = MIB // 4  # float32 elements per chunk
+    a[:2 * quarter_mib] = 1.0  # 2 of 64 chunks
+    tracked, hashed = _both(recorder, a)
+    assert tracked == hashed
+    assert recorder.written_pages_tracked(address)
+    a[2 * quarter_mib:10 * quarter_mib] = 2.0  # 8 of 64: an eighth
+    tracked, hashed = _both(recorder, a)
+    assert tracked == hashed
+    assert not recorder.written_pages_tracked(address)
