@@ -260,6 +260,31 @@ struct WriteState {
     chains: DeltaChains,
 }
 
+/// A chunk's frame put where it lives: inline in its catalog row when the
+/// chunk is small, else in its own file (whose directory is fsynced before
+/// the next commit). The row that commit will insert.
+fn place_frame(
+    store: &Store,
+    dirs: &mut BTreeSet<PathBuf>,
+    hash: String,
+    size: usize,
+    frame: Vec<u8>,
+) -> Result<NewChunk, StoreError> {
+    let stored = frame.len() as u64;
+    let inline = if size <= INLINE_LIMIT {
+        Some(frame)
+    } else {
+        dirs.insert(store.write_chunk_file(&hash, &frame)?);
+        None
+    };
+    Ok(NewChunk {
+        hash,
+        size: size as u64,
+        stored,
+        inline,
+    })
+}
+
 fn handle(
     store: &mut Store,
     run_id: &str,
@@ -293,34 +318,10 @@ fn handle(
                 }
                 _ => compress(&raw)?,
             };
-            let stored = frame.len() as u64;
-            let inline = if size <= INLINE_LIMIT {
-                Some(frame)
-            } else {
-                dirs.insert(store.write_chunk_file(&hash, &frame)?);
-                None
-            };
-            pending.push(NewChunk {
-                hash,
-                size: size as u64,
-                stored,
-                inline,
-            });
+            pending.push(place_frame(store, dirs, hash, size, frame)?);
         }
         Job::Encoded { hash, size, frame } => {
-            let stored = frame.len() as u64;
-            let inline = if size <= INLINE_LIMIT {
-                Some(frame)
-            } else {
-                dirs.insert(store.write_chunk_file(&hash, &frame)?);
-                None
-            };
-            pending.push(NewChunk {
-                hash,
-                size: size as u64,
-                stored,
-                inline,
-            });
+            pending.push(place_frame(store, dirs, hash, size, frame)?);
         }
         Job::Commit(mut commit) => {
             store.sync_chunk_dirs(dirs)?;

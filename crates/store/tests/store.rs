@@ -2,11 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod fixtures;
+
 use std::collections::BTreeSet;
 
+use fixtures::meta;
 use snapline_store::{
     chunk_hash, compress, EntryRow, MetricPoint, NewChunk, ObjectKind, ObjectRecord, RunInfo,
-    RunStatus, SnapshotCommit, SnapshotMeta, Store, StoreError, Trigger, SCHEMA_VERSION,
+    RunStatus, SnapshotCommit, Store, StoreError, SCHEMA_VERSION,
 };
 
 fn info() -> RunInfo {
@@ -19,42 +22,15 @@ fn info() -> RunInfo {
     }
 }
 
-fn meta(seq: i64) -> SnapshotMeta {
-    SnapshotMeta {
-        seq,
-        trigger: Trigger::Iteration,
-        file: Some("train.py".into()),
-        line: Some(10),
-        loops: vec![seq],
-        label: None,
-        time: 1_700_000_001.0 + seq as f64,
-        capture_ms: 1.0,
-        bytes_new: 0,
-        bytes_reused: 0,
-        objects: 1,
-        nonfinite: 0,
-        position: Some(
-            serde_json::json!({"at": "iteration", "loops": [{"line": 3, "count": seq}]}),
-        ),
-    }
-}
-
 fn array_record(chunks: Vec<String>, nbytes: u64) -> ObjectRecord {
-    ObjectRecord {
-        kind: ObjectKind::Array,
-        type_name: "numpy.ndarray".into(),
-        shape: Some(vec![nbytes as i64 / 4]),
-        dtype: Some("float32".into()),
-        stats: None,
-        preview: String::new(),
-        restorable: true,
-        reason: None,
-        value: None,
+    fixtures::record(
+        ObjectKind::Array,
+        "numpy.ndarray",
+        nbytes as i64 / 4,
+        Some("float32"),
         chunks,
         nbytes,
-        children: Vec::new(),
-        extra: serde_json::Map::new(),
-    }
+    )
 }
 
 /// Writes `raw` as a file chunk (or inline when small) and commits a

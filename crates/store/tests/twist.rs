@@ -5,10 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod fixtures;
+
+use fixtures::meta;
 use snapline_store::{
     apply_twist_in_place, chunk_hash, compress, encode_twist, twists_between, EntryRow, KeepRules,
-    NewChunk, ObjectKind, ObjectRecord, Progress, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta,
-    Store, Trigger, MT_WORDS_BYTES,
+    NewChunk, ObjectKind, Progress, RunInfo, RunStatus, SnapshotCommit, Store, MT_WORDS_BYTES,
 };
 
 fn quiet() -> impl FnMut(Progress) {
@@ -50,43 +52,18 @@ impl ParseHash for String {
     }
 }
 
-fn meta(seq: i64) -> SnapshotMeta {
-    SnapshotMeta {
-        seq,
-        trigger: Trigger::Iteration,
-        file: Some("train.py".into()),
-        line: Some(3),
-        loops: vec![seq],
-        label: None,
-        time: 1_700_000_001.0 + seq as f64,
-        capture_ms: 1.0,
-        bytes_new: 0,
-        bytes_reused: 0,
-        objects: 1,
-        nonfinite: 0,
-        position: None,
-    }
-}
-
 /// Commits one snapshot holding a value whose one chunk is `raw`, stored
 /// inline as `frame`. Returns the chunk's hash.
 fn commit(store: &mut Store, run: &str, seq: i64, raw: &[u8], frame: Vec<u8>) -> String {
     let hash = chunk_hash(raw);
-    let record = ObjectRecord {
-        kind: ObjectKind::Value,
-        type_name: "tuple".into(),
-        shape: Some(vec![3]),
-        dtype: None,
-        stats: None,
-        preview: String::new(),
-        restorable: true,
-        reason: None,
-        value: None,
-        chunks: vec![hash.clone()],
-        nbytes: raw.len() as u64,
-        children: Vec::new(),
-        extra: serde_json::Map::new(),
-    };
+    let record = fixtures::record(
+        ObjectKind::Value,
+        "tuple",
+        3,
+        None,
+        vec![hash.clone()],
+        raw.len() as u64,
+    );
     let object = chunk_hash(serde_json::to_string(&record).unwrap().as_bytes());
     let commit = SnapshotCommit {
         run_id: run.into(),
