@@ -130,18 +130,34 @@ impl Recorder {
         Ok(())
     }
 
-    /// Whether chunk `hash` (`len` raw bytes) is new to this run and the
-    /// store, so the caller writes it; counts its bytes as new or reused.
-    fn claim(&self, hash: ChunkHash, len: usize) -> PyResult<bool> {
+    /// Per chunk (hash, raw length), whether it is new to this run and the
+    /// store, so the caller writes it; counts its bytes as new or reused. A
+    /// repeat within `chunks` counts once; one store lookup for all of them.
+    fn claim(&self, chunks: &[(ChunkHash, usize)]) -> PyResult<Vec<bool>> {
         let mut known = self.known.lock().map_err(poisoned)?;
         let lookup = self.lookup.lock().map_err(poisoned)?;
         let mut counters = self.counters.lock().map_err(poisoned)?;
-        if !known.insert(hash) || lookup.has_chunk(&hash.to_hex()).map_err(os_err)? {
-            counters.bytes_reused += len as u64;
-            return Ok(false);
+        let mut claimed = vec![false; chunks.len()];
+        let mut unseen = Vec::new();
+        for (i, &(hash, len)) in chunks.iter().enumerate() {
+            if known.insert(hash) {
+                unseen.push(i);
+            } else {
+                counters.bytes_reused += len as u64;
+            }
         }
-        counters.bytes_new += len as u64;
-        Ok(true)
+        let names: Vec<String> = unseen.iter().map(|&i| chunks[i].0.to_hex()).collect();
+        let stored = lookup.has_chunks(&names).map_err(os_err)?;
+        for (i, stored) in unseen.into_iter().zip(stored) {
+            let len = chunks[i].1 as u64;
+            if stored {
+                counters.bytes_reused += len;
+            } else {
+                counters.bytes_new += len;
+                claimed[i] = true;
+            }
+        }
+        Ok(claimed)
     }
 
     /// Queues the chunks not yet in the store; returns nothing, counts bytes.
@@ -158,34 +174,16 @@ impl Recorder {
         hashes: &[(ChunkHash, usize, usize)],
         bases: &[Option<DeltaBase>],
     ) -> PyResult<()> {
-        let mut fresh = Vec::new();
-        {
-            let mut known = self.known.lock().map_err(poisoned)?;
-            let lookup = self.lookup.lock().map_err(poisoned)?;
-            let mut counters = self.counters.lock().map_err(poisoned)?;
-            // The chunks this run has not met yet (a repeat within `hashes`
-            // counts once), then which of those the store holds: one lookup
-            // for all of them.
-            let mut unseen = Vec::new();
-            for (i, &(hash, offset, len)) in hashes.iter().enumerate() {
-                if known.insert(hash) {
-                    unseen.push((i, hash, offset, len));
-                } else {
-                    counters.bytes_reused += len as u64;
-                }
-            }
-            let names: Vec<String> = unseen.iter().map(|(_, hash, _, _)| hash.to_hex()).collect();
-            let stored = lookup.has_chunks(&names).map_err(os_err)?;
-            for ((i, hash, offset, len), stored) in unseen.into_iter().zip(stored) {
-                if stored {
-                    counters.bytes_reused += len as u64;
-                } else {
-                    counters.bytes_new += len as u64;
-                    let base = bases.get(i).copied().flatten();
-                    fresh.push((hash, offset, len, base));
-                }
-            }
-        }
+        let lengths: Vec<(ChunkHash, usize)> = hashes.iter().map(|&(h, _, len)| (h, len)).collect();
+        let claimed = self.claim(&lengths)?;
+        let fresh = hashes
+            .iter()
+            .zip(claimed)
+            .enumerate()
+            .filter(|(_, (_, new))| *new)
+            .map(|(i, (&(hash, offset, len), _))| {
+                (hash, offset, len, bases.get(i).copied().flatten())
+            });
         let writer = self.writer.lock().map_err(poisoned)?;
         for (hash, offset, len, base) in fresh {
             let raw = data
@@ -373,7 +371,7 @@ impl Recorder {
         self.check_owner()?;
         py.detach(|| {
             let hash = hash_bytes(data);
-            let fresh = self.claim(hash, data.len())?;
+            let fresh = self.claim(&[(hash, data.len())])?.first() == Some(&true);
             let frame = if self.twist {
                 let mut rng_words = self.rng_words.lock().map_err(poisoned)?;
                 rng_words.next(key, data, hash, fresh)
