@@ -245,14 +245,9 @@ mod tests {
     }
 
     fn floats(seed: u64, n: usize) -> Vec<u8> {
-        let mut x = seed | 1;
+        let mut rng = fastrand::Rng::with_seed(seed);
         (0..n)
-            .flat_map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ((i as f64).sin() + (x % 1000) as f64 / 1e6).to_le_bytes()
-            })
+            .flat_map(|i| ((i as f64).sin() + rng.u64(..1000) as f64 / 1e6).to_le_bytes())
             .collect()
     }
 
