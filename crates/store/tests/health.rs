@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod fixtures;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -28,19 +30,10 @@ fn info(lineage: serde_json::Value, parent: Option<(&str, i64)>) -> RunInfo {
 
 fn meta(seq: i64, trigger: Trigger, label: Option<&str>) -> SnapshotMeta {
     SnapshotMeta {
-        seq,
         trigger,
-        file: Some("train.py".into()),
-        line: Some(10),
-        loops: vec![seq],
         label: label.map(str::to_owned),
-        time: 1_700_000_001.0 + seq as f64,
-        capture_ms: 1.0,
-        bytes_new: 0,
-        bytes_reused: 0,
-        objects: 1,
-        nonfinite: 0,
         position: None,
+        ..fixtures::meta(seq)
     }
 }
 
