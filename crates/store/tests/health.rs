@@ -6,6 +6,8 @@
 
 mod fixtures;
 
+use fixtures::quiet;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -13,10 +15,6 @@ use snapline_store::{
     chunk_hash, compress, EntryRow, KeepRules, NewChunk, ObjectKind, ObjectRecord, ProblemKind,
     Progress, RunInfo, RunStatus, SnapshotCommit, SnapshotMeta, Store, Trigger, INLINE_LIMIT,
 };
-
-fn quiet() -> impl FnMut(Progress) {
-    |_| {}
-}
 
 fn info(lineage: serde_json::Value, parent: Option<(&str, i64)>) -> RunInfo {
     RunInfo {

@@ -7,15 +7,11 @@
 
 mod fixtures;
 
-use fixtures::meta;
+use fixtures::{meta, quiet};
 use snapline_store::{
     apply_twist_in_place, chunk_hash, compress, encode_twist, twists_between, EntryRow, KeepRules,
-    NewChunk, ObjectKind, Progress, RunInfo, RunStatus, SnapshotCommit, Store, MT_WORDS_BYTES,
+    NewChunk, ObjectKind, RunInfo, RunStatus, SnapshotCommit, Store, MT_WORDS_BYTES,
 };
-
-fn quiet() -> impl FnMut(Progress) {
-    |_| {}
-}
 
 /// MT19937 words after `init_genrand(seed)`, little-endian.
 fn seeded(seed: u32) -> Vec<u8> {
