@@ -7,6 +7,13 @@ ROOT=$PWD
 
 log() { printf '\n== %s\n' "$*"; }
 
+# A fresh build and its environments take about 12 GB (target/ 6 GB, .venv with
+# torch 6.5 GB). Say so at the start rather than fail later in a linker.
+FREE_KB=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ -n "$FREE_KB" ] && [ "$FREE_KB" -lt $((12 * 1024 * 1024)) ] && [ ! -d target/release ]; then
+  echo "WARNING: only $((FREE_KB / 1024 / 1024)) GB free on $(df -P . | awk 'NR == 2 { print $6 }'); a fresh build needs about 12 GB (free some space if the build fails)" >&2
+fi
+
 # System packages (as root). The C compiler builds the bundled SQLite and zstd.
 if ! command -v cc >/dev/null || ! command -v git >/dev/null; then
   log "apt packages"
