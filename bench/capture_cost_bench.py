@@ -16,7 +16,9 @@
 - torch: examples/torch_classifier.py at default settings, plain and
   captured (and by HEAD's agent with `--before`): wall and CPU ratios;
 - startup: a one-line script run 20 times (a new store each run): what
-  `snapline run` adds before and after the program.
+  `snapline run` adds before and after the program; and a project of a
+  script and four modules of 1,300 lines each (functions with loops), with
+  the code cache cold (an empty one at each run) and warm.
 
 The HEAD agent is `git archive HEAD capture-agent/python` unpacked into a
 temporary directory and put first on PYTHONPATH (with this tree's native
@@ -175,10 +177,10 @@ def timed_cpu(cmd: list, before: Path | None = None) -> tuple[float, float]:
     return wall, (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
 
 
-def timed(cmd: list, before: Path | None = None) -> float:
+def timed(cmd: list, before: Path | None = None, extra: dict | None = None) -> float:
     start = time.perf_counter()
-    done = subprocess.run([str(c) for c in cmd], env=env(before), capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run([str(c) for c in cmd], env={**env(before), **(extra or {})},
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{cmd} failed: {done.stderr[-2000:]}")
     return time.perf_counter() - start
@@ -348,10 +350,57 @@ def startup(tmp: Path, runs: int, before: Path | None) -> dict:
     out: dict = {label: {"wall_ms": statistics.median(w for w, _ in v) * 1000,
                          "cpu_ms": statistics.median(c for _, c in v) * 1000}
                  for label, v in rows.items()}
+    out["project"] = project_startup(tmp, runs, before)
     probe = subprocess.run([PYTHON, "-c", RECORDER_OPEN, str(tmp / "recorder-open")],
                            env=env(None), check=True, capture_output=True, text=True)
     out["recorder"] = json.loads(probe.stdout)
     return out
+
+
+# One function of a project module: a loop, a branch, a comprehension.
+PROJECT_FUNCTION = """
+def step_{i}(data, scale=1.0):
+    '''Scales the positive values; returns the total and the rest.'''
+    total = 0.0
+    rest = []
+    for j, x in enumerate(data):
+        if x > 0:
+            total += x * scale
+        else:
+            rest.append(-x)
+    while total > 100:
+        total /= 2
+    return total, [y * 2 for y in rest if y]
+"""
+
+
+def project_startup(tmp: Path, runs: int, before: Path | None) -> dict:
+    """A script importing four project modules of 100 functions each:
+    median wall ms, plain python (its __pycache__ warm), this tree's agent
+    with the code cache cold and warm, and (`--before`) HEAD's."""
+    root = tmp / "project"
+    root.mkdir()
+    names = [f"module_{m}" for m in range(4)]
+    for name in names:
+        (root / f"{name}.py").write_text("".join(PROJECT_FUNCTION.format(i=i) for i in range(100)))
+    script = root / "train.py"
+    script.write_text("".join(f"import {n}\n" for n in names)
+                      + "print(module_0.step_1([1.0, -2.0, 3.0])[0])\n")
+    lines = sum(len((root / f"{n}.py").read_text().splitlines()) for n in names)
+    warm = tmp / "code-cache-warm"
+    rows: dict = {"plain": [], "cold": [], "warm": [], "before": []}
+    for rep in range(runs):
+        rows["plain"].append(timed([PYTHON, script]))
+        for label, agent, folder in (("cold", None, tmp / f"code-cache-cold-{rep}"),
+                                     ("warm", None, warm), ("before", before, warm)):
+            if label == "before" and before is None:
+                continue
+            store = tmp / f"project-{label}"
+            rows[label].append(timed([PYTHON, "-m", "snapline", "run", "--store", store, script],
+                                     agent, {"SNAPLINE_CODE_CACHE": str(folder)}))
+            shutil.rmtree(store)
+    return {"module_lines": lines, **{f"{label}_ms": statistics.median(v) * 1000
+                                      for label, v in rows.items() if v}}
 
 
 # Opening the recorder (the Rust store and writer thread) on a new store and

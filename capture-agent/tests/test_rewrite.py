@@ -1068,3 +1068,34 @@ def test_plain_copy_within_the_block_depth_budget(monkeypatch: pytest.MonkeyPatc
         assert ns["result"] == 6
         assert [loop.lineno for loop in inst.loops] == [depth + 4]
     assert "if __snapline__.loop_enter(0, True):" in rewritten("\n".join(lines))
+
+
+def test_clone_copies_a_tree_as_deepcopy_does() -> None:
+    import copy
+
+    source = textwrap.dedent("""
+        import numpy as np
+        for i, (a, *b) in enumerate(zip(x, y)):
+            if a is not None and a > 0.5 or not b:
+                d = {k: v ** 2 for k, v in b if k}
+                s[1:2, ...] = f"{a!r:>{w}}" + b"\\x00".decode()
+            global g
+            del d[0]
+        else:
+            lambda *args, z=3, **kw: (yield from args)
+    """)
+    if sys.version_info >= (3, 10):
+        source += textwrap.dedent("""
+            match a:
+                case {"k": [1, *rest]} | Point(x=0, y=[*rest]) as p if p:
+                    pass
+        """)
+    tree = ast.parse(source)
+    copied = rewrite.clone(tree)
+    assert ast.dump(copied, include_attributes=True) == \
+        ast.dump(copy.deepcopy(tree), include_attributes=True)
+    originals = {id(n) for n in ast.walk(tree)}
+    assert not originals & {id(n) for n in ast.walk(copied)
+                            if not isinstance(n, (ast.expr_context, ast.operator, ast.boolop,
+                                                  ast.cmpop, ast.unaryop))}
+    compile(copied, "<clone>", "exec")

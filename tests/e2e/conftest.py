@@ -13,9 +13,12 @@ the store back as JSON.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -32,6 +35,11 @@ BIN = os.environ.get("SNAPLINE_TEST_BIN") or str(REPO / ".venv" / "bin" / "snapl
 # Generous: a hung process fails the test instead of the whole suite.
 TIMEOUT = 180
 
+# The suite's own code cache (code_cache.py), not the user's ~/.cache:
+# shared by its runs, as a user's runs share theirs.
+CODE_CACHE = Path(tempfile.mkdtemp(prefix="snapline-code-cache-"))
+atexit.register(shutil.rmtree, CODE_CACHE, True)
+
 LOG_FIELDS = ("seq", "trigger", "file", "line", "loops", "time", "bytes_new", "bytes_reused")
 
 
@@ -43,6 +51,7 @@ def base_env(extra: dict | None = None) -> dict:
     env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                 "PYTHONHASHSEED": "0"})
     env.pop("PYTHONPATH", None)
+    env["SNAPLINE_CODE_CACHE"] = str(CODE_CACHE)
     if extra:
         env.update(extra)
     return env

@@ -31,7 +31,6 @@ import argparse
 import ast
 import atexit
 import builtins
-import copy
 import json
 import os
 import re
@@ -44,7 +43,7 @@ from typing import Any, TypedDict
 
 from . import project
 from .agent import BUDGET_FLOOR_S, Agent, NullAgent, Options, named_values, options_dict
-from .rewrite import HOOK_NAME, TreeRewriter
+from .rewrite import HOOK_NAME, TreeRewriter, clone
 from .values import JsonObject
 
 # IPython's own names in the user namespace (the numbered _N, _iN too).
@@ -249,7 +248,7 @@ class NotebookCapture:
             return tree
         self.pending = False
         try:
-            rewritten = copy.deepcopy(tree)
+            rewritten = clone(tree)
             new = self.rewriter.rewrite(rewritten, self.agent.next_loop_id)
             if not new:
                 return tree

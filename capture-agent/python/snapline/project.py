@@ -8,9 +8,10 @@ interpreter's prefixes, the standard library, a `site-packages` or
 `dist-packages` directory, a virtual environment (a directory holding
 `pyvenv.cfg`) or the snapline package itself.
 
-The instrumented code is compiled from the source at each import and never
-written to `__pycache__` (nor read from it): plain python runs of the same
-project keep their own cached bytecode. `__file__`, tracebacks, `inspect`
+The instrumented code comes from Snapline's own code cache (code_cache.py)
+or is compiled from the source, and is never written to `__pycache__` (nor
+read from it): plain python runs of the same project keep their own cached
+bytecode. `__file__`, tracebacks, `inspect`
 and `linecache` see the module's own file and lines."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import sys
 import threading
 from typing import Any
 
-from .rewrite import LoopInfo, instrument_module
+from .code_cache import instrument_module
+from .instrumented import LoopInfo
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "")
 _THIRD_PARTY_DIRS = ("site-packages", "dist-packages")
@@ -106,8 +108,9 @@ class ProjectLoader(importlib.machinery.SourceFileLoader):
         self.finder = finder
 
     def get_code(self, fullname: str) -> Any:
-        """Compiled from the source each time: no bytecode cache is read
-        or written. A syntax error is the one plain python raises."""
+        """Instrumented from the source, or found in the code cache;
+        `__pycache__` is neither read nor written. A syntax error is the
+        one plain python raises."""
         path = self.get_filename(fullname)
         source = self.get_data(path)
         try:

@@ -52,20 +52,20 @@ and warnings show the user's own lines.
 from __future__ import annotations
 
 import ast
-import copy
 import types
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, Union, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, Union, cast
+
+# What instrumentation produces, in a module of its own so that a run whose
+# code comes from the code cache (code_cache.py) never imports this one.
+from .instrumented import HOOK_NAME, RESUME_HOOK_NAME, Instrumented, LoopInfo
 
 if TYPE_CHECKING:
     from .restore.continuation import LoopResume
 
 __all__ = ["HOOK_NAME", "RESUME_HOOK_NAME", "Instrumented", "LoopInfo", "TreeRewriter",
            "instrument", "instrument_module", "instrument_tree", "plain_copy_eligible"]
-
-#: Global name through which instrumented code reaches the hook object.
-HOOK_NAME = "__snapline__"
 
 # CPython refuses more than 20 statically nested blocks per code object
 # ("too many statically nested blocks"); every instrumented loop adds one
@@ -84,41 +84,6 @@ _TRY_TYPES: tuple[type[ast.Try], ...] = tuple(
 _MATCH: type | None = getattr(ast, "Match", None)  # 3.10+: not in 3.9's stubs
 Loop = Union[ast.For, ast.AsyncFor, ast.While]
 Scope = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
-
-
-class LoopInfo(NamedTuple):
-    """Static description of one instrumented loop. (Named tuples, not
-    dataclasses, here and below: `dataclasses` imports `inspect`, about
-    5 ms of every `snapline run`'s start-up.)"""
-
-    loop_id: int  # 0, 1, 2 ... in source order (imported modules' continue the count)
-    lineno: int  # line of the ``for``/``while`` keyword
-    function: str  # qualified name of the enclosing scope, "<module>" at top level
-    kind: str  # "for" or "while"
-    # Names the loop's body assigns (not loop targets): read at every
-    # iteration for scalar metric points (agent.Agent.iteration).
-    # Not compared: two LoopInfo are equal when they describe the same loop.
-    assigned: tuple[str, ...] = ()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LoopInfo):
-            return NotImplemented
-        return self[:4] == other[:4]
-
-    def __ne__(self, other: object) -> bool:
-        if not isinstance(other, LoopInfo):
-            return NotImplemented
-        return self[:4] != other[:4]
-
-    def __hash__(self) -> int:
-        return hash(self[:4])
-
-
-class Instrumented(NamedTuple):
-    """Result of :func:`instrument`."""
-
-    code: types.CodeType  # ready for exec(code, main_globals)
-    loops: tuple[LoopInfo, ...]  # indexed by loop_id
 
 
 def instrument(source: str | bytes, filename: str, first_loop_id: int = 0) -> Instrumented:
@@ -196,14 +161,26 @@ def _parse(source: str | bytes, filename: str) -> ast.Module:
 
 
 def _compile_tree(tree: ast.Module, filename: str, *, quiet: bool) -> types.CodeType | None:
-    ast.fix_missing_locations(tree)
+    """The tree compiled; None if it does not compile. The nodes the
+    rewriter makes are located (`_hook`, `ast.copy_location`), so the tree
+    is compiled as it is first; only where one is not (compile: "required
+    field 'lineno' missing") are the gaps filled, a walk of every node that
+    took a third of the rewrite's time."""
     try:
-        if quiet:
-            with warnings.catch_warnings(record=True):
-                return compile(tree, filename, "exec", dont_inherit=True)
-        return compile(tree, filename, "exec", dont_inherit=True)
+        try:
+            return _compile_quietly(tree, filename, quiet)
+        except (TypeError, ValueError):
+            ast.fix_missing_locations(tree)
+            return _compile_quietly(tree, filename, quiet)
     except SyntaxError:
         return None
+
+
+def _compile_quietly(tree: ast.Module, filename: str, quiet: bool) -> types.CodeType:
+    if quiet:
+        with warnings.catch_warnings(record=True):
+            return compile(tree, filename, "exec", dont_inherit=True)
+    return compile(tree, filename, "exec", dont_inherit=True)
 
 
 # --------------------------------------------------------------------------
@@ -220,6 +197,25 @@ def _hook(method: str, arg: int, where: ast.AST, extra: tuple[ast.expr, ...] = (
     for node in (name, func, const, call, stmt):
         ast.copy_location(node, where)
     return stmt
+
+
+_Node = TypeVar("_Node", bound=ast.AST)
+
+
+def clone(node: _Node) -> _Node:
+    """A deep copy of an AST, as `copy.deepcopy` makes it but about four
+    times faster: a tree has no shared or cyclic nodes to remember. (Fields
+    hold nodes, lists of nodes, names or immutable constants.)"""
+    cls = type(node)
+    new = cls.__new__(cls)
+    fields = new.__dict__
+    for key, value in node.__dict__.items():
+        if isinstance(value, ast.AST):
+            value = clone(value)
+        elif type(value) is list:
+            value = [clone(v) if isinstance(v, ast.AST) else v for v in value]
+        fields[key] = value
+    return new
 
 
 def first_line(stmt: ast.stmt) -> int:
@@ -490,7 +486,7 @@ class _Rewriter:
 
         # Copied before the hooks go in; same depth as the instrumented form
         # (an `if` adds no compiler block, the try/finally and loop one each).
-        plain = copy.deepcopy(loop) if plain_copy_eligible(loop) else None
+        plain = clone(loop) if plain_copy_eligible(loop) else None
         body = self._nested(loop.body, scope, top=False, weight=2)
         loop.body = [_hook("iteration", loop_id, loop)] + body
         loop.orelse = self._nested(loop.orelse, scope, top=False, weight=1)
@@ -579,9 +575,6 @@ class TreeRewriter:
 
 
 #: Global name of the resume hooks (snapline.restore.resume.Resumer).
-RESUME_HOOK_NAME = "__snapline_resume__"
-
-
 def _resume_expr(method: str, args: list[int], where: ast.AST,
                  extra: list[ast.expr] | None = None) -> ast.expr:
     name = ast.Name(id=RESUME_HOOK_NAME, ctx=ast.Load())

@@ -15,8 +15,9 @@ from typing import Any, NoReturn
 from . import agent as agent_module
 from . import lineage, project
 from .agent import Agent, Options
+from .code_cache import instrument_script
+from .instrumented import HOOK_NAME, RESUME_HOOK_NAME, LoopInfo
 from .recorder_open import RecorderOpening, main_path, open_recorder
-from .rewrite import HOOK_NAME, RESUME_HOOK_NAME, LoopInfo, instrument
 
 # The agent of this process, for snapline.checkpoint() and snapline.log().
 current: Agent | None = None
@@ -218,7 +219,7 @@ def run(script: str, args: list[str], options: Options, *, resume: Any = None,
             code = compile(source, path, "exec", dont_inherit=True)
             loops = ()
         else:
-            instrumented = instrument(source, path, first_loop_id)
+            instrumented = instrument_script(source, path, first_loop_id)
             code, loops = instrumented.code, instrumented.loops
     except SyntaxError as err:
         if opening is not None:
