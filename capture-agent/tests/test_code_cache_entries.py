@@ -75,3 +75,17 @@ def test_a_syntax_error_is_raised_and_nothing_is_cached(cache):
         code_cache.instrument_script(b"for x in:\n    pass\n", "/p/bad.py", 0)
     assert raised.value.filename == "/p/bad.py"
     assert not cache.exists() or not list(cache.glob("*.code"))
+
+
+def test_where_the_cache_lives(monkeypatch, tmp_path):
+    monkeypatch.delenv("SNAPLINE_CODE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert code_cache.directory() == str(tmp_path / "xdg" / "snapline" / "code")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert code_cache.directory() == str(tmp_path / "home" / ".cache" / "snapline" / "code")
+    # No home at all: no cache, rather than a folder named `~` in the cwd.
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)
+    assert code_cache.directory() is None
+    monkeypatch.setenv("SNAPLINE_CODE_CACHE", "0")
+    assert code_cache.directory() is None

@@ -61,13 +61,19 @@ _stamp_lock = threading.Lock()
 
 
 def directory() -> str | None:
-    """The cache's directory; None when `SNAPLINE_CODE_CACHE=0`."""
+    """The cache's directory; None when `SNAPLINE_CODE_CACHE=0` or when
+    there is no home directory to keep it in."""
     setting = os.environ.get("SNAPLINE_CODE_CACHE", "")
     if setting == "0":
         return None
     if setting:
         return setting
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None  # no home directory: no cache (never a `~` folder in the cwd)
+        base = os.path.join(home, ".cache")
     return os.path.join(base, "snapline", "code")
 
 
