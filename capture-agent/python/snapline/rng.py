@@ -22,10 +22,15 @@ NAMES = ("random", "numpy", "torch", "torch_cuda")
 def states() -> list[tuple[str, Any]]:
     """(name, state) of each generator the program has, in `NAMES` order."""
     out: list[tuple[str, Any]] = [("random", random.getstate())]
-    np = sys.modules.get("numpy")
-    if np is not None:
+    # `numpy.random` itself, only once the program has imported it: numpy 2
+    # loads it on first use of `np.random`, and reading the state through
+    # `np.random` would import it on the program's behalf (about 20 ms, and
+    # a module the program never asked for). Before that import there is no
+    # global generator to save.
+    np_random = sys.modules.get("numpy.random")
+    if np_random is not None:
         try:
-            out.append(("numpy", np.random.get_state()))
+            out.append(("numpy", np_random.get_state()))
         except Exception:  # noqa: BLE001 - a numpy without its random module
             pass
     torch = sys.modules.get("torch")
