@@ -142,18 +142,19 @@ def test_main_module_and_exit_status_like_python(sl, exit_arg):
 
 
 def test_capture_imports_nothing_on_the_programs_behalf(sl):
-    # numpy 2 loads `numpy.random` on first use of `np.random`; the agent's
-    # RNG read once did, at the first snapshot after `import numpy` (and
-    # imported cloudpickle for the first object it pickled, though plain
-    # pickle took it). The program sees both in sys.modules.
+    # numpy 2 loads `numpy.random` and `numpy.ma` on first use of `np.random`
+    # and `np.ma`; the agent's RNG read once loaded the first at the first
+    # snapshot after `import numpy`, its pickler the second for the first
+    # object it pickled (and cloudpickle, though plain pickle took it). The
+    # program sees them all in sys.modules.
     script = sl.script("""
         import sys
         import numpy as np
         x = np.zeros(3)
-        print(sorted(m for m in ("numpy.random", "cloudpickle") if m in sys.modules))
+        print(sorted(m for m in ("numpy.random", "numpy.ma", "cloudpickle") if m in sys.modules))
         rng = np.random.default_rng(0)
         steps = [rng.random() for _ in range(3)]
-        print(sorted(m for m in ("numpy.random", "cloudpickle") if m in sys.modules))
+        print(sorted(m for m in ("numpy.random", "numpy.ma", "cloudpickle") if m in sys.modules))
     """)
     plain = sl.plain(script)
     captured = sl.capture(script)

@@ -874,8 +874,8 @@ def _preview_of(obj: object, record: ObjectRecord) -> str:
         return ""
     if "pandas" in (record.get("extra") or {}):
         return dataframes.preview_of(obj)
-    np = sys.modules.get("numpy")
-    if np is not None and type(obj) is np.ma.MaskedArray:
+    ma = sys.modules.get("numpy.ma")  # (never `np.ma`: that would import it)
+    if ma is not None and type(obj) is ma.MaskedArray:
         # (Its repr would set the array's `_fill_value`: a change the program sees.)
         return "masked " + arrays.preview_of(obj.data)
     return preview(obj)

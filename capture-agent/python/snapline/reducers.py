@@ -16,9 +16,12 @@ def reduce(obj: Any) -> Any:
     t = type(obj)
     if t is memoryview:
         return _memoryview(obj)
-    np = sys.modules.get("numpy")
-    if np is not None and t is np.ma.MaskedArray:
-        return _masked(np, obj)
+    # numpy.ma as loaded: reading `np.ma` would import it (numpy 2 loads it
+    # on first use), a module the program never asked for; no masked array
+    # exists before it is loaded.
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and t is ma.MaskedArray:
+        return _masked(sys.modules["numpy"], obj)
     return NotImplemented
 
 
