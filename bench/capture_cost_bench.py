@@ -18,7 +18,8 @@
 - startup: a one-line script run 20 times (a new store each run): what
   `snapline run` adds before and after the program; and a project of a
   script and four modules of 1,300 lines each (functions with loops), with
-  the code cache cold (an empty one at each run) and warm.
+  the code cache cold (an empty one at each run) and warm; and a four-line
+  numpy script (a Generator and an array).
 
 The HEAD agent is `git archive HEAD capture-agent/python` unpacked into a
 temporary directory and put first on PYTHONPATH (with this tree's native
@@ -351,10 +352,40 @@ def startup(tmp: Path, runs: int, before: Path | None) -> dict:
                          "cpu_ms": statistics.median(c for _, c in v) * 1000}
                  for label, v in rows.items()}
     out["project"] = project_startup(tmp, runs, before)
+    out["numpy"] = numpy_startup(tmp, runs, before)
     probe = subprocess.run([PYTHON, "-c", RECORDER_OPEN, str(tmp / "recorder-open")],
                            env=env(None), check=True, capture_output=True, text=True)
     out["recorder"] = json.loads(probe.stdout)
     return out
+
+
+NUMPY_START = """
+    import numpy as np
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(1000)
+    m = float(x.mean())
+"""
+
+
+def numpy_startup(tmp: Path, runs: int, before: Path | None) -> dict:
+    """A four-line numpy script (a Generator, an array): median wall ms,
+    plain, this tree's agent and (`--before`) HEAD's, interleaved; and the
+    statement snapshots' summed capture_ms of the last run of each."""
+    script = tmp / "numpy_start.py"
+    script.write_text(textwrap.dedent(NUMPY_START).lstrip())
+    agents = [("after", None)] + ([("before", before)] if before is not None else [])
+    rows: dict = {"plain": [], **{label: [] for label, _ in agents}}
+    capture: dict = {}
+    for _ in range(runs):
+        rows["plain"].append(timed([PYTHON, script]))
+        for label, agent in agents:
+            store = tmp / f"numpy-start-{label}"
+            rows[label].append(timed([PYTHON, "-m", "snapline", "run", "--store", store, script],
+                                     agent))
+            capture[label] = sum(store_facts(store)["capture_ms"])
+            shutil.rmtree(store)
+    return {**{f"{label}_ms": statistics.median(v) * 1000 for label, v in rows.items()},
+            **{f"{label}_capture_ms": ms for label, ms in capture.items()}}
 
 
 # One function of a project module: a loop, a branch, a comprehension.
