@@ -210,6 +210,24 @@ def test_open_without_the_app_points_at_view(venv: Venv, captured: tuple) -> Non
 
 
 def start_xvfb() -> tuple:
+    """Xvfb on a free display, answering clients (a CI run once saw the
+    viewer refused by a server that had just reported its display): tried
+    up to three times."""
+    for _ in range(3):
+        xvfb, display = _xvfb_once()
+        deadline = time.monotonic() + 10
+        while xvfb.poll() is None and time.monotonic() < deadline:
+            done = subprocess.run(["xdotool", "getdisplaygeometry"], env={**os.environ,
+                                  "DISPLAY": display}, capture_output=True, timeout=30,
+                                  check=False)
+            if done.returncode == 0:
+                return xvfb, display
+            time.sleep(0.1)
+        stop(xvfb)
+    pytest.fail("Xvfb did not answer on its display three times")
+
+
+def _xvfb_once() -> tuple:
     """Xvfb on a free display (it picks one and writes its number to a pipe)."""
     read_end, write_end = os.pipe()
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0",
@@ -249,8 +267,10 @@ def test_view_opens_its_window_under_xvfb(venv: Venv, captured: tuple) -> None:
         deadline = time.monotonic() + 60
         found = None
         while time.monotonic() < deadline:
+            server = "running" if xvfb.poll() is None else f"exited {xvfb.returncode}"
             assert viewer.poll() is None, (
-                f"snapline view exited {viewer.returncode}: {logfile.read_text()}")
+                f"snapline view exited {viewer.returncode} (Xvfb on {display}: {server}): "
+                f"{logfile.read_text()}")
             done = subprocess.run(["xdotool", "search", "--name", "Snapline"],
                                   env=venv.env(env), capture_output=True, text=True,
                                   timeout=30, check=False)
