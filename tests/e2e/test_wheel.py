@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -223,7 +224,7 @@ def start_xvfb() -> tuple:
             if done.returncode == 0:
                 return xvfb, display
             time.sleep(0.1)
-        stop(xvfb)
+        stop(xvfb, graceful=True)
     pytest.fail("Xvfb did not answer on its display three times")
 
 
@@ -244,9 +245,16 @@ def _xvfb_once() -> tuple:
     return xvfb, f":{number}"
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen, *, graceful: bool = False) -> None:
+    """SIGKILL; `graceful`: SIGTERM first (Xvfb then removes its lock file
+    and socket, which the next test's server would otherwise find), SIGKILL
+    after 5 s."""
     if proc.poll() is None:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
 
@@ -282,4 +290,4 @@ def test_view_opens_its_window_under_xvfb(venv: Venv, captured: tuple) -> None:
     finally:
         if viewer is not None:
             stop(viewer)
-        stop(xvfb)
+        stop(xvfb, graceful=True)
