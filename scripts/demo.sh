@@ -55,7 +55,7 @@ if [ -n "${DISPLAY:-}" ]; then
 else
   step "snapline open --run $RUN  (no display here: the app under Xvfb, screenshot bench/out/demo_app.png)"
   mkdir -p bench/out
-  xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+  xvfb-run -a -s "-noreset -screen 0 1280x800x24" bash -c '
     .venv/bin/snapline-app --store "$SNAPLINE_STORE" --run "$0" >/dev/null 2>&1 & app=$!
     sleep 12
     import -window root bench/out/demo_app.png
@@ -69,7 +69,7 @@ if [ -n "${DISPLAY:-}" ]; then
   $S view "$RUN"
 else
   step "snapline view $RUN  (no display here: under Xvfb, screenshot bench/out/demo_view.png)"
-  xvfb-run -a -s "-screen 0 1400x860x24" bash -c '
+  xvfb-run -a -s "-noreset -screen 0 1400x860x24" bash -c '
     .venv/bin/snapline view "$0" >/dev/null 2>&1 & viewer=$!
     sleep 6
     import -window root bench/out/demo_view.png

@@ -64,7 +64,8 @@ def _port_open(port: int) -> bool:
 def display() -> Iterator[str]:
     """A private X display (Xvfb), 1280x800."""
     number = 60 + os.getpid() % 200
-    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-noreset", "-screen", "0", "1280x800x24",
+                             "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:

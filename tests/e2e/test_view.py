@@ -61,7 +61,8 @@ def test_view_json_says_what_it_would_open_and_a_bad_run_is_one_line(tmp_path):
 def _xvfb(log) -> tuple[subprocess.Popen, str]:
     """An Xvfb on a free display (it writes the number it took to a pipe)."""
     read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1400x900x24"],
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-noreset", "-screen", "0",
+                             "1400x900x24"],
                             stdout=log, stderr=subprocess.STDOUT, pass_fds=(write,),
                             start_new_session=True)
     os.close(write)

@@ -211,9 +211,11 @@ def test_open_without_the_app_points_at_view(venv: Venv, captured: tuple) -> Non
 
 
 def start_xvfb() -> tuple:
-    """Xvfb on a free display, answering clients (a CI run once saw the
-    viewer refused by a server that had just reported its display): tried
-    up to three times."""
+    """Xvfb on a free display, answering clients, tried up to three times.
+    `-noreset`: by default Xvfb resets when its last client disconnects and
+    refuses connections meanwhile; a client that came just then (the
+    viewer, after the readiness check or in a CI run) failed XOpenDisplay,
+    about one launch in three under load."""
     for _ in range(3):
         xvfb, display = _xvfb_once()
         deadline = time.monotonic() + 10
@@ -231,7 +233,7 @@ def start_xvfb() -> tuple:
 def _xvfb_once() -> tuple:
     """Xvfb on a free display (it picks one and writes its number to a pipe)."""
     read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0",
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-noreset", "-screen", "0",
                              "1280x800x24", "-nolisten", "tcp"], pass_fds=(write_end,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
