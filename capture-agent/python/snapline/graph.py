@@ -849,20 +849,15 @@ def _cloud_pickler() -> PicklerFactory | None:
     except ImportError:  # pragma: no cover - cloudpickle is a dependency
         return None
 
-    # (cloudpickle has no stubs: its class is Any to mypy.)
-    class _RefCloudPickler(_cloudpickle.CloudPickler):  # type: ignore[misc]
-        def __init__(self, stream: io.BytesIO,
-                     callback: Callable[[pickle.PickleBuffer], None],
-                     refs: Callable[[object], object]) -> None:
-            super().__init__(stream, protocol=5, buffer_callback=callback)
-            self._refs = refs
+    cloud_pickler = _cloudpickle.CloudPickler
 
-        def persistent_id(self, obj: Any) -> Any:
-            return self._refs(obj)
-
+    # _RefPickler's constructor and persistent ids, CloudPickler's pickling
+    # (MRO: _RefPickler, CloudPickler, pickle.Pickler). (cloudpickle has no
+    # stubs: its class is Any to mypy.)
+    class _RefCloudPickler(_RefPickler, cloud_pickler):  # type: ignore[misc, valid-type]
         def reducer_override(self, obj: Any) -> Any:
             ours = reducers.reduce(obj)
-            return ours if ours is not NotImplemented else super().reducer_override(obj)
+            return ours if ours is not NotImplemented else cloud_pickler.reducer_override(self, obj)
 
     return _RefCloudPickler
 
