@@ -120,15 +120,19 @@ def test_the_rust_json_of_a_large_value_is_the_python_one() -> None:
     for value in LARGE + VALUES:
         rust = _native.plain_value_json(value)
         if rust is None:
+            assert _native.plain_value_json_bytes(value) is None
             continue
         assert _stored_whole(value) or len(rust) > graph.INLINE_JSON_LIMIT, value
         assert rust == json.dumps(values.encode(value), separators=(",", ":"),
                                   allow_nan=False), value
+        # The bytes the walk stores: the same text, ASCII.
+        assert _native.plain_value_json_bytes(value) == rust.encode("ascii"), value
     for value in LARGE:
         assert _native.plain_value_json(value) is not None
     # What Python decides: a list inside, a lone surrogate, a set, a string too long.
     for value in ([[1]] * 300, ["\ud800"] * 300, [{1}] * 300, ["a" * 4097] * 300):
         assert _native.plain_value_json(value) is None
+        assert _native.plain_value_json_bytes(value) is None
 
 
 def test_a_large_value_has_the_same_record_with_and_without_it() -> None:

@@ -36,6 +36,29 @@ def test_paths_quote_keys_like_json() -> None:
     assert values.key_suffix((1, 2)) == "[(1, 2)]"
 
 
+def test_previews_show_the_first_items_without_sorting_them() -> None:
+    # A dict in insertion order, as repr() shows it (reprlib sorted all its
+    # keys to show eight: a fifth of a snapshot of a 3,000-word vocabulary).
+    assert values.preview({"b": 1, "a": 2}) == "{'b': 1, 'a': 2}"
+    vocab = {f"w{i}": i for i in range(3000, 0, -1)}
+    assert values.preview(vocab) == ("{'w3000': 3000, 'w2999': 2999, 'w2998': 2998, "
+                                     "'w2997': 2997, 'w2996': 2996, 'w2995': 2995, "
+                                     "'w2994': 2994, 'w2993': 2993, ...}")
+    assert values.preview({1: {"z": 0, "y": 1}}) == "{1: {'z': 0, 'y': 1}}"
+    # A small set sorted (its order is otherwise arbitrary), a large one its
+    # first items in iteration order, with the "..." of the ones left out.
+    assert values.preview({3, 1, 2}) == "{1, 2, 3}"
+    assert values.preview(frozenset({"b", "a"})) == "frozenset({'a', 'b'})"
+    assert values.preview({"a", 1}) in ("{'a', 1}", "{1, 'a'}")  # (unorderable)
+    big = {f"w{i}" for i in range(5000)}
+    text = values.preview(big)
+    shown = text[1:-len(", ...}")].split(", ")
+    assert text.endswith(", ...}") and len(shown) == 8
+    assert all(item.strip("'") in big for item in shown)
+    assert values.preview(frozenset(range(100))).startswith("frozenset({")
+    assert values.preview(set()) == "set()" and values.preview({}) == "{}"
+
+
 def test_preview_survives_a_broken_repr() -> None:
     class Broken:
         def __repr__(self) -> str:

@@ -196,11 +196,19 @@ def test_sigterm_rust_runner_forwards(sl):
     assert not os.path.exists(f"/proc/{pid}")
 
 
+def _default_sigint() -> None:
+    # A test run started in the background (`cmd &` in a script) inherits
+    # SIGINT ignored, and Python then keeps ignoring it: Ctrl-C's default
+    # for the programs under test, as at a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_like_plain_python(sl):
     script = sl.script(LOOP_FOREVER)
-    plain_proc = sl.popen([PYTHON, script])
+    plain_proc = sl.popen([PYTHON, script], preexec_fn=_default_sigint)
     plain_rc, plain_out, plain_err = _signal_when_ready(plain_proc, signal.SIGINT)
-    proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script])
+    proc = sl.popen([PYTHON, "-m", "snapline", "run", "--store", sl.store, script],
+                    preexec_fn=_default_sigint)
     rc, out, err = _signal_when_ready(proc, signal.SIGINT)
     assert plain_rc == -signal.SIGINT
     assert rc == plain_rc

@@ -4,6 +4,7 @@ exit status, same view of argv, __file__, sys.path and __name__."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,31 @@ def test_capture_imports_nothing_on_the_programs_behalf(sl):
     assert_same_output(plain, captured)
     # The generator was snapshotted, by plain pickle.
     assert sl.objects("last")["rng"]["kind"] == "pickle"
+
+
+def test_capture_reads_pythons_generator_only_once_the_program_imported_it(sl):
+    # A script that never imports `random`: the agent read its state at every
+    # snapshot through `import random`, one more module the program found
+    # loaded. Once the program imports it, its state is in the snapshots.
+    script = sl.script("""
+        import sys
+        words = []
+        for i in range(3):
+            words.append(f"w{i}")
+        print("random" in sys.modules)
+        import random
+        random.seed(7)
+        pick = random.choice(words)
+        print(pick)
+    """)
+    plain = sl.plain(script)
+    captured = sl.capture(script, opts=("--outer-every", "0"))
+    assert_same_output(plain, captured)
+    assert captured.stdout.splitlines()[0] == "False"
+    with sqlite3.connect(sl.store / "catalog.sqlite") as conn:
+        seqs = [seq for (seq,) in conn.execute(
+            "SELECT seq FROM entries WHERE path = '$rng.random' ORDER BY seq")]
+    log = sl.log()
+    loops = [r["seq"] for r in log if r["trigger"] == "iteration"]
+    assert loops and not set(loops) & set(seqs)
+    assert log[-1]["seq"] in seqs

@@ -24,6 +24,7 @@ from typing import Any, Callable, TypedDict, cast
 from . import arrays, dataframes, files, ownership, pickle_memo, reducers, rng, unchanged_containers
 from .attributes import has_dict, instance_dict
 from .values import (
+    INLINE_TEXT_LIMIT,
     JsonObject,
     encode,
     is_atomic,
@@ -137,7 +138,7 @@ class GraphBuilder:
         # The Rust hash of a plain value's record (plain_values.rs), or None.
         self.plain_digest: Callable[[object], str | None] | None = _native_plain_digest()
         # The JSON text of a large plain value, made in Rust (None: Python's path).
-        self.plain_json: Callable[[object], str | None] | None = _native_plain_json()
+        self.plain_json: Callable[[object], bytes | None] | None = _native_plain_json()
         # Big containers of immutable items remembered from the previous
         # snapshot (unchanged_containers.py): one made of the same item
         # objects is not walked again. None: walk every one.
@@ -200,10 +201,12 @@ class GraphBuilder:
                 items = list(obj.flat[:1000])  # (plt.subplots' array of axes)
             else:
                 continue
-            # (Numbers first by exact type: a list of a thousand floats is
-            # checked at every snapshot.)
+            # (Numbers and short texts first by exact type: a list of a
+            # thousand floats or words is checked at every snapshot.)
             self.held.update(id(x) for x in items
-                             if type(x) not in _NUMBER_TYPES and not is_atomic(x))
+                             if type(x) not in _NUMBER_TYPES
+                             and not (type(x) is str and len(x) <= INLINE_TEXT_LIMIT)
+                             and not is_atomic(x))
 
     def add_root(self, path: str, obj: object) -> None:
         self._walk(obj, path, depth=0, root=True)
@@ -400,9 +403,9 @@ class GraphBuilder:
                 # A large list, tuple or dict of atomics: its JSON in one
                 # Rust call (plain_values.rs), not checked, encoded and
                 # dumped item by item here (a list of 20,000 texts: 20 ms).
-                text = self.plain_json(obj)
-                if text is not None and len(text) > INLINE_JSON_LIMIT:
-                    return self._value(obj, text)
+                data = self.plain_json(obj)
+                if data is not None and len(data) > INLINE_JSON_LIMIT:
+                    return self._value(obj, data)
             if is_plain_value(obj) and (not _holds_mutable(obj) or (
                     len(obj) > UNSHARED_CONTAINER_OVER
                     and _holds_only_unshared(obj, cached=self.containers))):
@@ -458,28 +461,29 @@ class GraphBuilder:
         except RecursionError:
             return _unrestorable(obj, "the object graph is too deep to walk")
 
-    def _value(self, obj: Any, text: str | None = None) -> ObjectRecord:
-        """The record of a plain value; `text`: its JSON, already made (longer
+    def _value(self, obj: Any, data: bytes | None = None) -> ObjectRecord:
+        """The record of a plain value; `data`: its JSON, already made (longer
         than INLINE_JSON_LIMIT: a value stored in chunks)."""
-        value = encode(obj) if text is None else None
         # (No preview: _node makes it when the record is new.)
         record: ObjectRecord = {"kind": "value", "type": type_name(obj), "restorable": True}
         number = scalar_number(obj)
         if number is not None and type(obj) is not bool:
             record["stats"] = scalar_stats(number)
-        if text is None:
+        if data is None:
+            value = encode(obj)
             text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-        if type(obj) is str and len(text) > INLINE_STRING_LIMIT:
-            # A long string is rarely stored twice (a string never changes in
-            # place): one zstd chunk, not raw JSON in its catalog row.
-            data = text.encode()
-            record["nbytes"] = len(data)
-            record["extra"] = {"encoding": "json"}
-            record["chunks"] = self.recorder.put_blob(data)
-        elif len(text) <= INLINE_JSON_LIMIT:
-            record["value"] = value
-        else:
-            data = text.encode()
+            if type(obj) is str and len(text) > INLINE_STRING_LIMIT:
+                # A long string is rarely stored twice (a string never changes
+                # in place): one zstd chunk, not raw JSON in its catalog row.
+                blob = text.encode()
+                record["nbytes"] = len(blob)
+                record["extra"] = {"encoding": "json"}
+                record["chunks"] = self.recorder.put_blob(blob)
+            elif len(text) <= INLINE_JSON_LIMIT:
+                record["value"] = value
+            else:
+                data = text.encode()
+        if data is not None:
             put = getattr(self.recorder, "put_value", self.recorder.put_blob)
             chunks = put(data)
             record["nbytes"] = len(data)
@@ -948,13 +952,13 @@ _PLAIN_CONTAINERS = (list, tuple, dict)
 _plain_digest_cache: list[Callable[[object], str | None] | None] = []
 
 
-def _native_plain_json() -> Callable[[object], str | None] | None:
-    """`_native.plain_value_json`, or None (an older extension)."""
+def _native_plain_json() -> Callable[[object], bytes | None] | None:
+    """`_native.plain_value_json_bytes`, or None (an older extension)."""
     try:
-        from ._native import plain_value_json
+        from ._native import plain_value_json_bytes
     except ImportError:
         return None
-    return cast(Callable[[object], "str | None"], plain_value_json)
+    return cast(Callable[[object], "bytes | None"], plain_value_json_bytes)
 
 
 def _native_plain_digest() -> Callable[[object], str | None] | None:

@@ -7,9 +7,8 @@ Lightning integration set them (`set_state`)."""
 from __future__ import annotations
 
 import array
-import numbers
-import random
 import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +20,13 @@ NAMES = ("random", "numpy", "torch", "torch_cuda")
 
 def states() -> list[tuple[str, Any]]:
     """(name, state) of each generator the program has, in `NAMES` order."""
-    out: list[tuple[str, Any]] = [("random", random.getstate())]
+    out: list[tuple[str, Any]] = []
+    # Python's `random` the same way: before the program (or a library it
+    # imported) imports it, no one has drawn from its generator, and
+    # importing it here would be one more module the program finds loaded.
+    random = sys.modules.get("random")
+    if random is not None:
+        out.append(("random", random.getstate()))
     # `numpy.random` itself, only once the program has imported it: numpy 2
     # loads it on first use of `np.random`, and reading the state through
     # `np.random` would import it on the program's behalf (about 20 ms, and
@@ -47,6 +52,8 @@ def states() -> list[tuple[str, Any]]:
 def set_state(name: str, state: Any) -> None:
     """Sets generator `name` (one of `NAMES`) to `state`."""
     if name == "random":
+        import random
+
         random.setstate(state)
     elif name == "numpy":
         import numpy as np
@@ -108,7 +115,7 @@ def compact_state(state: object) -> tuple[bytes, JsonObject, str] | None:
             and type(state[1]) is np.ndarray and state[1].dtype == np.uint32
             and state[1].ndim == 1):
         pos, has_gauss, gauss = state[2], state[3], state[4]
-        if not (_is_int(pos) and _is_int(has_gauss) and isinstance(gauss, float)):
+        if not (_is_int(pos, np) and _is_int(has_gauss, np) and isinstance(gauss, float)):
             return None
         extra = {"encoding": ENCODING, "generator": "numpy_legacy", "bit_generator": "MT19937",
                  "pos": int(pos), "has_gauss": int(has_gauss), "gauss": encode(float(gauss)),
@@ -158,6 +165,6 @@ def _uint32_bytes(values: tuple[object, ...]) -> bytes | None:
     return words.tobytes()
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object, np: types.ModuleType) -> bool:
     """An int or a numpy integer, not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -12,7 +12,8 @@ dict is ``{"$dict": [[key, value], ...]}``. docs/store-format.md has the table.
 
 from __future__ import annotations
 
-import base64
+import binascii
+import itertools
 import math
 import reprlib
 import sys
@@ -38,6 +39,50 @@ class _PreviewRepr(reprlib.Repr):
     def repr_instance(self, x: object, level: int) -> str:
         short = _array_text(x)
         return short if short is not None else super().repr_instance(x, level)
+
+    # reprlib sorts a whole dict or set to show its first few items: a
+    # vocabulary of 3,000 words took a fifth of each snapshot that changed
+    # it (bench/RESULTS.md, "Previews without sorting"). A dict shows its
+    # first items in insertion order, as repr() does; a large set its first
+    # items in iteration order (a small one is still sorted).
+
+    def repr_dict(self, x: dict[object, object], level: int) -> str:
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        repr1 = self.repr1
+        pieces = [f"{repr1(key, level - 1)}: {repr1(value, level - 1)}"
+                  for key, value in itertools.islice(x.items(), self.maxdict)]
+        return "{" + _joined(pieces, len(x)) + "}"
+
+    def repr_set(self, x: set[object], level: int) -> str:
+        return self._set(x, level, "{", "}") if x else "set()"
+
+    def repr_frozenset(self, x: frozenset[object], level: int) -> str:
+        return self._set(x, level, "frozenset({", "})") if x else "frozenset()"
+
+    def _set(self, x: set[object] | frozenset[object], level: int, left: str, right: str) -> str:
+        if level <= 0:
+            return left + "..." + right
+        if len(x) <= SORTED_PREVIEW_UP_TO:
+            try:
+                items = sorted(x)  # type: ignore[type-var]
+            except Exception:  # noqa: BLE001 - unorderable items: iteration order
+                items = list(x)
+        else:
+            items = list(itertools.islice(x, self.maxset))
+        pieces = [self.repr1(item, level - 1) for item in items[:self.maxset]]
+        return left + _joined(pieces, len(x)) + right
+
+
+# A set up to this size is previewed sorted (when its items sort).
+SORTED_PREVIEW_UP_TO = 64
+
+
+def _joined(pieces: list[str], total: int) -> str:
+    """The items shown, and "..." for those left out (as reprlib writes them)."""
+    return ", ".join(pieces + ["..."] if total > len(pieces) else pieces)
 
 
 def _array_text(x: object) -> str | None:
@@ -135,7 +180,7 @@ def encode(obj: Any) -> Any:
             pass
         return {"$" + t.__name__: items}
     if t is bytes:
-        return {"$bytes": base64.b64encode(obj).decode("ascii")}
+        return {"$bytes": binascii.b2a_base64(obj, newline=False).decode("ascii")}
     if t is complex:
         return {"$complex": [encode(obj.real), encode(obj.imag)]}
     np = _numpy()
@@ -216,7 +261,7 @@ def _utf8(text: str) -> bool:
 
 
 def _surrogates(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
+    return binascii.b2a_base64(text.encode("utf-8", "surrogatepass"), newline=False).decode("ascii")
 
 
 def decode(value: Any) -> Any:
@@ -236,9 +281,9 @@ def decode(value: Any) -> Any:
         if tag == "$frozenset":
             return frozenset(_hashable(decode(x)) for x in inner)
         if tag == "$bytes":
-            return base64.b64decode(inner)
+            return binascii.a2b_base64(inner)
         if tag == "$str":
-            return base64.b64decode(inner).decode("utf-8", "surrogatepass")
+            return binascii.a2b_base64(inner).decode("utf-8", "surrogatepass")
         if tag == "$int":
             return int(inner)
         if tag == "$float":
