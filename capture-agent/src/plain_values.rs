@@ -265,9 +265,8 @@ fn plain_value_json(obj: &Bound<'_, PyAny>) -> Option<String> {
 }
 
 /// `plain_value_json`'s text as the bytes `_value` stores (ASCII: the JSON
-/// escapes everything else), without a Python str between: decoding 4 MB
-/// of JSON into a str and encoding it back took a quarter of the snapshot
-/// that first held a list of 20,000 texts. (`plain_value_json` stays for
+/// escapes everything else), without a Python str between (a str made of
+/// 5.4 MB of JSON and encoded back: a copy each way). (`plain_value_json` stays for
 /// the agents of earlier versions that the benchmarks run with this
 /// extension: `bench/capture_cost_bench.py --before`.)
 #[pyfunction]
