@@ -15,6 +15,11 @@
   snapshots: capture_ms distribution, this tree against git HEAD;
 - torch: examples/torch_classifier.py at default settings, plain and
   captured (and by HEAD's agent with `--before`): wall and CPU ratios;
+- table: a table of 20,000 rows of 8 floats (Python's, then numpy's),
+  as a CSV reader or `list(array)` makes them, then five statements that
+  change nothing: capture_ms of the table's first snapshot and median of
+  the unchanged ones, this tree against git HEAD (`--before`; the change
+  is in the native extension, so give HEAD's with `--before-native`);
 - startup: a one-line script run 20 times (a new store each run): what
   `snapline run` adds before and after the program; and a project of a
   script and four modules of 1,300 lines each (functions with loops), with
@@ -26,7 +31,10 @@ temporary directory and put first on PYTHONPATH (with this tree's native
 extension, which still offers what it calls). `SNAPLINE_BENCH_BEFORE=REF`
 takes the agent of another commit instead (every bench's `--before`).
 
-    .venv/bin/python bench/capture_cost_bench.py [--reps 3] [--before] [--only growing|hooks|unchanged|torch|startup]
+    .venv/bin/python bench/capture_cost_bench.py [--reps 3] [--before] [--only growing|hooks|unchanged|torch|startup|table]
+    .venv/bin/python bench/capture_cost_bench.py --before --before-native /tmp/head/_native.abi3.so
+        # HEAD's agent with an extension built from HEAD's Rust (`git worktree add`, then
+        # `cargo build --release -p snapline-agent --lib` there: target/release/lib_native.so)
 """
 
 from __future__ import annotations
@@ -199,9 +207,10 @@ def store_facts(store: Path) -> dict:
             "entries": entries, "capture_ms": [r["capture_ms"] for r in log]}
 
 
-def head_agent(tmp: Path) -> Path:
+def head_agent(tmp: Path, native: Path | None = None) -> Path:
     """git HEAD's snapline package (or that of the commit
-    `$SNAPLINE_BENCH_BEFORE` names), with this tree's native extension."""
+    `$SNAPLINE_BENCH_BEFORE` names), with this tree's native extension (or
+    `native`)."""
     target = tmp / "head"
     target.mkdir()
     ref = os.environ.get("SNAPLINE_BENCH_BEFORE", "HEAD")
@@ -210,8 +219,52 @@ def head_agent(tmp: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
     package = target / "capture-agent" / "python"
     for so in (REPO / "capture-agent" / "python" / "snapline").glob("_native*.so"):
-        shutil.copy(so, package / "snapline" / so.name)
+        shutil.copy(native or so, package / "snapline" / so.name)
     return package
+
+
+TABLE = """
+    import random
+    {make}
+    rows = [{row} for _ in range(20000)]
+    step = 1
+    step = 2
+    step = 3
+    step = 4
+    step = 5
+"""
+
+
+def table(tmp: Path, reps: int, before: Path | None) -> dict:
+    """capture_ms of a table's first snapshot, and the median of the five
+    unchanged ones after it (statement snapshots), per agent and item type."""
+    kinds = {"floats": ("random.seed(0)", "[random.random() for _ in range(8)]"),
+             "numpy": ("import numpy as np\n    rng = np.random.default_rng(0)",
+                       "list(rng.random(8))")}
+    out: dict = {}
+    for kind, (make, row) in kinds.items():
+        script = tmp / f"table_{kind}.py"
+        script.write_text(textwrap.dedent(TABLE.format(make=make, row=row)).lstrip())
+        line = next(n for n, text in enumerate(script.read_text().splitlines(), 1)
+                    if text.startswith("rows ="))
+        for name, agent in (("after", None), ("before", before)):
+            if name == "before" and agent is None:
+                continue
+            firsts, unchanged = [], []
+            for rep in range(reps):
+                store = tmp / f"table-{kind}-{name}-{rep}"
+                timed([PYTHON, "-m", "snapline", "run", "--store", store, script], agent)
+                log = json.loads(subprocess.run([BIN, "--store", store, "log", "last", "--json"],
+                                                check=True, capture_output=True, text=True).stdout)
+                firsts += [r["capture_ms"] for r in log if r["line"] == line]
+                unchanged += [r["capture_ms"] for r in log if (r["line"] or 0) > line]
+                shutil.rmtree(store)
+            out[f"{kind}_{name}"] = {"first_ms": statistics.median(firsts),
+                                     "unchanged_ms": statistics.median(unchanged)}
+            print(f"  table {kind} {name}: first {out[f'{kind}_{name}']['first_ms']:.1f} ms, "
+                  f"unchanged {out[f'{kind}_{name}']['unchanged_ms']:.1f} ms",
+                  file=sys.stderr, flush=True)
+    return out
 
 
 def growing(tmp: Path, reps: int, before: Path | None) -> dict:
@@ -459,12 +512,15 @@ def main() -> None:
     parser.add_argument("--before", action="store_true",
                         help="also run git HEAD's agent (every-iteration store, latency)")
     parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--only", choices=["growing", "hooks", "unchanged", "torch", "startup"],
+    parser.add_argument("--only",
+                        choices=["growing", "hooks", "unchanged", "torch", "startup", "table"],
                         help="run this case alone (the others are left out of the JSON)")
+    parser.add_argument("--before-native", type=Path,
+                        help="the native extension HEAD's agent runs with (default: this tree's)")
     ns = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        before = head_agent(tmp) if ns.before else None
+        before = head_agent(tmp, ns.before_native) if ns.before else None
         result = {}
         if ns.only in (None, "growing"):
             result["growing"] = growing(tmp, ns.reps, before)
@@ -478,6 +534,8 @@ def main() -> None:
             result["torch"] = torch_example(tmp, ns.reps, before)
         if ns.only in (None, "startup"):
             result["startup"] = startup(tmp, 20, before)
+        if ns.only in (None, "table"):
+            result["table"] = table(tmp, ns.reps, before)
     out = OUT.with_name(f"capture_cost_bench_{ns.only}.json") if ns.only else OUT
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -246,3 +246,73 @@ def test_a_remembered_row_still_counts_as_unshared(tmp_path: Path) -> None:
     assert list(second) == ["rows"], "one value, no node per row"
     snaps.containers.start_snapshot()
     assert second == snaps.full_walk({"rows": rows})
+
+
+def test_an_unchanged_table_of_rows_is_not_walked_again(tmp_path: Path) -> None:
+    """A list of lists (rows of floats, as a CSV reader makes them) is one
+    value while nothing else holds its rows: remembered with its rows'
+    structure, it is found unchanged, and every change inside a row, to a
+    row's length or to who holds a row is seen (each hash checked against
+    a full walk of the same state)."""
+    snaps = Snapshots(tmp_path)
+    rows = [[float(i * 8 + k) for k in range(8)] for i in range(200)]
+    stats = {f"k{i}": [i, {"n": i}] for i in range(70)}  # a dict of lists of dicts
+    first = snaps.take({"rows": rows, "stats": stats})
+    assert list(first) == ["rows", "stats"], "one value each, no node per row"
+    again, skipped = snaps.skipped({"rows": rows, "stats": stats})
+    assert skipped and again == first
+
+    rows[120][3] = -1.0  # changed in place
+    changed, skipped = snaps.skipped({"rows": rows})
+    assert not skipped and changed["rows"] != first["rows"]
+    _, skipped = snaps.skipped({"rows": rows})
+    assert skipped
+
+    rows[7].append(9.0)  # a row one longer
+    longer, skipped = snaps.skipped({"rows": rows})
+    assert not skipped and longer["rows"] != changed["rows"]
+
+    rows[7].pop()
+    rows[8], rows[9] = rows[9], rows[8]  # the same atoms, moved
+    moved, skipped = snaps.skipped({"rows": rows})
+    assert not skipped and moved["rows"] != changed["rows"]
+
+    stats["k5"][1]["n"] = -5  # two levels down
+    deeper, skipped = snaps.skipped({"stats": stats})
+    assert not skipped and deeper["stats"] != first["stats"]
+
+    # A row the program now also holds must come back as one object with
+    # it: the table is walked again, the row a node of its own.
+    row = rows[3]
+    shared, skipped = snaps.skipped({"rows": rows, "row": row})
+    assert not skipped and "rows[3]" in shared
+    assert shared["rows[3]"] == shared["row"]
+
+    # An equal copy of a row in its place: the same record, remembered anew.
+    del row
+    snaps.take({"rows": rows}, check=False)
+    rows[10] = list(rows[10])
+    _, skipped = snaps.skipped({"rows": rows})
+    assert skipped
+
+
+def test_rows_of_numpy_numbers_are_remembered_too(tmp_path: Path) -> None:
+    """numpy's scalars never change in place (`values.is_atomic` takes them
+    as atoms): a table of them is found unchanged, and a changed one seen."""
+    np = pytest.importorskip("numpy")
+    snaps = Snapshots(tmp_path)
+    rows = [list(np.arange(8, dtype=np.float64) + i) for i in range(100)]
+    rows += [[np.int32(i), np.float32(i), np.bool_(i % 2), np.complex64(i)] for i in range(30)]
+    first = snaps.take({"rows": rows})
+    assert list(first) == ["rows"]
+    again, skipped = snaps.skipped({"rows": rows})
+    assert skipped and again == first
+    rows[120][1] = np.float32(-1.0)
+    changed, skipped = snaps.skipped({"rows": rows})
+    assert not skipped and changed != first
+    # Other numpy objects are not atoms: an array in a row is walked.
+    rows[3] = [np.zeros(2)]
+    _, skipped = snaps.skipped({"rows": rows})
+    assert not skipped
+    _, skipped = snaps.skipped({"rows": rows})
+    assert not skipped

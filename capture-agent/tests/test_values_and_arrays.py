@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 from snapline import _native, arrays, values
@@ -115,3 +117,16 @@ def test_device_path_copies_only_changed_tensors(tmp_path) -> None:
     third = arrays._describe_on_device(torch, t, "torch.Tensor", "float32", {}, Spy())
     assert len(calls) == 2 and third["stats"]["max"] == 2.0
     recorder.finish("finished", 1.0)
+
+
+def test_numpy_numbers_are_atoms_once_the_program_imports_numpy() -> None:
+    # A snapshot before `import numpy` once left "no numpy" remembered:
+    # numpy's numbers were then walked as objects for the rest of the run.
+    pytest.importorskip("numpy")
+    script = ("from snapline import values\n"
+              "assert not values.is_atomic(object())\n"
+              "import numpy as np\n"
+              "assert values.is_atomic(np.float64(1.5)) and values.is_atomic(np.int32(2))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

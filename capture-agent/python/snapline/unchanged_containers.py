@@ -5,13 +5,16 @@ cell's end re-encoded and re-hashed ~26,000 unchanged strings each time).
 After the walk stores an exact list, tuple, dict, set or frozenset of at
 least `REMEMBER_FROM` items as one value record, and all its items (a
 dict's keys and values) are exact immutable atoms (str, int, float, bool,
-None, bytes, complex, or tuples of those), `remember` keeps the container,
-a tuple of its items and the record's hash. At the next snapshot, `digest`
-answers that hash when the same container (held alive here, so its id
-cannot have been reused) still holds the very same item objects in the
-same order (compared by address in Rust: `_native.same_items`). Immutable
-items that are the same objects have the same values, so the record is the
-same; anything else is walked as before.
+None, bytes, complex, numpy's numbers, or tuples of those) or lists, dicts
+and sets of such (a table of rows, nested as `values.is_plain_value`
+allows), `remember` keeps the container, a tuple of its atoms (an inner
+container as a marker and its length, then its own items) and the record's
+hash. At the next snapshot, `digest` answers that hash when the same
+container (held alive here, so its id cannot have been reused) still holds
+the very same atom objects in the same places, and each inner container is
+still held by its container alone (compared by address in Rust:
+`_native.same_items`). Immutable items that are the same objects have the
+same values, so the record is the same; anything else is walked as before.
 
 Memory: the entries of one snapshot (those walked or found again in it),
 at most `REMEMBER_AT_MOST` item references over all of them; at the start
@@ -49,6 +52,9 @@ class UnchangedContainers:
         self._now: dict[int, Entry] = {}
         self._items_now = 0
         self._native: Native | None = _native_functions()
+        # numpy's scalar types are named to the extension as immutable once
+        # the program has imported numpy (`_name_numpy_scalars`).
+        self._numpy_named = False
 
     def start_snapshot(self) -> None:
         """A new snapshot begins: what the last one walked or found again is
@@ -75,6 +81,8 @@ class UnchangedContainers:
         size = len(cast(Sized, obj))
         if size < REMEMBER_FROM or self._items_now + size > REMEMBER_AT_MOST:
             return
+        if not self._numpy_named:
+            self._numpy_named = _name_numpy_scalars()
         items = self._native[0](obj)
         if items is not None:
             self._keep((obj, items, digest))
@@ -102,6 +110,34 @@ def _native_functions() -> Native | None:
     except ImportError:
         return None
     return immutable_items, same_items
+
+
+# numpy's number types (`values.is_atomic` takes those of kinds b, i, u, f
+# and c): a scalar of one never changes, like a Python float.
+_NUMPY_SCALARS = ("bool_", "byte", "short", "intc", "int_", "longlong", "int8", "int16", "int32",
+                  "int64", "ubyte", "ushort", "uintc", "uint", "ulonglong", "uint8", "uint16",
+                  "uint32", "uint64", "float16", "float32", "float64", "longdouble", "complex64",
+                  "complex128", "clongdouble")
+
+
+def _name_numpy_scalars() -> bool:
+    """Names numpy's number types to the extension as immutable; False
+    until the program has imported numpy (never imported here)."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return False
+    try:
+        from ._native import immutable_scalar_types
+    except ImportError:  # an older extension: containers of them are walked
+        return True
+    types: list[type] = []
+    for name in _NUMPY_SCALARS:
+        t = getattr(np, name, None)
+        if isinstance(t, type) and t not in types:
+            types.append(t)
+    if types:
+        immutable_scalar_types(types)
+    return True
 
 
 def _held_elsewhere(entries: dict[int, Entry], limit: int) -> dict[int, Entry]:

@@ -121,13 +121,13 @@ _np = None
 
 
 def _numpy() -> Any:
-    """numpy if the program imported it; we never import it ourselves."""
+    """numpy if the program imported it; we never import it ourselves. (Not
+    found is not remembered: a program imports numpy after its first
+    snapshots, and its numbers are atoms from then on.)"""
     global _np
     if _np is None:
-        import sys
-
-        _np = sys.modules.get("numpy", False)
-    return _np or None
+        _np = sys.modules.get("numpy")
+    return _np
 
 
 def is_atomic(obj: Any) -> bool:
