@@ -145,7 +145,7 @@ def test_containers_holding_mutable_items_or_subclasses_are_never_skipped(
 
 def test_small_containers_and_tuples_of_atoms(tmp_path: Path) -> None:
     snaps = Snapshots(tmp_path)
-    small = words(10)
+    small = words(unchanged_containers.REMEMBER_FROM - 1)
     pairs = [(i, (f"w{i}", float(i))) for i in range(100)]
     first = snaps.take({"small": small, "pairs": pairs})
     assert len(snaps.containers) == 1  # `pairs` only

@@ -29,8 +29,11 @@ from collections.abc import Sized
 from typing import Callable, cast
 
 # Smaller containers cost little to walk (and plain_values.rs hashes the
-# small ones in Rust); remembering them would only add bookkeeping.
-REMEMBER_FROM = 64
+# small ones in Rust); remembering them would only add bookkeeping. From 8:
+# the rows of a table walked row by row (a loop variable holds one of them)
+# are found unchanged too, where describing a row of numpy numbers again
+# cost 60 us (bench/RESULTS.md, "Sixth pass").
+REMEMBER_FROM = 8
 # Item references remembered over all containers (8 bytes each, plus the
 # items they keep alive one snapshot longer at most).
 REMEMBER_AT_MOST = 4_000_000
