@@ -246,10 +246,7 @@ fn same_from(
         };
         *position += 1;
         if remembered.as_ptr() == item.as_ptr() {
-            if mutable_kind(&item).is_some() {
-                return false; // (an inner container is remembered by its marker only)
-            }
-            continue;
+            continue; // the same atom (the tuple holds no list, dict or set)
         }
         let Some(kind) = mutable_kind(&item) else {
             return false;
