@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -260,12 +259,7 @@ def head_agent(tmp: Path, native: Path | None = None) -> Path:
     sys.path.insert(0, str(REPO / "bench"))
     import capture_cost_bench
 
-    package = capture_cost_bench.head_agent(tmp)
-    if native is not None:
-        for so in (package / "snapline").glob("_native*.so"):
-            so.unlink()
-        shutil.copy(native, package / "snapline" / native.name)
-    return package
+    return capture_cost_bench.head_agent(tmp, native)
 
 
 def kishu_python() -> str:
