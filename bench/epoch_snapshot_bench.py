@@ -9,6 +9,7 @@ agent's `Agent._take`, the same method in both agents) is written by a
 wrapper, since wall times move with the load of a shared machine.
 
     .venv/bin/python bench/epoch_snapshot_bench.py [--reps 2] [--only NAME]
+        [--before-native OLD_NATIVE.so]
 
 Writes bench/out/epoch_snapshot_bench.json.
 """
@@ -67,12 +68,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--only", action="append", choices=[*WORKLOADS, "torch_classifier"])
+    parser.add_argument("--before-native", type=Path,
+                        help="the native extension git HEAD's agent runs with (default: "
+                             "this tree's), for a change in the extension")
     ns = parser.parse_args()
     chosen = ns.only or list(WORKLOADS)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        head = head_agent(tmp)
+        head = head_agent(tmp, ns.before_native)
         for name in chosen:
             if name == "torch_classifier":
                 script, args, options = EXAMPLE, EXAMPLE_ARGS, []

@@ -24,7 +24,7 @@ use pyo3::prelude::*;
 /// The system allocator, keeping freed chunk-copy buffers for the next
 /// snapshot's copies (chunk_memory.rs: their pages stay mapped).
 #[global_allocator]
-static ALLOCATOR: chunk_memory::ChunkMemory = chunk_memory::ChunkMemory::new();
+pub(crate) static ALLOCATOR: chunk_memory::ChunkMemory = chunk_memory::ChunkMemory::new();
 
 /// 128-bit xxh3 of `data`, as 32 hex digits (the store's content address).
 #[pyfunction]

@@ -1,6 +1,7 @@
 //! `Recorder`: the Python-facing handle of one captured run.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -8,6 +9,7 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 use snapline_array_scan::{
     content_chunks, hash_bytes, scan_known, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+    PARALLEL_MIN_BYTES,
 };
 use snapline_store::{
     delta_width, EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit,
@@ -176,30 +178,73 @@ impl Recorder {
     ) -> PyResult<()> {
         let lengths: Vec<(ChunkHash, usize)> = hashes.iter().map(|&(h, _, len)| (h, len)).collect();
         let claimed = self.claim(&lengths)?;
-        let fresh = hashes
+        let fresh: Vec<_> = hashes
             .iter()
             .zip(claimed)
             .enumerate()
             .filter(|(_, (_, new))| *new)
             .map(|(i, (&(hash, offset, len), _))| {
-                (hash, offset, len, bases.get(i).copied().flatten())
-            });
+                (hash, offset..offset + len, bases.get(i).copied().flatten())
+            })
+            .collect();
+        let total: usize = fresh.iter().map(|(_, range, _)| range.len()).sum();
+        let threads = if total >= PARALLEL_MIN_BYTES {
+            self.threads
+        } else {
+            1
+        };
         let writer = self.writer.lock().map_err(poisoned)?;
-        for (hash, offset, len, base) in fresh {
-            let raw = data
-                .get(offset..offset + len)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            writer
-                .send(Job::Chunk {
-                    hash: hash.to_hex(),
-                    raw,
-                    base,
-                })
-                .map_err(os_err)?;
+        for batch in fresh.chunks(COPY_BATCH) {
+            let ranges: Vec<_> = batch.iter().map(|(_, range, _)| range.clone()).collect();
+            let raws = copy_out(data, &ranges, threads);
+            for ((hash, _, base), raw) in batch.iter().zip(raws) {
+                writer
+                    .send(Job::Chunk {
+                        hash: hash.to_hex(),
+                        raw,
+                        base: *base,
+                    })
+                    .map_err(os_err)?;
+            }
         }
         Ok(())
     }
+}
+
+/// New chunks are copied (and then queued) this many at a time: the
+/// writer's backpressure bounds what is queued, and a batch adds at most
+/// this many chunks to it.
+const COPY_BATCH: usize = 32;
+
+/// Copies of `data[range]` for each range, made by `threads` threads
+/// (contiguous shares; the calling thread copies the first). The copy is
+/// what a snapshot of changed weights spends most of its time in after
+/// hashing, and the program waits for it.
+fn copy_out(data: &[u8], ranges: &[Range<usize>], threads: usize) -> Vec<Vec<u8>> {
+    let copy = |ranges: &[Range<usize>]| -> Vec<Vec<u8>> {
+        ranges
+            .iter()
+            .map(|r| data.get(r.clone()).map(<[u8]>::to_vec).unwrap_or_default())
+            .collect()
+    };
+    let threads = threads.clamp(1, ranges.len().max(1));
+    if threads == 1 {
+        return copy(ranges);
+    }
+    let per = ranges.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut shares = ranges.chunks(per);
+        let first = shares.next().unwrap_or_default();
+        let helpers: Vec<_> = shares.map(|share| s.spawn(move || copy(share))).collect();
+        let mut raws = copy(first);
+        for helper in helpers {
+            match helper.join() {
+                Ok(part) => raws.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        raws
+    })
 }
 
 #[pymethods]
@@ -539,5 +584,37 @@ impl Recorder {
                 })
                 .map_err(os_err)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_come_back_in_order_whatever_the_threads() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let ranges = vec![
+            0..1000,
+            1000..1000,
+            5000..9999,
+            20..21,
+            9000..10_000,
+            3..4000,
+        ];
+        let expected: Vec<Vec<u8>> = ranges.iter().map(|r| data[r.clone()].to_vec()).collect();
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(
+                copy_out(&data, &ranges, threads),
+                expected,
+                "{threads} threads"
+            );
+        }
+        assert!(copy_out(&data, &[], 2).is_empty());
+        assert_eq!(
+            copy_out(&data, &[9990..10_010, 0..2], 2),
+            vec![Vec::new(), data[0..2].to_vec()],
+            "out of range: empty"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use snapline_array_scan::ChunkHash;
+use snapline_array_scan::{ChunkHash, CHUNK_SIZE};
 use snapline_store::{
     compress, encode_shuffled, Event, MetricPoint, NewChunk, RunStatus, SnapshotCommit, Store,
     StoreError, INLINE_LIMIT,
@@ -258,6 +258,9 @@ struct WriteState {
     last_seq: Option<i64>,
     /// What float chunks are delta-encoded against.
     chains: DeltaChains,
+    /// Chunk copies of `CHUNK_SIZE` bytes received since the last commit:
+    /// as many buffers are made ready for the next snapshot's copies.
+    copies: usize,
 }
 
 /// A chunk's frame put where it lives: inline in its catalog row when the
@@ -296,10 +299,12 @@ fn handle(
         dirs,
         last_seq,
         chains,
+        copies,
     } = state;
     match job {
         Job::Chunk { hash, raw, base } => {
             let size = raw.len();
+            *copies += usize::from(size == CHUNK_SIZE);
             // Chunks small enough to live inline are never deltas. A float
             // chunk that may be one is stored byte-shuffled where it is
             // stored on its own (smaller, and faster to read back), and so
@@ -337,6 +342,10 @@ fn handle(
             commit.meta.bytes_new = i64::try_from(written).unwrap_or(i64::MAX);
             store.commit_snapshot(&commit)?;
             *last_seq = Some(commit.meta.seq);
+            // The next snapshot's copies go into buffers whose pages are
+            // mapped already (here, at the writer's lower priority) rather
+            // than faulting them in on the program's thread.
+            crate::ALLOCATOR.prepare(CHUNK_SIZE, std::mem::take(copies) * CHUNK_SIZE);
         }
         Job::Metrics(points) => store.add_metrics(run_id, &points)?,
         Job::Event(mut event) => {

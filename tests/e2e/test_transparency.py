@@ -190,3 +190,37 @@ def test_capture_reads_pythons_generator_only_once_the_program_imported_it(sl):
     loops = [r["seq"] for r in log if r["trigger"] == "iteration"]
     assert loops and not set(loops) & set(seqs)
     assert log[-1]["seq"] in seqs
+
+
+def test_the_cyclic_collector_is_off_inside_snapshots_and_then_as_the_program_left_it(sl):
+    # Collected mid-walk, a snapshot's short-lived objects were traversed and
+    # promoted, and set off full collections of the whole program inside
+    # snapshots. The collector is off while one is taken; after it, on or
+    # off as the program had it. `__reduce__` runs inside the snapshot (the
+    # agent pickles the object).
+    script = sl.script("""
+        import gc
+
+        seen = []
+
+
+        class Probe:
+            def __reduce__(self):
+                seen.append(gc.isenabled())
+                return (Probe, ())
+
+
+        probe = Probe()
+        for step in range(3):
+            junk = [{"step": step, "i": i} for i in range(50)]
+        print("inside snapshots:", sorted(set(seen)))
+        print("after:", gc.isenabled())
+        gc.disable()
+        for step in range(2):
+            junk = [step]
+        print("kept off:", gc.isenabled())
+    """)
+    captured = sl.capture(script, opts=("--outer-every", "0"))
+    assert captured.stdout.splitlines() == [
+        "inside snapshots: [False]", "after: True", "kept off: False"]
+    assert sum(r["trigger"] == "iteration" for r in sl.log()) >= 5
