@@ -134,6 +134,9 @@ impl ChunkMemory {
             return 0;
         }
         let want = bytes.min(self.limit.load(Ordering::Relaxed)) / size;
+        if want == 0 {
+            return 0;
+        }
         let have = match self.lock() {
             Some(kept) => kept.slots[..kept.len]
                 .iter()

@@ -2,13 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde::Deserialize;
 use snapline_array_scan::{
-    content_chunks, hash_bytes, scan_known, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+    content_chunks, hash_bytes, scan_keeping, ChunkHash, DType, StatsCache, CHUNK_SIZE,
     PARALLEL_MIN_BYTES,
 };
 use snapline_store::{
@@ -123,6 +124,24 @@ impl Recorder {
             .collect())
     }
 
+    /// The scan's copy of a chunk it just hashed, when this run has not
+    /// stored the chunk yet and `budget` (bytes) allows: copied while the
+    /// chunk is still in cache, it costs less than reading it again later
+    /// (issue #16: on the DCGAN every weight, gradient and optimizer state
+    /// is new at every snapshot). `claim` decides later whether the store
+    /// wants it; a copy of a chunk the store already had is dropped.
+    fn keep_new(&self, budget: &AtomicUsize, hash: ChunkHash, chunk: &[u8]) -> Option<Vec<u8>> {
+        if self.known.lock().ok()?.contains(&hash) {
+            return None;
+        }
+        budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(chunk.len())
+            })
+            .ok()?;
+        Some(chunk.to_vec())
+    }
+
     fn check_owner(&self) -> PyResult<()> {
         if std::process::id() != self.owner_pid {
             return Err(PyOSError::new_err(
@@ -164,17 +183,19 @@ impl Recorder {
 
     /// Queues the chunks not yet in the store; returns nothing, counts bytes.
     fn store_chunks(&self, data: &[u8], hashes: &[(ChunkHash, usize, usize)]) -> PyResult<()> {
-        self.store_chunks_against(data, hashes, &[])
+        self.store_chunks_against(data, hashes, &[], Vec::new())
     }
 
     /// `store_chunks`, where `bases[i]` (given for float chunks) holds the
     /// previous version of chunk `i` (if any), which a changed float chunk
-    /// may be delta-encoded against.
+    /// may be delta-encoded against, and `kept[i]` (where given) is chunk
+    /// `i`'s copy, made by the scan that hashed it (`keep_new`).
     fn store_chunks_against(
         &self,
         data: &[u8],
         hashes: &[(ChunkHash, usize, usize)],
         bases: &[Option<DeltaBase>],
+        mut kept: Vec<Option<Vec<u8>>>,
     ) -> PyResult<()> {
         let lengths: Vec<(ChunkHash, usize)> = hashes.iter().map(|&(h, _, len)| (h, len)).collect();
         let claimed = self.claim(&lengths)?;
@@ -184,25 +205,46 @@ impl Recorder {
             .enumerate()
             .filter(|(_, (_, new))| *new)
             .map(|(i, (&(hash, offset, len), _))| {
-                (hash, offset..offset + len, bases.get(i).copied().flatten())
+                let copy = kept.get_mut(i).and_then(Option::take);
+                (
+                    hash,
+                    offset..offset + len,
+                    bases.get(i).copied().flatten(),
+                    copy,
+                )
             })
             .collect();
-        let total: usize = fresh.iter().map(|(_, range, _)| range.len()).sum();
+        drop(kept); // copies of chunks the store already had
+        let total: usize = fresh
+            .iter()
+            .filter(|(_, _, _, copy)| copy.is_none())
+            .map(|(_, range, _, _)| range.len())
+            .sum();
         let threads = if total >= PARALLEL_MIN_BYTES {
             self.threads
         } else {
             1
         };
         let writer = self.writer.lock().map_err(poisoned)?;
-        for batch in fresh.chunks(COPY_BATCH) {
-            let ranges: Vec<_> = batch.iter().map(|(_, range, _)| range.clone()).collect();
-            let raws = copy_out(data, &ranges, threads);
-            for ((hash, _, base), raw) in batch.iter().zip(raws) {
+        let mut fresh = fresh.into_iter().peekable();
+        while fresh.peek().is_some() {
+            let batch: Vec<_> = fresh.by_ref().take(COPY_BATCH).collect();
+            let ranges: Vec<_> = batch
+                .iter()
+                .filter(|(_, _, _, copy)| copy.is_none())
+                .map(|(_, range, _, _)| range.clone())
+                .collect();
+            let mut copies = copy_out(data, &ranges, threads).into_iter();
+            for (hash, _, base, copy) in batch {
+                let raw = match copy {
+                    Some(raw) => raw,
+                    None => copies.next().unwrap_or_default(),
+                };
                 writer
                     .send(Job::Chunk {
                         hash: hash.to_hex(),
                         raw,
-                        base: *base,
+                        base,
                     })
                     .map_err(os_err)?;
             }
@@ -210,6 +252,12 @@ impl Recorder {
         Ok(())
     }
 }
+
+/// A scan copies at most this much of the chunks it finds new while they
+/// are in cache (`Recorder::keep_new`); the rest of a larger buffer's new
+/// chunks are copied afterwards, `COPY_BATCH` at a time, so that what waits
+/// to be queued stays bounded whatever the buffer's size.
+const KEEP_MAX_BYTES: usize = COPY_BATCH * CHUNK_SIZE;
 
 /// New chunks are copied (and then queued) this many at a time: the
 /// writer's backpressure bounds what is queued, and a batch adds at most
@@ -341,9 +389,11 @@ impl Recorder {
             } else {
                 Vec::new()
             };
-            let result = {
+            let budget = AtomicUsize::new(KEEP_MAX_BYTES);
+            let keep = |hash: ChunkHash, chunk: &[u8]| self.keep_new(&budget, hash, chunk);
+            let (result, kept) = {
                 let mut cache = self.cache.lock().map_err(poisoned)?;
-                scan_known(data, dtype, Some(&mut cache), self.threads, &known)
+                scan_keeping(data, dtype, Some(&mut cache), self.threads, &known, &keep)
             };
             if tracked {
                 let mut pages = self.written_pages.lock().map_err(poisoned)?;
@@ -371,7 +421,7 @@ impl Recorder {
                 }
                 None => Vec::new(),
             };
-            self.store_chunks_against(data, &hashes, &bases)?;
+            self.store_chunks_against(data, &hashes, &bases, kept)?;
             let s = result.stats;
             Ok((
                 hashes.iter().map(|(h, _, _)| h.to_hex()).collect(),

@@ -251,3 +251,52 @@ def test_by_default_each_version_is_one_delta_from_a_plain_keyframe(trained, tmp
     sl.cli("gc", "--keep-last", "1", store=store)
     assert restored_digest(store, "last@last") == (4, digests[4])
     assert sl.cli("fsck", store=store)["problems"] == []
+
+
+BIG = """
+import hashlib
+import numpy as np
+
+# 40 MiB: more than the 32 MiB of new chunks a scan copies while it hashes
+# them (the rest are copied after the scan).
+big = np.random.default_rng(0).standard_normal(10_500_000).astype(np.float32)
+for step in range(3):
+    big[::4096] += 1.0  # every chunk changes
+    print(step, hashlib.sha256(big.tobytes()).hexdigest())
+"""
+
+BIG_CHECK = """
+import hashlib
+print("DIGEST", hashlib.sha256(big.tobytes()).hexdigest())
+"""
+
+
+def test_a_large_changed_buffer_restores_bit_for_bit_and_a_rerun_stores_nothing_new(
+        sl: Snapline) -> None:
+    # The first run stores every chunk of every step; the second run of the
+    # same script into the same store finds them all stored already (its
+    # scans copy chunks the run has not seen, then drop what the store had).
+    script = sl.script(BIG, "big.py")
+    first = sl.capture(script)
+    assert first.returncode == 0, first.stderr
+    digests = dict(line.split() for line in first.stdout.splitlines())
+    again = sl.capture(script)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    runs = sl.runs()
+    assert len(runs) == 2
+    for run_ref in (runs[0]["id"], runs[1]["id"]):
+        steps = [s for s in sl.log(run_ref) if s["trigger"] == "iteration"]
+        assert [s["loops"][0] for s in steps] == [1, 2, 3]
+        for s in steps:
+            done = run([BIN, "--store", sl.store, "restore", f"{run_ref}@{s['seq']}",
+                        "-c", BIG_CHECK])
+            assert done.returncode == 0, done.stderr
+            # (The snapshot after k iterations: `big` as step k - 1 left it.)
+            _, digest = next(x for x in done.stdout.splitlines()
+                             if x.startswith("DIGEST")).split()
+            assert digest == digests[str(s["loops"][0] - 1)], (run_ref, s["seq"])
+    new = [sum(s["bytes_new"] for s in sl.log(r["id"])) for r in runs]
+    assert new[0] > 40 * 2**20, new
+    assert new[1] < 2**20, new
+    assert sl.cli("fsck")["problems"] == []

@@ -1,9 +1,12 @@
-//! Throughput of hashing, the f32 stats kernel, and whole-buffer scans (cold and warm cache).
+//! Throughput of hashing, the f32 stats kernel, whole-buffer scans (cold and warm cache), and
+//! a scan that stores every chunk: copied after the scan, or while in cache (`scan_keeping`).
 
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use snapline_array_scan::{hash_bytes, scan, stats_of, DType, StatsCache, CHUNK_SIZE};
+use snapline_array_scan::{
+    hash_bytes, scan, scan_keeping, stats_of, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+};
 
 const MIB: usize = 1 << 20;
 
@@ -76,6 +79,39 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let s = scan(black_box(&big), DType::F32, Some(&mut cache), t);
             assert_eq!(s.chunks_from_cache, s.chunks.len());
+            s
+        })
+    });
+    g.finish();
+    drop(big);
+
+    // 128 MiB, every chunk new (a model whose weights all changed): the
+    // copies go into buffers made once, as the capture agent's kept ones.
+    let changed = f32_buffer(128 * MIB);
+    let mut g = c.benchmark_group("scan_and_copy_128MiB_f32");
+    g.throughput(Throughput::Bytes(changed.len() as u64));
+    g.bench_function("copy_after_scan", |b| {
+        let mut copies = vec![vec![0u8; CHUNK_SIZE]; changed.len() / CHUNK_SIZE];
+        b.iter(|| {
+            let s = scan(black_box(&changed), DType::F32, None, 1);
+            for (c, copy) in s.chunks.iter().zip(copies.iter_mut()) {
+                copy.copy_from_slice(&changed[c.offset..c.offset + c.len]);
+            }
+            s
+        })
+    });
+    g.bench_function("copy_while_in_cache", |b| {
+        let ready = std::sync::Mutex::new(vec![vec![0u8; CHUNK_SIZE]; changed.len() / CHUNK_SIZE]);
+        b.iter(|| {
+            let keep = |_: ChunkHash, chunk: &[u8]| {
+                let mut copy = ready.lock().ok()?.pop()?;
+                copy.copy_from_slice(chunk);
+                Some(copy)
+            };
+            let (s, kept) = scan_keeping(black_box(&changed), DType::F32, None, 1, &[], &keep);
+            if let Ok(mut ready) = ready.lock() {
+                ready.extend(kept.into_iter().flatten());
+            }
             s
         })
     });

@@ -62,11 +62,17 @@ pub struct Scan {
     pub chunks_from_cache: usize,
 }
 
+/// What a scan keeps of each chunk it hashed: called with the chunk's hash
+/// and bytes right after they were read (still in the CPU's cache), it
+/// returns the caller's copy of the chunk, or `None`. See [`scan_keeping`].
+pub type Keep<'a> = &'a (dyn Fn(ChunkHash, &[u8]) -> Option<Vec<u8>> + Sync);
+
 /// Per-chunk result of a worker.
 struct ChunkOut {
     hash: ChunkHash,
     partial: PartialStats,
     from_cache: bool,
+    kept: Option<Vec<u8>>,
 }
 
 fn scan_range(
@@ -75,28 +81,26 @@ fn scan_range(
     cache: Option<&StatsCache>,
     chunks: std::ops::Range<usize>,
     known: &[Option<ChunkHash>],
+    keep: Keep<'_>,
 ) -> Vec<ChunkOut> {
     chunks
         .map(|i| {
             let start = i * CHUNK_SIZE;
             let end = bytes.len().min(start + CHUNK_SIZE);
             let chunk = &bytes[start..end];
-            let hash = known
-                .get(i)
-                .copied()
-                .flatten()
-                .unwrap_or_else(|| hash_bytes(chunk));
-            match cache.and_then(|c| c.get(hash, dtype)) {
-                Some(partial) => ChunkOut {
-                    hash,
-                    partial,
-                    from_cache: true,
-                },
-                None => ChunkOut {
-                    hash,
-                    partial: stats_of(chunk, dtype),
-                    from_cache: false,
-                },
+            let (hash, hashed) = match known.get(i).copied().flatten() {
+                Some(hash) => (hash, false),
+                None => (hash_bytes(chunk), true),
+            };
+            let (partial, from_cache) = match cache.and_then(|c| c.get(hash, dtype)) {
+                Some(partial) => (partial, true),
+                None => (stats_of(chunk, dtype), false),
+            };
+            ChunkOut {
+                hash,
+                partial,
+                from_cache,
+                kept: if hashed { keep(hash, chunk) } else { None },
             }
         })
         .collect()
@@ -124,6 +128,21 @@ pub fn scan_known(
     threads: usize,
     known: &[Option<ChunkHash>],
 ) -> Scan {
+    scan_keeping(bytes, dtype, cache, threads, known, &|_, _| None).0
+}
+
+/// [`scan_known`], which also returns, per chunk, what `keep` made of it
+/// (called, on the thread that hashed it, for every chunk hashed, not for
+/// the chunks `known` gives). A caller that stores the new chunks copies
+/// them there, while they are in cache, instead of reading them again.
+pub fn scan_keeping(
+    bytes: &[u8],
+    dtype: DType,
+    cache: Option<&mut StatsCache>,
+    threads: usize,
+    known: &[Option<ChunkHash>],
+    keep: Keep<'_>,
+) -> (Scan, Vec<Option<Vec<u8>>>) {
     let n = bytes.len().div_ceil(CHUNK_SIZE);
     let to_read = (0..n)
         .filter(|&i| known.get(i).copied().flatten().is_none())
@@ -134,10 +153,10 @@ pub fn scan_known(
     } else {
         threads.clamp(1, n.max(1))
     };
-    let outs: Vec<ChunkOut> = {
+    let mut outs: Vec<ChunkOut> = {
         let shared: Option<&StatsCache> = cache.as_deref();
         if threads == 1 {
-            scan_range(bytes, dtype, shared, 0..n, known)
+            scan_range(bytes, dtype, shared, 0..n, known, keep)
         } else {
             // Contiguous ranges; the first `n % threads` ranges get one extra chunk.
             let per = n / threads;
@@ -153,9 +172,9 @@ pub fn scan_known(
                 let mut ranges = ranges.into_iter();
                 let first = ranges.next().unwrap_or(0..0);
                 let handles: Vec<_> = ranges
-                    .map(|r| s.spawn(move || scan_range(bytes, dtype, shared, r, known)))
+                    .map(|r| s.spawn(move || scan_range(bytes, dtype, shared, r, known, keep)))
                     .collect();
-                let mut outs = scan_range(bytes, dtype, shared, first, known);
+                let mut outs = scan_range(bytes, dtype, shared, first, known, keep);
                 for h in handles {
                     match h.join() {
                         Ok(part) => outs.extend(part),
@@ -167,6 +186,7 @@ pub fn scan_known(
         }
     };
 
+    let kept: Vec<Option<Vec<u8>>> = outs.iter_mut().map(|o| o.kept.take()).collect();
     let mut total = PartialStats::default();
     let mut chunks = Vec::with_capacity(n);
     let mut chunks_from_cache = 0;
@@ -191,10 +211,11 @@ pub fn scan_known(
         .filter(|(i, _)| known.get(*i).copied().flatten().is_none())
         .map(|(_, c)| c.len)
         .sum();
-    Scan {
+    let scan = Scan {
         chunks,
         stats: total.finish(),
         bytes_hashed,
         chunks_from_cache,
-    }
+    };
+    (scan, kept)
 }

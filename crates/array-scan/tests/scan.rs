@@ -2,7 +2,8 @@
 
 use half::{bf16, f16};
 use snapline_array_scan::{
-    hash_bytes, scan, stats_of, ChunkHash, DType, PartialStats, Stats, StatsCache, CHUNK_SIZE,
+    hash_bytes, scan, scan_keeping, stats_of, ChunkHash, DType, PartialStats, Stats, StatsCache,
+    CHUNK_SIZE, PARALLEL_MIN_BYTES,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -513,6 +514,39 @@ fn chunk_boundaries() {
             .len(),
         3
     );
+}
+
+#[test]
+fn keep_copies_each_hashed_chunk_it_wants_and_nothing_known() {
+    // Large enough for two threads; chunk 1 is known (not hashed, not kept);
+    // `keep` declines chunk 3.
+    let bytes = sample_f32(PARALLEL_MIN_BYTES + CHUNK_SIZE / 2, 7);
+    let n = bytes.len().div_ceil(CHUNK_SIZE);
+    let plain = scan(&bytes, DType::F32, None, 2);
+    let mut known = vec![None; n];
+    known[1] = Some(plain.chunks[1].hash);
+    let declined = plain.chunks[3].hash;
+    for threads in [1, 2] {
+        let keep = |hash: ChunkHash, chunk: &[u8]| (hash != declined).then(|| chunk.to_vec());
+        let (s, kept) = scan_keeping(&bytes, DType::F32, None, threads, &known, &keep);
+        assert_eq!((&s.chunks, &s.stats), (&plain.chunks, &plain.stats));
+        assert_eq!(
+            s.bytes_hashed,
+            bytes.len() - CHUNK_SIZE,
+            "threads {threads}"
+        );
+        assert_eq!(kept.len(), n);
+        for (i, (c, copy)) in s.chunks.iter().zip(&kept).enumerate() {
+            match i {
+                1 | 3 => assert!(copy.is_none(), "chunk {i}, threads {threads}"),
+                _ => assert_eq!(
+                    copy.as_deref(),
+                    Some(&bytes[c.offset..c.offset + c.len]),
+                    "chunk {i}, threads {threads}"
+                ),
+            }
+        }
+    }
 }
 
 #[test]
