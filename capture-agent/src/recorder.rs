@@ -265,9 +265,9 @@ const KEEP_MAX_BYTES: usize = COPY_BATCH * CHUNK_SIZE;
 const COPY_BATCH: usize = 32;
 
 /// Copies of `data[range]` for each range, made by `threads` threads
-/// (contiguous shares; the calling thread copies the first). The copy is
-/// what a snapshot of changed weights spends most of its time in after
-/// hashing, and the program waits for it.
+/// (contiguous shares; the calling thread copies the first): the new chunks
+/// no scan kept (past `KEEP_MAX_BYTES` of a buffer, and blobs'), which the
+/// program waits for.
 fn copy_out(data: &[u8], ranges: &[Range<usize>], threads: usize) -> Vec<Vec<u8>> {
     let copy = |ranges: &[Range<usize>]| -> Vec<Vec<u8>> {
         ranges

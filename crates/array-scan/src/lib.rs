@@ -115,26 +115,16 @@ fn scan_range(
 /// less than [`PARALLEL_MIN_BYTES`] to read: the calling thread only). The result does not depend on `threads`: partial statistics are
 /// merged in chunk order.
 pub fn scan(bytes: &[u8], dtype: DType, cache: Option<&mut StatsCache>, threads: usize) -> Scan {
-    scan_known(bytes, dtype, cache, threads, &[])
+    scan_keeping(bytes, dtype, cache, threads, &[], &|_, _| None).0
 }
 
 /// [`scan`], where `known[i]` (when given) is chunk `i`'s hash, known not to
 /// have changed (the written-page tracking of `write_tracking.rs` says so):
-/// it is not hashed again, and its stats come from the cache.
-pub fn scan_known(
-    bytes: &[u8],
-    dtype: DType,
-    cache: Option<&mut StatsCache>,
-    threads: usize,
-    known: &[Option<ChunkHash>],
-) -> Scan {
-    scan_keeping(bytes, dtype, cache, threads, known, &|_, _| None).0
-}
-
-/// [`scan_known`], which also returns, per chunk, what `keep` made of it
-/// (called, on the thread that hashed it, for every chunk hashed, not for
-/// the chunks `known` gives). A caller that stores the new chunks copies
-/// them there, while they are in cache, instead of reading them again.
+/// it is not hashed again, and its stats come from the cache. Also returns,
+/// per chunk, what `keep` made of it (called, on the thread that hashed it,
+/// for every chunk hashed, not for the chunks `known` gives): a caller that
+/// stores the new chunks copies them there, while they are in cache,
+/// instead of reading them again.
 pub fn scan_keeping(
     bytes: &[u8],
     dtype: DType,
