@@ -61,6 +61,39 @@ def test_previews_show_the_first_items_without_sorting_them() -> None:
     assert values.preview(set()) == "set()" and values.preview({}) == "{}"
 
 
+def test_previews_render_only_the_items_that_are_shown() -> None:
+    # `preview` keeps 200 characters: items past them are not rendered (an
+    # Adam optimizer's state rendered eight dicts of tensors to show one and
+    # a half), and the text is the one rendering them all and cutting gives.
+    rendered: list[int] = []
+
+    class Item:
+        def __init__(self, i: int) -> None:
+            self.i = i
+
+        def __repr__(self) -> str:
+            rendered.append(self.i)
+            return f"Item({self.i}, {'x' * 60})"  # 69 characters
+
+    def whole(items: list[str], left: str, right: str) -> str:
+        text = left + ", ".join(items) + right
+        return text[:197] + "..."
+
+    texts = [repr(Item(i)) for i in range(8)]
+    cases = [(list, whole(texts, "[", "]")), (tuple, whole(texts, "(", ")")),
+             (lambda items: dict(enumerate(items)),
+              whole([f"{i}: {t}" for i, t in enumerate(texts)], "{", "}"))]
+    for make, expected in cases:
+        value = make([Item(i) for i in range(8)])
+        rendered.clear()
+        assert values.preview(value) == expected
+        assert rendered == [0, 1, 2]  # 3 x (69 + 2) passes 200
+    # Short ones are whole; a one-tuple keeps its comma.
+    assert values.preview((1,)) == "(1,)" and values.preview(((1,),)) == "((1,),)"
+    assert values.preview([[[[1]]]]) == "[[[[...]]]]"
+    assert values.preview(tuple(range(20))) == "(0, 1, 2, 3, 4, 5, 6, 7, ...)"
+
+
 def test_preview_survives_a_broken_repr() -> None:
     class Broken:
         def __repr__(self) -> str:
