@@ -50,8 +50,8 @@ class _PreviewRepr(reprlib.Repr):
 
     # Items are rendered only until the text passes PREVIEW_CHARS, where
     # `preview` cuts it: the text it returns is the same, and an Adam
-    # optimizer's state (a dict of dicts of tensors) took 207 us to render
-    # eight items of which one and a half were shown (issue #16).
+    # optimizer's state (a dict of dicts of tensors) took 142 us (31 us now)
+    # to render eight items of which one and a half were shown (issue #16).
 
     def repr_dict(self, x: dict[object, object], level: int) -> str:
         if not x:
