@@ -94,6 +94,17 @@ def test_previews_render_only_the_items_that_are_shown() -> None:
     assert values.preview(tuple(range(20))) == "(0, 1, 2, 3, 4, 5, 6, 7, ...)"
 
 
+def test_one_element_arrays_and_tensors_show_their_value() -> None:
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    assert values.preview([torch.tensor(10.0), torch.ones(1)]) == "[tensor(10.0), tensor(1.0)]"
+    assert values.preview((np.array([2.5]),)) == "(array(2.5),)"
+    # An object array's element is not rendered (it may be as large as it likes).
+    held = np.empty(1, dtype=object)
+    held[0] = list(range(100_000))
+    assert values.preview([held]) == "[array(...)]"
+
+
 def test_preview_survives_a_broken_repr() -> None:
     class Broken:
         def __repr__(self) -> str:

