@@ -867,9 +867,12 @@ def _cloud_pickler() -> PicklerFactory | None:
 
 
 def _preview_of(obj: object, record: ObjectRecord) -> str:
-    if record["kind"] == "array":
-        # Rendered when shown, from the stored chunks (crates/query's
-        # objects/array_preview.rs): formatting here cost a third of a snapshot.
+    kind = record["kind"]
+    if kind == "array" or kind == "container" or (kind == "value" and "value" in record):
+        # Rendered when shown, from the stored record (crates/query's
+        # objects/array_preview.rs and record_preview.rs): formatting arrays
+        # here cost a third of a snapshot, and containers (an optimizer's
+        # state) a tenth of an epoch snapshot's.
         return ""
     if "pandas" in (record.get("extra") or {}):
         return dataframes.preview_of(obj)

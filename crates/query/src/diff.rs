@@ -13,7 +13,7 @@ use serde::Serialize;
 use snapline_store::{EntryRow, ObjectKind, ObjectRecord, Store};
 
 use crate::error::QueryResult;
-use crate::objects::render_value;
+use crate::objects::{render_value, Previews};
 use crate::reference::SnapshotRef;
 
 pub(crate) mod array;
@@ -155,6 +155,7 @@ pub fn diff_snapshots(
 ) -> QueryResult<SnapshotDiff> {
     let ea = visible(store.entries(&a.run, a.seq)?, options.internal);
     let eb = visible(store.entries(&b.run, b.seq)?, options.internal);
+    let mut previews = Previews::new(store);
     let mut out = SnapshotDiff {
         a: a.clone(),
         b: b.clone(),
@@ -268,7 +269,7 @@ pub fn diff_snapshots(
                 type_name: record.type_name.clone(),
                 old_type: None,
                 nested: 0,
-                preview: short(&record.preview),
+                preview: short(&previews.without_arrays(record)),
                 detail: None,
             });
             match kind {
@@ -298,7 +299,7 @@ pub fn diff_snapshots(
             type_name: after.type_name.clone(),
             old_type: (before.type_name != after.type_name).then(|| before.type_name.clone()),
             nested: 0,
-            preview: short(&after.preview),
+            preview: short(&previews.without_arrays(&after)),
             detail: Some(detail),
         });
         out.changed += 1;
@@ -371,7 +372,7 @@ fn detail_of(
             structure::record_value(store, new)?,
         ) {
             (Some(a), Some(b)) => Detail::Value(structure::diff_values(&a, &b)),
-            _ => previews(old, new),
+            _ => previews(store, old, new),
         },
         (Container, Container) | (Instance, Instance) => {
             Detail::Structure(structure::diff_children(path, old, new))
@@ -387,14 +388,15 @@ fn detail_of(
             items_changed: None,
             changed_keys: Vec::new(),
         }),
-        _ => previews(old, new),
+        _ => previews(store, old, new),
     })
 }
 
-fn previews(old: &ObjectRecord, new: &ObjectRecord) -> Detail {
-    let text = |r: &ObjectRecord| match &r.value {
+fn previews(store: &Store, old: &ObjectRecord, new: &ObjectRecord) -> Detail {
+    let mut previews = Previews::new(store);
+    let mut text = |r: &ObjectRecord| match &r.value {
         Some(v) => render_value(v),
-        None => short(&r.preview),
+        None => short(&previews.without_arrays(r)),
     };
     Detail::Value(ValueDiff {
         old: text(old),

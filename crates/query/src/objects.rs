@@ -12,6 +12,8 @@ use crate::error::{QueryError, QueryResult};
 use crate::reference::SnapshotRef;
 
 mod array_preview;
+mod record_preview;
+pub(crate) use record_preview::Previews;
 mod model_view;
 pub use model_view::{
     model_view, order_by_importance, variable_categories, variable_category, LayerNode, ModelView,
@@ -83,14 +85,6 @@ fn view(entry: &EntryRow, record: &ObjectRecord, aliases: Vec<String>) -> Object
     }
 }
 
-/// An array captured without a preview (since issue #16 the agent leaves
-/// them to display time) gets one rendered from its chunks.
-fn fill_preview(store: &Store, record: &ObjectRecord, v: &mut ObjectView) {
-    if v.preview.is_empty() && record.kind == ObjectKind::Array {
-        v.preview = array_preview::render(store, record).unwrap_or_default();
-    }
-}
-
 fn alias_map(entries: &[EntryRow]) -> HashMap<i64, Vec<String>> {
     let mut by_node: HashMap<i64, Vec<String>> = HashMap::new();
     for e in entries {
@@ -129,6 +123,7 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
     // Nested arrays reached again by another path are listed once.
     let mut shown = std::collections::HashSet::new();
     let mut out = Vec::new();
+    let mut previews = Previews::new(store);
     for e in &entries {
         if !all && is_internal(&e.path) {
             continue;
@@ -147,7 +142,7 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
                 .map(|paths| paths.iter().filter(|p| **p != e.path).cloned().collect())
                 .unwrap_or_default();
             let mut v = view(e, record, others);
-            fill_preview(store, record, &mut v);
+            v.preview = previews.of(record);
             out.push(v);
         }
     }
@@ -176,7 +171,7 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         .filter(|p| *p != entry.path)
         .collect();
     let mut v = view(entry, &record, aliases);
-    fill_preview(store, &record, &mut v);
+    v.preview = Previews::new(store).of(&record);
     // A large value is in its chunks (content-defined: see the agent's graph.py).
     let value = crate::diff::record_value(store, &record)?;
     if entry.path == path {
