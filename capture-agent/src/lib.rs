@@ -11,6 +11,7 @@ mod chunk_memory;
 mod delta_chains;
 mod plain_values;
 mod reader;
+mod record_json;
 mod recorder;
 mod rng_words;
 mod same_items;
@@ -75,6 +76,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plain_values::register(m)?;
     same_items::register(m)?;
     reader::register(m)?;
+    record_json::register(m)?;
     sandbox::register(m)?;
     m.add("SCHEMA_VERSION", snapline_store::SCHEMA_VERSION)?;
     m.add("CHUNK_SIZE", snapline_array_scan::CHUNK_SIZE)?;

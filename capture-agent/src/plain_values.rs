@@ -164,7 +164,7 @@ fn encode_atomic(out: &mut String, obj: &Bound<'_, PyAny>) -> Option<()> {
 
 /// `float.__repr__` of a finite float: the shortest digits that round-trip,
 /// fixed notation for exponents from -4 to 15, else `1e-05` / `1.5e+16`.
-fn push_float_repr(out: &mut String, v: f64) {
+pub(crate) fn push_float_repr(out: &mut String, v: f64) {
     // The shortest digits that round-trip ("-1.2345e3") say how many;
     // Python's repr picks, among those as short, the one nearest the value
     // (ties to even): the correctly rounded value at that precision.
@@ -212,7 +212,7 @@ fn push_float_repr(out: &mut String, v: f64) {
 
 /// A JSON string as Python's `json.dumps` writes it (`ensure_ascii`: only
 /// printable ASCII as is, `\uXXXX` in lowercase hex, surrogate pairs).
-fn push_ascii_json_string(out: &mut String, text: &str) {
+pub(crate) fn push_ascii_json_string(out: &mut String, text: &str) {
     out.push('"');
     // Most strings are printable ASCII with no quote or backslash: as is.
     if text

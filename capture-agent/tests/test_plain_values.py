@@ -152,3 +152,71 @@ def test_a_large_value_has_the_same_record_with_and_without_it() -> None:
 
     assert graph._native_plain_json() is not None
     assert records(True) == records(False)
+
+
+def _random_record(rng: random.Random, depth: int = 0) -> object:
+    """A JSON-shaped record as graph.py builds them: dicts with string keys,
+    lists, tuples, ints of any size, finite floats, strings, bools, None."""
+    pick = rng.randrange(9 if depth < 4 else 6)
+    if pick == 0:
+        return rng.choice([0, 1, -7, 2 ** 53 + 1, -(2 ** 70), 10 ** 30])
+    if pick == 1:
+        return rng.choice([f for f in FLOATS if math.isfinite(f)] + [rng.uniform(-1e9, 1e9)])
+    if pick == 2:
+        return "".join(chr(rng.choice([rng.randint(0, 0x7f), rng.randint(0x80, 0xd7ff),
+                                       rng.randint(0xe000, 0x10ffff)]))
+                       for _ in range(rng.randrange(12)))
+    if pick == 3:
+        return rng.choice([True, False, None])
+    if pick in (4, 5):
+        return rng.choice(["array", "torch.Tensor", "a \"quoted\" \\ key", "é"])
+    if pick == 6:
+        return [_random_record(rng, depth + 1) for _ in range(rng.randrange(5))]
+    if pick == 7:
+        return tuple(_random_record(rng, depth + 1) for _ in range(rng.randrange(4)))
+    return {str(_random_record(rng, 4)): _random_record(rng, depth + 1)
+            for _ in range(rng.randrange(6))}
+
+
+def test_a_record_hashes_the_same_in_rust_and_python() -> None:
+    # graph.GraphBuilder.record_digest: record_json.rs writes the canonical
+    # JSON Python writes, byte for byte, or leaves it to Python (None).
+    rng = random.Random(16)
+    for _ in range(3000):
+        record = {"kind": "array", "extra": _random_record(rng, 2), "stats": _random_record(rng),
+                  rng.choice(["zeta", "Alpha", "éclair", "_x"]): _random_record(rng)}
+        text = graph.canonical_json(record)
+        assert _native.record_json(record) == text, record
+        assert _native.record_digest(record) == _native.hash_bytes(text.encode())
+    assert graph.GraphBuilder(None, set(), _native.hash_bytes).native_digest is not None
+    deep: object = 1
+    for _ in range(40):
+        deep = [deep]
+
+    class Text(str):
+        pass
+
+    for record in ({"x": float("nan")}, {1: "a key that is not a string"}, {"s": "\ud800"},
+                   {"t": Text("a str subclass")}, {"b": b"bytes"}, deep):
+        assert _native.record_digest(record) is None, record
+
+
+def test_every_record_of_a_snapshot_has_the_hash_of_its_json() -> None:
+    # The records a walk makes (arrays, instances, containers, values), each
+    # hashed as canonical_json(record without its preview) is.
+    import numpy as np
+    from snapline.restore import roundtrip
+
+    class Config:
+        def __init__(self) -> None:
+            self.lr, self.name, self.sizes = 0.001, "run ☕", [64, 32]
+
+    roots = [("weights", np.linspace(-1.0, 1.0, 1000).reshape(10, 100)),
+             ("counts", np.arange(7, dtype=np.int32)), ("config", Config()),
+             ("state", {"step": 3, "moments": [np.ones(3), np.zeros(2)], "best": 1e-7}),
+             ("pairs", [(1, "a"), (2, "b")]), ("big", 2 ** 80), ("text", "tab\there")]
+    _, records, _ = roundtrip.walk(roots)
+    assert {r["kind"] for r in records.values()} >= {"array", "instance", "container", "value"}
+    for digest, record in records.items():
+        bare = {k: v for k, v in record.items() if k != "preview"}
+        assert digest == _native.hash_bytes(graph.canonical_json(bare).encode()), record
