@@ -368,7 +368,16 @@ fn tagged_float(v: &Value) -> Option<f64> {
 /// Python's `repr(float)`: the shortest digits that read back, positional
 /// from 1e-4 up to 1e16, else `1e+16`, `1.5e-05`.
 pub(crate) fn python_float(v: f64) -> String {
-    float_text(v, format!("{v:e}"), 16)
+    float_text(v, nearest(format!("{v:e}"), |p| format!("{v:.p$e}")), 16)
+}
+
+/// Of the digits as short as `shortest` that read back, the ones nearest
+/// the value, which Python picks (`format(x, ".Ne")` is correctly rounded;
+/// the shortest form Rust writes need not be the nearest).
+fn nearest(shortest: String, at_precision: impl Fn(usize) -> String) -> String {
+    let mantissa = shortest.split('e').next().unwrap_or_default();
+    let digits = mantissa.chars().filter(char::is_ascii_digit).count();
+    at_precision(digits.saturating_sub(1))
 }
 
 /// A float as Python (and numpy) write it, from its shortest digits in
@@ -438,7 +447,10 @@ fn numpy_scalar(dtype: &str, inner: &Value) -> String {
             }
             .to_owned()
         }
-        ("float32", Some(x)) => float_text(x, format!("{:e}", x as f32), 6),
+        ("float32", Some(x)) => {
+            let x32 = x as f32;
+            float_text(x, nearest(format!("{x32:e}"), |p| format!("{x32:.p$e}")), 6)
+        }
         ("float16", Some(x)) => float_text(x, float16_digits(x), 3),
         ("float64", Some(x)) => python_float(x),
         (d, _) if d.starts_with("complex") => match inner.get("$complex") {
