@@ -45,23 +45,9 @@ fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> 
     } else if let Ok(s) = obj.cast_exact::<PyString>() {
         push_ascii_json_string(out, &s.to_cow().ok()?);
     } else if let Ok(list) = obj.cast_exact::<PyList>() {
-        out.push('[');
-        for (i, item) in list.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            encode(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        encode_items(out, list.iter(), depth)?;
     } else if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
-        out.push('[');
-        for (i, item) in tuple.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            encode(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        encode_items(out, tuple.iter(), depth)?;
     } else {
         let dict = obj.cast_exact::<PyDict>().ok()?;
         let mut items = Vec::with_capacity(dict.len());
@@ -86,6 +72,23 @@ fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> 
         }
         out.push('}');
     }
+    Some(())
+}
+
+/// A list's or tuple's items, as a JSON array.
+fn encode_items<'py>(
+    out: &mut String,
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Option<()> {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode(out, &item, depth + 1)?;
+    }
+    out.push(']');
     Some(())
 }
 

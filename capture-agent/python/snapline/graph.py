@@ -961,7 +961,6 @@ def _array_record_key(record: ObjectRecord) -> tuple[object, ...] | None:
 _NUMBER_TYPES = frozenset((int, float, bool, type(None), complex))
 # The types whose records plain_values.rs may hash (graph._node).
 _PLAIN_CONTAINERS = (list, tuple, dict)
-_plain_digest_cache: list[Callable[[object], str | None] | None] = []
 
 
 def _native_plain_json() -> Callable[[object], bytes | None] | None:
@@ -975,27 +974,26 @@ def _native_plain_json() -> Callable[[object], bytes | None] | None:
 
 def _native_plain_digest() -> Callable[[object], str | None] | None:
     """`_native.plain_value_digest`, or None (an older extension)."""
-    if not _plain_digest_cache:
-        try:
-            from ._native import plain_value_digest
-        except ImportError:
-            plain_value_digest = None
-        _plain_digest_cache.append(plain_value_digest)
-    return _plain_digest_cache[0]
+    return _native_digest("plain_value_digest")
 
 
 def _native_record_digest() -> Callable[[object], str | None] | None:
     """`_native.record_digest`, or None (an older extension)."""
-    if not _record_digest_cache:
+    return _native_digest("record_digest")
+
+
+def _native_digest(name: str) -> Callable[[object], str | None] | None:
+    """The native extension's function `name`, looked up once, or None."""
+    if name not in _native_digests:
         try:
-            from ._native import record_digest
+            from . import _native
         except ImportError:
-            record_digest = None
-        _record_digest_cache.append(record_digest)
-    return _record_digest_cache[0]
+            _native = None  # type: ignore[assignment]
+        _native_digests[name] = getattr(_native, name, None)
+    return _native_digests[name]
 
 
-_record_digest_cache: list[Callable[[object], str | None] | None] = []
+_native_digests: dict[str, Callable[[object], str | None] | None] = {}
 
 
 def _holds_mutable(obj: Any) -> bool:
