@@ -246,7 +246,7 @@ fn value(v: &Value, level: u32) -> String {
         Value::Null => "None".to_owned(),
         Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
         Value::Number(n) => number(n),
-        Value::String(s) => string(&s.chars().map(u32::from).collect::<Vec<_>>()),
+        Value::String(s) => string(&ends(s)),
         Value::Array(items) => sequence(items, level, Shape::of("list")),
         Value::Object(map) => {
             if let Some(Value::Array(items)) = tag(v, "$tuple") {
@@ -536,6 +536,22 @@ fn string(chars: &[u32]) -> String {
     out
 }
 
+/// The code points of a string that `string` reads: all of a short one; of
+/// a long one its first 80 and last 39 (what reprlib keeps), so that a
+/// long string costs no copy of it.
+fn ends(s: &str) -> Vec<u32> {
+    let mut kept: Vec<u32> = s.chars().take(2 * REPR_CHARS).map(u32::from).collect();
+    if kept.len() == 2 * REPR_CHARS {
+        let count = s.chars().count();
+        if count > kept.len() {
+            kept.truncate(REPR_CHARS);
+            let tail = REPR_CHARS - 3 - (REPR_CHARS - 3) / 2;
+            kept.extend(s.chars().skip(count - tail).map(u32::from));
+        }
+    }
+    kept
+}
+
 /// Python's repr of a string given as code points (lone surrogates kept).
 fn quoted(chars: &[u32]) -> String {
     let single = u32::from('\'');
@@ -738,6 +754,10 @@ mod tests {
             s(&long),
             format!("{}...{}", &quoted[..38], &quoted[quoted.len() - 39..])
         );
+        let longer: String = ('a'..='z').cycle().take(10_000).collect();
+        let all: Vec<u32> = longer.chars().map(u32::from).collect();
+        assert_eq!(s(&longer), string(&all));
+        assert!(ends(&longer).len() < 200);
         // A lone surrogate (the `$str` tag: UTF-8 with surrogatepass).
         let tagged =
             json!({"$str": base64::engine::general_purpose::STANDARD.encode(b"a\xed\xb2\x80")});
