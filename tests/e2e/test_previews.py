@@ -145,3 +145,46 @@ def test_values_and_containers_preview_as_python_did(sl, tmp_path):
     differ = {name: (objects[name]["preview"], text) for name, text in expected.items()
               if objects[name]["preview"] != text}
     assert not differ
+
+
+def test_an_object_without_a_repr_of_its_own_shows_its_attributes(sl):
+    # `<__main__.Config object at 0x7f...>` says nothing once the program is
+    # gone: an object whose class keeps object.__repr__ is shown by its
+    # class and attributes, rendered when shown; one with a repr of its own
+    # keeps the text it gave at capture.
+    done = sl.capture("""
+        class Config:
+            def __init__(self):
+                self.lr, self.name, self.sizes = 0.001, "run", [64, 32]
+                self.inner = Empty()
+                self.more = {"a": Empty()}
+
+        class Empty:
+            pass
+
+        class Outer:
+            class Inner:
+                def __init__(self):
+                    self.x = 1
+
+        class Named:
+            def __init__(self):
+                self.hidden = 1
+
+            def __repr__(self):
+                return "Named!"
+
+        cfg = Config()
+        holder = {"inner": Outer.Inner(), "named": Named()}
+        many = Empty()
+        for i in range(12):
+            setattr(many, f"field{i}", i)
+    """)
+    assert done.returncode == 0, done.stderr
+    objects = sl.objects("last@last")
+    assert objects["cfg"]["preview"] == (
+        "Config(lr=0.001, name='run', sizes=[64, 32], inner=Empty(), more={'a': Empty()})")
+    assert objects["holder"]["preview"] == "{'inner': Outer.Inner(x=1), 'named': Named!}"
+    assert objects["many"]["preview"] == (
+        "Empty(field0=0, field1=1, field2=2, field3=3, field4=4, field5=5, field6=6, "
+        "field7=7, ...)")

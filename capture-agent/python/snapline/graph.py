@@ -883,6 +883,10 @@ def _preview_of(obj: object, record: ObjectRecord) -> str:
         # here cost a third of a snapshot, and containers (an optimizer's
         # state) a tenth of an epoch snapshot's.
         return ""
+    if kind == "instance" and type(obj).__repr__ is object.__repr__:
+        # `<Config object at 0x7f...>` says nothing once the program is gone:
+        # shown as `Config(lr=0.001, ...)`, from its attributes' records.
+        return ""
     if "pandas" in (record.get("extra") or {}):
         return dataframes.preview_of(obj)
     ma = sys.modules.get("numpy.ma")  # (never `np.ma`: that would import it)

@@ -7,8 +7,10 @@
 //! with its limits (a string's first and last characters up to 80, 8 items
 //! of a container, 3 levels, 200 characters in all), an array or tensor
 //! inside a container shown by its shape and dtype (one element: its
-//! value), and what the agent still renders itself (instances, pickles,
-//! long values) cut to 80 characters as reprlib cuts a repr.
+//! value), and what the agent still renders itself (objects with a repr of
+//! their own, pickles, long values) cut to 80 characters as reprlib cuts a
+//! repr. An object whose class keeps `object.__repr__` shows its class and
+//! attributes, `Config(lr=0.001, name='a')`, not `<Config object at 0x...>`.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -68,7 +70,7 @@ impl<'a> Previews<'a> {
             return record.preview.clone();
         }
         match record.kind {
-            ObjectKind::Value | ObjectKind::Container => self
+            ObjectKind::Value | ObjectKind::Container | ObjectKind::Instance => self
                 .inside(record, LEVELS)
                 .map(|text| cut_end(&text, PREVIEW_CHARS))
                 .unwrap_or_default(),
@@ -85,8 +87,38 @@ impl<'a> Previews<'a> {
             },
             ObjectKind::Container => self.container(record, level),
             ObjectKind::Array => Some(array_text(self.store, record)),
+            ObjectKind::Instance if record.preview.is_empty() => self.instance(record, level),
             _ => stored(record),
         }
+    }
+
+    /// An object whose class keeps `object.__repr__` (`<Config object at
+    /// 0x7f...>`, which says nothing once the program is gone): its class
+    /// and attributes, as a dataclass prints, `Config(lr=0.001, name='a')`.
+    fn instance(&mut self, record: &ObjectRecord, level: u32) -> Option<String> {
+        let name = record
+            .extra
+            .get("class")
+            .and_then(|c| c.get("qualname"))
+            .and_then(Value::as_str)
+            .or_else(|| record.type_name.rsplit('.').next())?
+            .to_owned();
+        if record.children.is_empty() {
+            return Some(format!("{name}()"));
+        }
+        if level == 0 {
+            return Some(format!("{name}(...)"));
+        }
+        let pieces = until_cut(record.children.iter().take(ITEMS).map(|c| {
+            let key = c.key.as_str().unwrap_or("?");
+            format!("{key}={}", self.item(c, level - 1))
+        }));
+        let more = if record.children.len() > pieces.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        Some(format!("{name}({}{more})", pieces.join(", ")))
     }
 
     fn record(&mut self, hash: &str) -> Option<Rc<ObjectRecord>> {
