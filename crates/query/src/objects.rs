@@ -64,7 +64,12 @@ fn is_internal(path: &str) -> bool {
     path.starts_with('$')
 }
 
-fn view(entry: &EntryRow, record: &ObjectRecord, aliases: Vec<String>) -> ObjectView {
+fn view(
+    entry: &EntryRow,
+    record: &ObjectRecord,
+    aliases: Vec<String>,
+    preview: String,
+) -> ObjectView {
     ObjectView {
         path: entry.path.clone(),
         type_name: record.type_name.clone(),
@@ -74,7 +79,7 @@ fn view(entry: &EntryRow, record: &ObjectRecord, aliases: Vec<String>) -> Object
         stats: record.stats.clone(),
         restorable: record.restorable,
         reason: record.reason.clone(),
-        preview: record.preview.clone(),
+        preview,
         node: Some(entry.node),
         aliases,
         hash: Some(entry.hash.clone()),
@@ -141,9 +146,7 @@ pub fn show_snapshot(store: &Store, snap: &SnapshotRef, all: bool) -> QueryResul
                 .get(&e.node)
                 .map(|paths| paths.iter().filter(|p| **p != e.path).cloned().collect())
                 .unwrap_or_default();
-            let mut v = view(e, record, others);
-            v.preview = previews.of(record);
-            out.push(v);
+            out.push(view(e, record, others, previews.of(record)));
         }
     }
     Ok(out)
@@ -170,8 +173,7 @@ pub fn show_object(store: &Store, snap: &SnapshotRef, path: &str) -> QueryResult
         .into_iter()
         .filter(|p| *p != entry.path)
         .collect();
-    let mut v = view(entry, &record, aliases);
-    v.preview = Previews::new(store).of(&record);
+    let mut v = view(entry, &record, aliases, Previews::new(store).of(&record));
     // A large value is in its chunks (content-defined: see the agent's graph.py).
     let value = crate::diff::record_value(store, &record)?;
     if entry.path == path {

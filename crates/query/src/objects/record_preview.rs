@@ -55,13 +55,10 @@ impl<'a> Previews<'a> {
     /// array from its chunks, `array_preview.rs`; a value or a container
     /// from its items). Empty when there is none to render.
     pub(crate) fn of(&mut self, record: &ObjectRecord) -> String {
-        if !record.preview.is_empty() {
-            return record.preview.clone();
+        if record.kind == ObjectKind::Array && record.preview.is_empty() {
+            return array_preview::render(self.store, record).unwrap_or_default();
         }
-        match record.kind {
-            ObjectKind::Array => array_preview::render(self.store, record).unwrap_or_default(),
-            _ => self.without_arrays(record),
-        }
+        self.without_arrays(record)
     }
 
     /// `of`, less an array's (which reads its chunks): a diff lists many.
