@@ -156,8 +156,12 @@ def test_an_object_without_a_repr_of_its_own_shows_its_attributes(sl):
         class Config:
             def __init__(self):
                 self.lr, self.name, self.sizes = 0.001, "run", [64, 32]
-                self.inner = Empty()
-                self.more = {"a": Empty()}
+                self.inner = Leaf()
+                self.more = {"a": Leaf()}
+
+        class Leaf:
+            def __init__(self):
+                self.ok = True
 
         class Empty:
             pass
@@ -183,7 +187,8 @@ def test_an_object_without_a_repr_of_its_own_shows_its_attributes(sl):
     assert done.returncode == 0, done.stderr
     objects = sl.objects("last@last")
     assert objects["cfg"]["preview"] == (
-        "Config(lr=0.001, name='run', sizes=[64, 32], inner=Empty(), more={'a': Empty()})")
+        "Config(lr=0.001, name='run', sizes=[64, 32], inner=Leaf(ok=True), "
+        "more={'a': Leaf(ok=True)})")
     assert objects["holder"]["preview"] == "{'inner': Outer.Inner(x=1), 'named': Named!}"
     assert objects["many"]["preview"] == (
         "Empty(field0=0, field1=1, field2=2, field3=3, field4=4, field5=5, field6=6, "
