@@ -20,7 +20,15 @@ use crate::plain_values::{push_ascii_json_string, push_float_repr};
 /// Records nest a few levels (extra, stats, children); deeper is Python's.
 const MAX_DEPTH: usize = 32;
 
-fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> {
+/// Whether a dict's keys are written sorted (the canonical JSON a record
+/// hashes) or in the dict's order (a commit: serde reads either).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Sorted,
+    AsIs,
+}
+
+fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize, order: Order) -> Option<()> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -45,30 +53,41 @@ fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize) -> Option<()> 
     } else if let Ok(s) = obj.cast_exact::<PyString>() {
         push_ascii_json_string(out, &s.to_cow().ok()?);
     } else if let Ok(list) = obj.cast_exact::<PyList>() {
-        encode_items(out, list.iter(), depth)?;
+        encode_items(out, list.iter(), depth, order)?;
     } else if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
-        encode_items(out, tuple.iter(), depth)?;
+        encode_items(out, tuple.iter(), depth, order)?;
     } else {
         let dict = obj.cast_exact::<PyDict>().ok()?;
-        let mut items = Vec::with_capacity(dict.len());
-        for (key, value) in dict.iter() {
-            let key = key
-                .cast_exact::<PyString>()
-                .ok()?
-                .to_cow()
-                .ok()?
-                .into_owned();
-            items.push((key, value));
-        }
-        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out.push('{');
-        for (i, (key, value)) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        if order == Order::Sorted {
+            let mut items = Vec::with_capacity(dict.len());
+            for (key, value) in dict.iter() {
+                let key = key
+                    .cast_exact::<PyString>()
+                    .ok()?
+                    .to_cow()
+                    .ok()?
+                    .into_owned();
+                items.push((key, value));
             }
-            push_ascii_json_string(out, key);
-            out.push(':');
-            encode(out, value, depth + 1)?;
+            items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (i, (key, value)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_ascii_json_string(out, key);
+                out.push(':');
+                encode(out, value, depth + 1, order)?;
+            }
+        } else {
+            for (i, (key, value)) in dict.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_ascii_json_string(out, &key.cast_exact::<PyString>().ok()?.to_cow().ok()?);
+                out.push(':');
+                encode(out, &value, depth + 1, order)?;
+            }
         }
         out.push('}');
     }
@@ -80,13 +99,14 @@ fn encode_items<'py>(
     out: &mut String,
     items: impl Iterator<Item = Bound<'py, PyAny>>,
     depth: usize,
+    order: Order,
 ) -> Option<()> {
     out.push('[');
     for (i, item) in items.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        encode(out, &item, depth + 1)?;
+        encode(out, &item, depth + 1, order)?;
     }
     out.push(']');
     Some(())
@@ -96,7 +116,17 @@ fn encode_items<'py>(
 #[pyfunction]
 fn record_json(record: &Bound<'_, PyAny>) -> Option<String> {
     let mut out = String::with_capacity(512);
-    encode(&mut out, record, 0)?;
+    encode(&mut out, record, 0, Order::Sorted)?;
+    Some(out)
+}
+
+/// A snapshot's commit as JSON, as `json.dumps` would write it (keys in
+/// the dicts' order, no spaces, `ensure_ascii`), or None where Python must
+/// (`agent._commit_json`).
+#[pyfunction]
+fn commit_json(payload: &Bound<'_, PyAny>) -> Option<String> {
+    let mut out = String::with_capacity(1 << 16);
+    encode(&mut out, payload, 0, Order::AsIs)?;
     Some(out)
 }
 
@@ -105,12 +135,13 @@ fn record_json(record: &Bound<'_, PyAny>) -> Option<String> {
 #[pyfunction]
 fn record_digest(record: &Bound<'_, PyAny>) -> Option<String> {
     let mut out = String::with_capacity(512);
-    encode(&mut out, record, 0)?;
+    encode(&mut out, record, 0, Order::Sorted)?;
     Some(snapline_array_scan::hash_bytes(out.as_bytes()).to_hex())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record_json, m)?)?;
+    m.add_function(wrap_pyfunction!(commit_json, m)?)?;
     m.add_function(wrap_pyfunction!(record_digest, m)?)?;
     Ok(())
 }

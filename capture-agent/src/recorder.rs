@@ -9,8 +9,8 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use serde::Deserialize;
 use snapline_array_scan::{
-    content_chunks, hash_bytes, scan_keeping, ChunkHash, DType, StatsCache, CHUNK_SIZE,
-    PARALLEL_MIN_BYTES,
+    content_chunks, copy_streaming, hash_bytes, scan_keeping, ChunkHash, DType, StatsCache,
+    CHUNK_SIZE, PARALLEL_MIN_BYTES,
 };
 use snapline_store::{
     delta_width, EntryRow, Event, MetricPoint, ObjectRecord, RunInfo, RunStatus, SnapshotCommit,
@@ -129,7 +129,9 @@ impl Recorder {
     /// chunk is still in cache, it costs less than reading it again later
     /// (issue #16: on the DCGAN every weight, gradient and optimizer state
     /// is new at every snapshot). `claim` decides later whether the store
-    /// wants it; a copy of a chunk the store already had is dropped.
+    /// wants it; a copy of a chunk the store already had is dropped. The
+    /// copy is written with streaming stores (`copy_streaming`): the writer
+    /// reads it much later, and it does not evict the program's cache.
     fn keep_new(&self, budget: &AtomicUsize, hash: ChunkHash, chunk: &[u8]) -> Option<Vec<u8>> {
         if self.known.lock().ok()?.contains(&hash) {
             return None;
@@ -139,7 +141,7 @@ impl Recorder {
                 left.checked_sub(chunk.len())
             })
             .ok()?;
-        Some(chunk.to_vec())
+        Some(copy_streaming(chunk))
     }
 
     fn check_owner(&self) -> PyResult<()> {
@@ -272,7 +274,7 @@ fn copy_out(data: &[u8], ranges: &[Range<usize>], threads: usize) -> Vec<Vec<u8>
     let copy = |ranges: &[Range<usize>]| -> Vec<Vec<u8>> {
         ranges
             .iter()
-            .map(|r| data.get(r.clone()).map(<[u8]>::to_vec).unwrap_or_default())
+            .map(|r| data.get(r.clone()).map(copy_streaming).unwrap_or_default())
             .collect()
     };
     let threads = threads.clamp(1, ranges.len().max(1));

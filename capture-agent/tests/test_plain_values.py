@@ -10,6 +10,7 @@ import math
 import random
 import struct
 
+import pytest
 from snapline import _native, graph, values
 
 
@@ -220,3 +221,34 @@ def test_every_record_of_a_snapshot_has_the_hash_of_its_json() -> None:
     for digest, record in records.items():
         bare = {k: v for k, v in record.items() if k != "preview"}
         assert digest == _native.hash_bytes(graph.canonical_json(bare).encode()), record
+
+
+def test_a_commit_is_written_in_rust_and_reads_as_json_wrote_it() -> None:
+    # agent._commit_json: record_json.rs writes the commit as json.dumps
+    # does, byte for byte; json writes what it cannot (NaN, a value only
+    # str() writes).
+    from snapline import agent
+
+    rng = random.Random(17)
+    objects = [{"hash": f"{i:032x}", "kind": "array", "preview": "tensor ☕ [0.1, ...]",
+                "extra": _random_record(rng, 1), "stats": {"min": -1.5, "nan": 0}}
+               for i in range(50)]
+    payload = {"meta": {"seq": 3, "trigger": "iteration", "file": "train.py", "line": 12,
+                        "loops": [4], "label": None, "time": 1.7e9, "capture_ms": 0.25,
+                        "position": {"at": "iteration", "stack": [[3, 4]]}},
+               "objects": objects, "entries": [(f"model.w{i}", i, f"{i:032x}") for i in range(50)],
+               "metrics": [{"name": "loss", "step": 3.0, "value": "nan", "seq": 3}]}
+    text = agent._commit_json(payload)
+    assert text == _native.commit_json(payload) == agent._dumps(payload)
+    assert json.loads(text)["entries"][7] == ["model.w7", 7, f"{7:032x}"]
+
+    class Path:
+        def __str__(self) -> str:
+            return "/data/run"
+
+    payload["meta"]["label"] = Path()
+    assert _native.commit_json(payload) is None
+    assert agent._commit_json(payload) == agent._dumps(payload)
+    payload["meta"]["label"] = float("nan")  # json refuses it, as before
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        agent._commit_json(payload)

@@ -978,26 +978,27 @@ def _native_plain_json() -> Callable[[object], bytes | None] | None:
 
 def _native_plain_digest() -> Callable[[object], str | None] | None:
     """`_native.plain_value_digest`, or None (an older extension)."""
-    return _native_digest("plain_value_digest")
+    return native_function("plain_value_digest")
 
 
 def _native_record_digest() -> Callable[[object], str | None] | None:
     """`_native.record_digest`, or None (an older extension)."""
-    return _native_digest("record_digest")
+    return native_function("record_digest")
 
 
-def _native_digest(name: str) -> Callable[[object], str | None] | None:
-    """The native extension's function `name`, looked up once, or None."""
-    if name not in _native_digests:
+def native_function(name: str) -> Callable[[object], str | None] | None:
+    """The native extension's function `name`, looked up once, or None (an
+    older extension, or none)."""
+    if name not in _native_functions:
         try:
             from . import _native
         except ImportError:
             _native = None  # type: ignore[assignment]
-        _native_digests[name] = getattr(_native, name, None)
-    return _native_digests[name]
+        _native_functions[name] = getattr(_native, name, None)
+    return _native_functions[name]
 
 
-_native_digests: dict[str, Callable[[object], str | None] | None] = {}
+_native_functions: dict[str, Callable[[object], str | None] | None] = {}
 
 
 def _holds_mutable(obj: Any) -> bool:

@@ -1,11 +1,12 @@
 //! Throughput of hashing, the f32 stats kernel, whole-buffer scans (cold and warm cache), and
-//! a scan that stores every chunk: copied after the scan, or while in cache (`scan_keeping`).
+//! a scan that stores every chunk: copied after the scan, or while in cache (`scan_keeping`), ordinarily or with streaming stores.
 
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use snapline_array_scan::{
-    hash_bytes, scan, scan_keeping, stats_of, ChunkHash, DType, StatsCache, CHUNK_SIZE,
+    copy_streaming_into, hash_bytes, scan, scan_keeping, stats_of, ChunkHash, DType, StatsCache,
+    CHUNK_SIZE,
 };
 
 const MIB: usize = 1 << 20;
@@ -114,6 +115,25 @@ fn benches(c: &mut Criterion) {
             }
             s
         })
+    });
+    // The same with streaming stores (the agent's `keep_new`).
+    g.bench_function("stream_while_in_cache", |b| {
+        let ready = std::sync::Mutex::new(vec![vec![0u8; CHUNK_SIZE]; changed.len() / CHUNK_SIZE]);
+        b.iter(|| {
+            let keep = |_: ChunkHash, chunk: &[u8]| {
+                let mut copy = ready.lock().ok()?.pop()?;
+                copy_streaming_into(&mut copy, chunk);
+                Some(copy)
+            };
+            let (s, kept) = scan_keeping(black_box(&changed), DType::F32, None, 1, &[], &keep);
+            if let Ok(mut ready) = ready.lock() {
+                ready.extend(kept.into_iter().flatten());
+            }
+            s
+        })
+    });
+    g.bench_function("scan_only", |b| {
+        b.iter(|| scan(black_box(&changed), DType::F32, None, 1))
     });
     g.finish();
 }

@@ -22,6 +22,7 @@ mod content_chunks;
 mod dtype;
 mod hash;
 mod stats;
+mod streaming_copy;
 pub mod write_tracking;
 
 pub use cache::StatsCache;
@@ -29,6 +30,7 @@ pub use content_chunks::{content_chunks, CONTENT_CHUNK_MAX, CONTENT_CHUNK_MIN};
 pub use dtype::{DType, UnknownDType};
 pub use hash::{hash_bytes, ChunkHash};
 pub use stats::{stats_of, PartialStats, Stats};
+pub use streaming_copy::{copy_streaming, copy_streaming_into};
 pub use write_tracking::{chunks_to_rehash, TrackingError, WriteTracker};
 
 /// Chunk size: 1 MiB, so one changed element stores at most ~1 MiB new. A multiple of every

@@ -20,7 +20,7 @@ use serde_json::{Number, Value};
 use snapline_array_scan::CHUNK_SIZE;
 use snapline_store::{Child, ObjectKind, ObjectRecord, Store};
 
-use super::array_preview;
+use super::{array_preview, value_text};
 use crate::diff::array::ElementKind;
 
 /// Levels of nesting shown (reprlib `maxlevel`).
@@ -231,11 +231,10 @@ fn sort_like_python<T>(items: &mut [T], value_of: impl Fn(&T) -> Option<&Value>)
     if items.len() > SORTED_UP_TO {
         return;
     }
-    let numbers: Option<Vec<f64>> = items
+    if items
         .iter()
-        .map(|i| value_of(i).and_then(plain_number))
-        .collect();
-    if numbers.is_some() {
+        .all(|i| value_of(i).and_then(plain_number).is_some())
+    {
         items.sort_by(|a, b| {
             let (x, y) = (
                 value_of(a).and_then(plain_number),
@@ -262,11 +261,9 @@ fn plain_number(v: &Value) -> Option<f64> {
     }
 }
 
-/// An agent tag's content: `{"$tuple": [...]}` -> `[...]`.
+/// An agent tag's content: `{"$tuple": [...]}` -> `[...]` (a tag alone in its object).
 fn tag<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
-    v.as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get(name))
+    value_text::tag(v, name, 1)
 }
 
 /// Python's reprlib text of a tagged JSON value (docs/store-format.md).
@@ -310,7 +307,12 @@ fn value(v: &Value, level: u32) -> String {
                 return name.to_owned(); // nan, inf, -inf
             }
             if let Some(Value::Array(parts)) = tag(v, "$complex") {
-                let part = |i: usize| parts.get(i).and_then(tagged_float).unwrap_or(f64::NAN);
+                let part = |i: usize| {
+                    parts
+                        .get(i)
+                        .and_then(value_text::number)
+                        .unwrap_or(f64::NAN)
+                };
                 return complex(part(0), part(1));
             }
             if let (Some(dtype), Some(inner)) =
@@ -380,18 +382,6 @@ fn number(n: &Number) -> String {
         return u.to_string();
     }
     python_float(n.as_f64().unwrap_or(f64::NAN))
-}
-
-/// A float of the tagged JSON: a number, or `{"$float": "nan"}`.
-fn tagged_float(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        _ => match tag(v, "$float").and_then(Value::as_str)? {
-            "inf" => Some(f64::INFINITY),
-            "-inf" => Some(f64::NEG_INFINITY),
-            _ => Some(f64::NAN),
-        },
-    }
 }
 
 /// Python's `repr(float)`: the shortest digits that read back, positional
@@ -466,7 +456,7 @@ fn complex(re: f64, im: f64) -> String {
 /// Floats switch to `1e+06` as numpy 2.4 writes them: from 10^6 for float32
 /// and 10^3 for float16 (numpy 2.0 kept both positional up to 10^16).
 fn numpy_scalar(dtype: &str, inner: &Value) -> String {
-    let x = tagged_float(inner);
+    let x = value_text::number(inner);
     let text = match (dtype, x) {
         ("bool", _) => {
             return if inner.as_bool() == Some(true) {
@@ -484,7 +474,7 @@ fn numpy_scalar(dtype: &str, inner: &Value) -> String {
         ("float64", Some(x)) => python_float(x),
         (d, _) if d.starts_with("complex") => match inner.get("$complex") {
             Some(Value::Array(p)) => {
-                let part = |i: usize| p.get(i).and_then(tagged_float).unwrap_or(f64::NAN);
+                let part = |i: usize| p.get(i).and_then(value_text::number).unwrap_or(f64::NAN);
                 let text = complex(part(0), part(1));
                 text.strip_prefix('(')
                     .and_then(|t| t.strip_suffix(')'))

@@ -3,9 +3,11 @@
 
 use serde_json::Value;
 
-fn tag<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+/// A tag's content in an object of at most `keys` keys: `{"$np": "float32",
+/// "v": 1.5}` has two, `{"$tuple": [...]}` one.
+pub(crate) fn tag<'a>(v: &'a Value, name: &str, keys: usize) -> Option<&'a Value> {
     v.as_object()
-        .filter(|o| o.len() <= 2)
+        .filter(|o| o.len() <= keys)
         .and_then(|o| o.get(name))
 }
 
@@ -30,7 +32,7 @@ pub fn type_of(v: &Value) -> &'static str {
                 ("$complex", "complex"),
                 ("$np", "numpy scalar"),
             ] {
-                if tag(v, name).is_some() {
+                if tag(v, name, 2).is_some() {
                     return ty;
                 }
             }
@@ -45,17 +47,17 @@ pub fn number(v: &Value) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::Bool(_) => None,
         _ => {
-            if let Some(f) = tag(v, "$float").and_then(Value::as_str) {
+            if let Some(f) = tag(v, "$float", 2).and_then(Value::as_str) {
                 return match f {
                     "inf" => Some(f64::INFINITY),
                     "-inf" => Some(f64::NEG_INFINITY),
                     _ => Some(f64::NAN),
                 };
             }
-            if let Some(i) = tag(v, "$int").and_then(Value::as_str) {
+            if let Some(i) = tag(v, "$int", 2).and_then(Value::as_str) {
                 return i.parse().ok();
             }
-            tag(v, "$np").and_then(|_| v.get("v")).and_then(number)
+            tag(v, "$np", 2).and_then(|_| v.get("v")).and_then(number)
         }
     }
 }
@@ -85,11 +87,11 @@ pub fn render_value(v: &Value) -> String {
         }
         Value::Array(items) => format!("[{}]", join(items, LIMIT)),
         Value::Object(_) => {
-            if let Some(Value::Array(items)) = tag(v, "$tuple") {
+            if let Some(Value::Array(items)) = tag(v, "$tuple", 2) {
                 let comma = if items.len() == 1 { "," } else { "" };
                 return format!("({}{comma})", join(items, LIMIT));
             }
-            if let Some(Value::Array(pairs)) = tag(v, "$dict") {
+            if let Some(Value::Array(pairs)) = tag(v, "$dict", 2) {
                 let shown: Vec<String> = pairs
                     .iter()
                     .take(LIMIT)
@@ -102,7 +104,7 @@ pub fn render_value(v: &Value) -> String {
                 return format!("{{{}{more}}}", shown.join(", "));
             }
             for name in ["$set", "$frozenset"] {
-                if let Some(Value::Array(items)) = tag(v, name) {
+                if let Some(Value::Array(items)) = tag(v, name, 2) {
                     return if name == "$set" {
                         format!("{{{}}}", join(items, LIMIT))
                     } else {
@@ -110,26 +112,27 @@ pub fn render_value(v: &Value) -> String {
                     };
                 }
             }
-            if let Some(b) = tag(v, "$bytes").and_then(Value::as_str) {
+            if let Some(b) = tag(v, "$bytes", 2).and_then(Value::as_str) {
                 return format!(
                     "<{} bytes, base64 {}>",
                     b.len() * 3 / 4,
                     &b[..b.len().min(24)]
                 );
             }
-            if let Some(i) = tag(v, "$int").and_then(Value::as_str) {
+            if let Some(i) = tag(v, "$int", 2).and_then(Value::as_str) {
                 return i.to_owned();
             }
-            if let Some(f) = tag(v, "$float").and_then(Value::as_str) {
+            if let Some(f) = tag(v, "$float", 2).and_then(Value::as_str) {
                 return format!("float('{f}')");
             }
-            if let Some(Value::Array(c)) = tag(v, "$complex") {
+            if let Some(Value::Array(c)) = tag(v, "$complex", 2) {
                 return format!("complex({})", join(c, 2));
             }
-            if let (Some(dt), Some(inner)) = (tag(v, "$np").and_then(Value::as_str), v.get("v")) {
+            if let (Some(dt), Some(inner)) = (tag(v, "$np", 2).and_then(Value::as_str), v.get("v"))
+            {
                 return format!("{dt}({})", render_value(inner));
             }
-            if let Some(r) = tag(v, "$repr").and_then(Value::as_str) {
+            if let Some(r) = tag(v, "$repr", 2).and_then(Value::as_str) {
                 return r.to_owned();
             }
             v.to_string()
@@ -149,9 +152,9 @@ pub fn descend_value(v: &Value, rest: &str) -> Option<Value> {
     let next = match v {
         Value::Array(items) => items.get(key_text.parse::<usize>().ok()?)?.clone(),
         _ => {
-            if let Some(Value::Array(items)) = tag(v, "$tuple") {
+            if let Some(Value::Array(items)) = tag(v, "$tuple", 2) {
                 items.get(key_text.parse::<usize>().ok()?)?.clone()
-            } else if let Some(Value::Array(pairs)) = tag(v, "$dict") {
+            } else if let Some(Value::Array(pairs)) = tag(v, "$dict", 2) {
                 let wanted: Value = serde_json::from_str(key_text).ok()?;
                 pairs
                     .iter()
