@@ -5,6 +5,9 @@
 //! changed hashes a new record per tensor, and Python's json module took
 //! about 30 us for each (issue #16: the fixed cost of a snapshot).
 //!
+//! `commit_json` writes a snapshot's commit the same way, keys in the
+//! dicts' order: the text `json.dumps` writes (`agent._commit_json`).
+//!
 //! Byte for byte the text of the Python path, so both give one hash
 //! (`capture-agent/tests/test_plain_values.py` compares them). What this
 //! does not mirror exactly (subclasses, non-string keys, NaN, lone
@@ -58,36 +61,27 @@ fn encode(out: &mut String, obj: &Bound<'_, PyAny>, depth: usize, order: Order) 
         encode_items(out, tuple.iter(), depth, order)?;
     } else {
         let dict = obj.cast_exact::<PyDict>().ok()?;
-        out.push('{');
+        let mut items = Vec::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let key = key
+                .cast_exact::<PyString>()
+                .ok()?
+                .to_cow()
+                .ok()?
+                .into_owned();
+            items.push((key, value));
+        }
         if order == Order::Sorted {
-            let mut items = Vec::with_capacity(dict.len());
-            for (key, value) in dict.iter() {
-                let key = key
-                    .cast_exact::<PyString>()
-                    .ok()?
-                    .to_cow()
-                    .ok()?
-                    .into_owned();
-                items.push((key, value));
-            }
             items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (i, (key, value)) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_ascii_json_string(out, key);
-                out.push(':');
-                encode(out, value, depth + 1, order)?;
+        }
+        out.push('{');
+        for (i, (key, value)) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
-        } else {
-            for (i, (key, value)) in dict.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_ascii_json_string(out, &key.cast_exact::<PyString>().ok()?.to_cow().ok()?);
-                out.push(':');
-                encode(out, &value, depth + 1, order)?;
-            }
+            push_ascii_json_string(out, key);
+            out.push(':');
+            encode(out, value, depth + 1, order)?;
         }
         out.push('}');
     }

@@ -1,5 +1,6 @@
 //! Throughput of hashing, the f32 stats kernel, whole-buffer scans (cold and warm cache), and
-//! a scan that stores every chunk: copied after the scan, or while in cache (`scan_keeping`), ordinarily or with streaming stores.
+//! a scan that stores every chunk: copied after the scan, or while in cache (`scan_keeping`),
+//! ordinarily or with streaming stores.
 
 use std::time::Duration;
 
